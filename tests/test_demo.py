@@ -1,0 +1,86 @@
+"""Tests of the built-in demo set: generator, committed files and their agreement."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msdash.synthetic.demo import DEMO_SEED, PROPERTY_COLUMNS, make_demo
+from msdash.synthetic.fields import hashin_shtrikman_upper, interface_density
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def generated():
+    return make_demo()
+
+
+@pytest.fixture(scope="module")
+def committed():
+    with np.load(DEMO_DIR / "demo.npz", allow_pickle=False) as npz:
+        shape = tuple(npz["shape"])
+        images = np.unpackbits(npz["images"], axis=-1, count=shape[-1]).reshape(shape)
+        names = npz["names"]
+    return images, names, pd.read_csv(DEMO_DIR / "properties.csv")
+
+
+class TestMakeDemo:
+    def test_shapes_and_columns(self, generated):
+        images, properties = generated
+        assert images.shape == (300, 64, 64) and images.dtype == np.float32
+        assert set(np.unique(images)) == {0.0, 1.0}
+        assert list(properties.columns) == PROPERTY_COLUMNS
+        assert properties["name"].tolist() == [f"demo_{i:03d}" for i in range(300)]
+        assert set(properties["family"]) == {"iso", "aniso-x", "aniso-y"}
+
+    def test_properties_match_images(self, generated):
+        images, properties = generated
+        vf = images.mean(axis=(1, 2), dtype=np.float64)
+        np.testing.assert_array_equal(properties["volume_fraction"], vf)
+        np.testing.assert_array_equal(properties["interface_density (1/px)"], interface_density(images))
+        np.testing.assert_allclose(properties["E_HS_upper (GPa)"], hashin_shtrikman_upper(vf), rtol=1e-12)
+
+    def test_parameter_ranges(self, generated):
+        _, properties = generated
+        assert properties["volume_fraction"].between(0.2 - 1 / 4096, 0.8 + 1 / 4096).all()
+        assert properties["correlation_length (px)"].between(2, 10).all()
+        assert properties["anisotropy"].between(1, 4).all()
+        iso = properties["family"] == "iso"
+        assert (properties.loc[iso, "anisotropy"] == 1).all() and (properties.loc[~iso, "anisotropy"] >= 1.5).all()
+
+    def test_anisotropy_direction_shows_in_interfaces(self, generated):
+        images, properties = generated
+        ratio = interface_density(images, axis=0) / interface_density(images, axis=1)
+        # aniso-x: long along x (axis 1), so fewer interfaces crossed along x than along y.
+        assert np.median(ratio[properties["family"] == "aniso-x"]) > 1.3
+        assert np.median(ratio[properties["family"] == "aniso-y"]) < 1 / 1.3
+
+    def test_seeded(self):
+        a_images, a_props = make_demo(n=5, size=16, seed=1)
+        b_images, b_props = make_demo(n=5, size=16, seed=1)
+        c_images, _ = make_demo(n=5, size=16, seed=2)
+        np.testing.assert_array_equal(a_images, b_images)
+        pd.testing.assert_frame_equal(a_props, b_props)
+        assert not np.array_equal(a_images, c_images)
+
+
+class TestCommittedFiles:
+    def test_regeneration_matches_committed_files(self, generated, committed):
+        images, properties = generated
+        stored_images, stored_names, stored_properties = committed
+        np.testing.assert_array_equal(stored_images, images.astype(np.uint8))
+        assert stored_names.dtype.kind == "U" and stored_names.tolist() == properties["name"].tolist()
+        assert list(stored_properties.columns) == PROPERTY_COLUMNS
+        pd.testing.assert_frame_equal(stored_properties, properties, check_exact=False, rtol=1e-12, atol=0,
+                                      check_dtype=False)
+
+    def test_committed_volume_fractions_match_images(self, committed):
+        images, _, properties = committed
+        np.testing.assert_array_equal(properties["volume_fraction"], images.mean(axis=(1, 2)))
+
+    def test_small_and_seed_recorded(self):
+        assert sum(f.stat().st_size for f in DEMO_DIR.iterdir()) < 1_000_000
+        readme = (DEMO_DIR.parent / "README.md").read_text(encoding="utf-8")
+        assert str(DEMO_SEED) in readme and "data/make_demo.py" in readme
