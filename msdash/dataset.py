@@ -1,0 +1,485 @@
+"""Data sets (named images plus a property table) and their content-addressed store in the workspace.
+
+A saved data set lives in ``<workspace>/datasets/<id>/`` where ``id`` is :meth:`Dataset.content_hash`:
+
+- ``meta.json`` — name, source, notes, group column, sample names (in order), creation time, format;
+- ``images.npz`` — one array per sample under the keys ``"0"``, ``"1"``, … (uncompressed ``np.savez``);
+- ``properties.parquet`` — the property columns without the index (absent when there are none);
+  parquet keeps float64 (NaN included), strings and any column name exactly.
+
+Saving writes a hidden ``.tmp-<uuid>`` folder, fsyncs it and renames it to ``<id>`` in one step, so a
+killed save never leaves a half entry that lists or loads; stale temp folders are removed after an hour.
+"""
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .errors import InputError, WorkspaceError
+
+__all__ = ["Dataset", "DatasetInfo", "save_dataset", "load_dataset", "list_datasets", "delete_dataset",
+           "demo_dataset"]
+
+_FORMAT = 1
+_ID = re.compile(r"[0-9a-f]{16}")
+_META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
+_TMP_PREFIX, _TRASH_PREFIX = ".tmp-", ".trash-"
+#: Temp folders older than this (seconds) belong to a save that was killed.
+_STALE_AFTER_S = 3600
+_DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_NAME = "Demo: 300 two-phase microstructures (64×64)"
+
+
+@dataclass(eq=False)
+class Dataset:
+    """Named images with a property table: what the dashboard works on.
+
+    Construction checks and normalises the contents: images become float32 arrays of shape ``(H, W)``,
+    ``(H, W, 3)`` or ``(D, H, W)``; properties are re-ordered to the sample order, numeric columns become
+    float64 and all other columns text (``str`` dtype, missing values NaN).
+
+    Parameters
+    ----------
+    name : str
+        Human label shown in the app.
+    images : dict of str to ndarray
+        Sample name → image; insertion order is the sample order.
+    properties : pandas.DataFrame, optional
+        Index = sample names (all of them, any order); may have zero columns. Column names must be
+        unique strings (units in the name are welcome: ``"hardness (HV)"``).
+    group_column : str, optional
+        A property column whose values group related samples (for group-aware cross-validation).
+    source : str, optional
+        Where the data came from: ``"demo"``, ``"upload"``, ``"generated"``, …
+    notes : list of str, optional
+        Messages for the user (skipped files, conversions).
+
+    Examples
+    --------
+    >>> ds = Dataset("tiny", {"a": np.zeros((4, 4)), "b": np.ones((2, 4, 4))})
+    >>> ds.names, len(ds), ds.kind("b"), ds.images["a"].dtype
+    (['a', 'b'], 2, '3d', dtype('float32'))
+    >>> same = Dataset("other label", {"a": np.zeros((4, 4)), "b": np.ones((2, 4, 4))})
+    >>> ds.content_hash() == same.content_hash()
+    True
+    """
+
+    name: str
+    images: dict[str, np.ndarray]
+    properties: pd.DataFrame | None = None
+    group_column: str | None = None
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.images = _normalise_images(self.images)
+        self.properties = _normalise_properties(self.properties, list(self.images))
+        if self.group_column is not None and self.group_column not in self.properties.columns:
+            raise InputError(
+                f"`group_column` {self.group_column!r} is not a property column", name="group_column"
+            )
+        self.notes = [str(note) for note in self.notes]
+
+    @property
+    def names(self):
+        """Sample names in order (list of str)."""
+        return list(self.images)
+
+    def __len__(self):
+        return len(self.images)
+
+    def kind(self, name):
+        """``"2d"`` for ``(H, W)``, ``"rgb"`` for ``(H, W, 3)``, ``"3d"`` for any other ``(D, H, W)``."""
+        return _kind(self.images[name])
+
+    @property
+    def numeric_columns(self):
+        """Property columns holding numbers (float64), in table order."""
+        return [c for c in self.properties.columns if self.properties[c].dtype == np.float64]
+
+    @property
+    def text_columns(self):
+        """Property columns holding text, in table order."""
+        return [c for c in self.properties.columns if self.properties[c].dtype != np.float64]
+
+    def content_hash(self):
+        """Identifier of the contents: 16 hex characters of a SHA-256.
+
+        Hashes the sample names in order, each array's dtype, shape and bytes, the property table as
+        canonical CSV (with the column kinds) and the group column — not ``name``, ``source`` or ``notes``,
+        so the same data uploaded twice under different labels gets the same id.
+        """
+        digest = hashlib.sha256(b"msdash-dataset-v1\0")
+        for sample, image in self.images.items():
+            header = json.dumps([sample, image.dtype.str, list(image.shape)], ensure_ascii=False)
+            digest.update(header.encode() + b"\0")
+            digest.update(np.ascontiguousarray(image).data)
+        numeric = set(self.numeric_columns)
+        kinds = [[c, "num" if c in numeric else "text"] for c in self.properties.columns]
+        digest.update(json.dumps([kinds, self.group_column], ensure_ascii=False).encode() + b"\0")
+        # "\N" tells a missing value from an empty string.
+        table = self.properties.to_csv(lineterminator="\n", na_rep="\\N")
+        digest.update(table.encode())
+        return digest.hexdigest()[:16]
+
+    def summary(self):
+        """Counts for display: samples, kinds, smallest/largest shape (by pixels), columns.
+
+        Returns
+        -------
+        dict
+            ``n_samples``, ``kinds`` (kind → count), ``shape_min``, ``shape_max`` (tuples, None when
+            empty), ``columns``, ``numeric_columns``, ``text_columns``, ``group_column``.
+        """
+        by_size = sorted(self.images.values(), key=lambda a: (a.size, a.shape))
+        return {
+            "n_samples": len(self),
+            "kinds": _count_kinds(self.images.values()),
+            "shape_min": tuple(by_size[0].shape) if by_size else None,
+            "shape_max": tuple(by_size[-1].shape) if by_size else None,
+            "columns": list(self.properties.columns),
+            "numeric_columns": self.numeric_columns,
+            "text_columns": self.text_columns,
+            "group_column": self.group_column,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One saved data set as listed in the workspace (read from its ``meta.json``, no arrays loaded).
+
+    ``created``: ISO 8601 UTC time; ``kinds``: ``"2d"``/``"rgb"``/``"3d"`` → count; ``size_bytes``: on disk.
+    """
+
+    id: str
+    name: str
+    n_samples: int
+    created: str
+    source: str
+    kinds: dict[str, int]
+    size_bytes: int
+
+
+def save_dataset(ds):
+    """Save a data set in the workspace and return its id (its content hash).
+
+    Saving the same contents again returns the same id without rewriting (the first label is kept).
+
+    Parameters
+    ----------
+    ds : Dataset
+
+    Returns
+    -------
+    str
+        16 hex characters; pass it to :func:`load_dataset`.
+
+    Raises
+    ------
+    WorkspaceError
+        When the workspace cannot be written (disk full, permissions).
+    """
+    dataset_id = ds.content_hash()
+    root = config.datasets_dir()
+    _remove_stale(root)
+    target = root / dataset_id
+    if target.exists():
+        if _read_meta(target, dataset_id, quiet=True) is not None:
+            return dataset_id
+        _discard(target)  # a damaged entry with the same id: replace it
+    tmp = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+    try:
+        tmp.mkdir()
+        _write_entry(tmp, ds, dataset_id)
+        os.rename(tmp, target)
+        _fsync_dir(root)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # A concurrent save of the same contents won the rename: its entry is ours too.
+        if _read_meta(target, dataset_id, quiet=True) is not None:
+            return dataset_id
+        raise WorkspaceError(f"Could not save data set {ds.name!r} in {root}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dataset_id
+
+
+def load_dataset(dataset_id):
+    """Load a saved data set.
+
+    Parameters
+    ----------
+    dataset_id : str
+        An id returned by :func:`save_dataset` (16 lowercase hex characters).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    WorkspaceError
+        When the id is malformed, no such data set exists, or its files are damaged.
+    """
+    folder = _entry_folder(dataset_id)
+    if not folder.is_dir():
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
+    meta = _read_meta(folder, dataset_id)
+    try:
+        names = meta["names"]
+        with np.load(folder / _IMAGES, allow_pickle=False) as npz:
+            if len(npz.files) != len(names):
+                raise ValueError(f"{len(npz.files)} arrays for {len(names)} names")
+            images = {name: npz[str(i)] for i, name in enumerate(names)}
+        if meta["columns"]:
+            properties = pd.read_parquet(folder / _PROPERTIES)
+            if list(properties.columns) != meta["columns"] or len(properties) != len(names):
+                raise ValueError("property table does not match meta.json")
+            properties.index = pd.Index(names)
+        else:
+            properties = None
+        return Dataset(
+            name=meta["name"],
+            images=images,
+            properties=properties,
+            group_column=meta["group_column"],
+            source=meta["source"],
+            notes=meta["notes"],
+        )
+    except MemoryError:
+        raise
+    except Exception as exc:  # any failure to read back means the entry is damaged
+        raise WorkspaceError(
+            f"Saved data set {dataset_id} is damaged ({exc}). Delete it and add the data again."
+        ) from exc
+
+
+def list_datasets():
+    """Saved data sets, newest first; damaged or half-written entries are skipped.
+
+    Returns
+    -------
+    list of DatasetInfo
+    """
+    root = config.datasets_dir()
+    _remove_stale(root)
+    infos = []
+    for folder in root.iterdir():
+        if not _ID.fullmatch(folder.name) or not folder.is_dir():
+            continue
+        meta = _read_meta(folder, folder.name, quiet=True)
+        if meta is None:
+            continue
+        size = sum(meta["files"].values()) + (folder / _META).stat().st_size
+        infos.append(
+            DatasetInfo(folder.name, meta["name"], len(meta["names"]), meta["created"], meta["source"],
+                        dict(meta["kinds"]), size)
+        )
+    return sorted(infos, key=lambda info: (info.created, info.id), reverse=True)
+
+
+def delete_dataset(dataset_id):
+    """Delete a saved data set.
+
+    Raises
+    ------
+    WorkspaceError
+        When the id is malformed or no such data set exists.
+    """
+    folder = _entry_folder(dataset_id)
+    if not folder.is_dir():
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted already.")
+    _discard(folder)
+
+
+def demo_dataset():
+    """The built-in demo set (``data/demo``), regenerated in memory when its files are missing.
+
+    Returns
+    -------
+    Dataset
+        300 two-phase 64×64 microstructures with the properties described in :mod:`msdash.synthetic.demo`,
+        grouped by ``family``.
+    """
+    from .synthetic.demo import make_demo, read_demo  # scipy only when needed
+
+    notes = []
+    try:
+        stack, table = read_demo(_DEMO_DIR)
+    except (OSError, ValueError, KeyError):
+        stack, table = make_demo()
+        notes.append("The demo files were missing or damaged, so the demo set was regenerated.")
+    images = dict(zip(table["name"], stack))
+    return Dataset(DEMO_NAME, images, table.set_index("name"), group_column="family", source="demo", notes=notes)
+
+
+def _kind(image):
+    if image.ndim == 2:
+        return "2d"
+    return "rgb" if image.shape[-1] == 3 else "3d"
+
+
+def _count_kinds(images):
+    counts = {}
+    for image in images:
+        counts[_kind(image)] = counts.get(_kind(image), 0) + 1
+    return counts
+
+
+def _normalise_images(images):
+    if not isinstance(images, dict):
+        raise InputError(f"`images` must be a dict name → array, got {type(images).__name__}", name="images")
+    out = {}
+    for name, image in images.items():
+        if not isinstance(name, str) or not name:
+            raise InputError(f"Image names must be non-empty strings, got {name!r}", name="images")
+        array = np.asarray(image, dtype=np.float32)
+        if array.ndim not in (2, 3) or 0 in array.shape:
+            raise InputError(
+                f"Image {name!r} must be (H, W), (H, W, 3) or (D, H, W), got shape {array.shape}", name=name
+            )
+        out[name] = array
+    return out
+
+
+def _normalise_properties(properties, names):
+    if properties is None or properties.shape == (0, 0):
+        return pd.DataFrame(index=pd.Index(names, dtype="str"))
+    if not isinstance(properties, pd.DataFrame):
+        raise InputError("`properties` must be a pandas DataFrame indexed by sample name", name="properties")
+    columns = list(properties.columns)
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        raise InputError(f"Property columns must be unique text names, got {columns}", name="properties")
+    index = [str(i) for i in properties.index]
+    missing, extra = set(names) - set(index), set(index) - set(names)
+    if missing or extra or len(index) != len(names):
+        raise InputError(
+            "The property table must have exactly one row per image "
+            f"(rows without image: {sorted(extra)[:5]}, images without row: {sorted(missing)[:5]})",
+            name="properties",
+        )
+    table = properties.copy()
+    table.index = pd.Index(index, dtype="str")
+    table = table.loc[names]
+    for column in columns:
+        numeric = table[column].dtype.kind in "biuf"
+        table[column] = table[column].astype(np.float64 if numeric else "str")
+    table.index.name = None
+    return table
+
+
+def _entry_folder(dataset_id):
+    # The id may come from a URL query parameter: only 16 hex digits can name a folder.
+    if not isinstance(dataset_id, str) or not _ID.fullmatch(dataset_id):
+        raise WorkspaceError(f"{dataset_id!r} is not a data set id (16 hex characters).")
+    return config.datasets_dir() / dataset_id
+
+
+def _write_entry(folder, ds, dataset_id):
+    with open(folder / _IMAGES, "wb") as f:
+        np.savez(f, **{str(i): image for i, image in enumerate(ds.images.values())})
+        f.flush()
+        os.fsync(f.fileno())
+    if len(ds.properties.columns):
+        buffer = io.BytesIO()
+        ds.properties.reset_index(drop=True).to_parquet(buffer, index=False)
+        _write_bytes(folder / _PROPERTIES, buffer.getvalue())
+    meta = {
+        "format": _FORMAT,
+        # Sizes let listing spot a truncated or replaced file without reading it.
+        "files": _file_sizes(folder),
+        "id": dataset_id,
+        "name": ds.name,
+        "source": ds.source,
+        "notes": ds.notes,
+        "group_column": ds.group_column,
+        "names": ds.names,
+        "columns": list(ds.properties.columns),
+        "kinds": _count_kinds(ds.images.values()),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write_bytes(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
+    _fsync_dir(folder)
+
+
+def _read_meta(folder, dataset_id, *, quiet=False):
+    """meta.json of an entry, checked; None (quiet) or WorkspaceError when missing or damaged."""
+    try:
+        meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+        names, columns = meta["names"], meta["columns"]
+        valid = (
+            meta["format"] == _FORMAT
+            and meta["id"] == dataset_id
+            and all(isinstance(meta[k], str) for k in ("name", "source", "created"))
+            and isinstance(names, list) and all(isinstance(n, str) for n in names)
+            and isinstance(columns, list) and all(isinstance(c, str) for c in columns)
+            and isinstance(meta["notes"], list) and isinstance(meta["kinds"], dict)
+            and (meta["group_column"] is None or meta["group_column"] in columns)
+            and _file_sizes(folder) == meta["files"]
+        )
+        if not valid:
+            raise ValueError("unexpected contents")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if quiet:
+            return None
+        raise WorkspaceError(
+            f"Saved data set {dataset_id} is damaged (meta.json: {exc}). Delete it and add the data again."
+        ) from exc
+    return meta
+
+
+def _file_sizes(folder):
+    return {f.name: f.stat().st_size for f in folder.iterdir() if f.name != _META}
+
+
+def _write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _discard(folder):
+    """Remove an entry: rename it out of sight first so a half-deleted entry is never listed."""
+    trash = folder.parent / f"{_TRASH_PREFIX}{uuid.uuid4().hex}"
+    try:
+        os.rename(folder, trash)
+    except OSError as exc:
+        raise WorkspaceError(f"Could not delete {folder.name}: {exc}") from exc
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _remove_stale(root):
+    """Delete leftovers of killed saves (temp folders older than an hour) and of interrupted deletes."""
+    now = time.time()
+    for folder in root.iterdir():
+        if folder.name.startswith(_TRASH_PREFIX):
+            shutil.rmtree(folder, ignore_errors=True)
+        elif folder.name.startswith(_TMP_PREFIX):
+            try:
+                newest = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()])
+            except OSError:
+                continue
+            if now - newest > _STALE_AFTER_S:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,291 @@
+"""Tests of msdash.dataset: the Dataset container and its content-addressed workspace store."""
+
+import json
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msdash import config
+from msdash import dataset as dataset_module
+from msdash.dataset import (
+    Dataset,
+    DatasetInfo,
+    delete_dataset,
+    demo_dataset,
+    list_datasets,
+    load_dataset,
+    save_dataset,
+)
+from msdash.errors import InputError, WorkspaceError
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSDASH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _mixed(label="mixed"):
+    rng = np.random.default_rng(0)
+    images = {
+        "grey_01.png": rng.random((5, 7)).astype(np.float32),
+        "binary big": (rng.random((12, 9)) > 0.5).astype(np.float32),
+        "colour.tif": rng.random((6, 4, 3)).astype(np.float32),
+        "volume ü": rng.random((3, 4, 5)).astype(np.float32),
+    }
+    properties = pd.DataFrame(
+        {
+            "Härte (HV)": [310.5, np.nan, 1e-300, -0.0],
+            "count": [1, 2, 3, 4],  # ints become float64
+            "paper": ["Smith 2020", None, "", "nan"],
+            "σ_y [MPa] / note": [np.nan, np.nan, np.nan, np.nan],
+        },
+        index=["volume ü", "grey_01.png", "colour.tif", "binary big"],  # any order: re-ordered to images
+    )
+    return Dataset(label, images, properties, group_column="paper", source="upload", notes=["one note"])
+
+
+def _assert_same(a, b):
+    assert a.names == b.names
+    for name in a.names:
+        assert a.images[name].dtype == b.images[name].dtype == np.float32
+        np.testing.assert_array_equal(a.images[name], b.images[name])
+    pd.testing.assert_frame_equal(a.properties, b.properties, check_exact=True)
+    assert (a.group_column, a.name, a.source, a.notes) == (b.group_column, b.name, b.source, b.notes)
+
+
+class TestDataset:
+    def test_normalises_contents(self):
+        ds = _mixed()
+        assert ds.names == ["grey_01.png", "binary big", "colour.tif", "volume ü"]
+        assert list(ds.properties.index) == ds.names
+        assert ds.properties.loc["volume ü", "Härte (HV)"] == 310.5
+        assert ds.numeric_columns == ["Härte (HV)", "count", "σ_y [MPa] / note"]
+        assert ds.text_columns == ["paper"]
+        assert ds.properties["count"].dtype == np.float64
+        assert [ds.kind(n) for n in ds.names] == ["2d", "2d", "rgb", "3d"]
+        assert len(ds) == 4
+
+    def test_summary(self):
+        summary = _mixed().summary()
+        assert summary["n_samples"] == 4
+        assert summary["kinds"] == {"2d": 2, "rgb": 1, "3d": 1}
+        assert summary["shape_min"] == (5, 7) and summary["shape_max"] == (12, 9)
+        assert summary["columns"][0] == "Härte (HV)" and summary["group_column"] == "paper"
+
+    def test_no_properties(self):
+        ds = Dataset("plain", {"a": np.zeros((3, 3)), "b": np.ones((3, 3))})
+        assert ds.properties.shape == (2, 0) and list(ds.properties.index) == ["a", "b"]
+        assert ds.summary()["columns"] == []
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"images": [np.zeros((3, 3))]},
+            {"images": {"a": np.zeros(4)}},
+            {"images": {"a": np.zeros((2, 2, 2, 2))}},
+            {"images": {"a": np.zeros((0, 3))}},
+            {"properties": pd.DataFrame({"x": [1.0]}, index=["b"])},
+            {"properties": pd.DataFrame({"x": [1.0, 2.0]}, index=["a", "a"])},
+            {"properties": pd.DataFrame({0: [1.0]}, index=["a"])},
+            {"properties": pd.DataFrame({"x": [1.0]}, index=["a"]), "group_column": "y"},
+        ],
+    )
+    def test_bad_contents(self, kwargs):
+        kwargs = {"name": "bad", "images": {"a": np.zeros((3, 3))}, **kwargs}
+        with pytest.raises(InputError):
+            Dataset(**kwargs)
+
+
+class TestContentHash:
+    def test_same_content_same_id_whatever_the_label(self):
+        a, b = _mixed("first"), _mixed("second")
+        b.source, b.notes = "generated", []
+        assert a.content_hash() == b.content_hash()
+        assert len(a.content_hash()) == 16 and int(a.content_hash(), 16) >= 0
+
+    def test_one_pixel_changes_id(self):
+        a, b = _mixed(), _mixed()
+        b.images["volume ü"][1, 2, 3] += 1e-6
+        assert a.content_hash() != b.content_hash()
+
+    def test_properties_order_names_and_group_change_id(self):
+        base = _mixed().content_hash()
+        renamed = _mixed()
+        renamed.images = {("x" if k == "binary big" else k): v for k, v in renamed.images.items()}
+        changed = _mixed()
+        changed.properties.iloc[1, 2] = ""  # missing -> empty text
+        ungrouped = _mixed()
+        ungrouped.group_column = None
+        hashes = {base, renamed.content_hash(), changed.content_hash(), ungrouped.content_hash()}
+        assert len(hashes) == 4
+
+
+class TestStore:
+    def test_round_trip_exact(self, workspace):
+        ds = _mixed()
+        dataset_id = save_dataset(ds)
+        assert dataset_id == ds.content_hash()
+        loaded = load_dataset(dataset_id)
+        _assert_same(ds, loaded)
+        assert loaded.content_hash() == dataset_id
+        assert pd.isna(loaded.properties.loc["grey_01.png", "paper"])
+        assert loaded.properties.loc["binary big", "paper"] == "nan"
+        assert np.signbit(loaded.properties.loc["binary big", "Härte (HV)"])
+        files = sorted(p.name for p in (workspace / "datasets" / dataset_id).iterdir())
+        assert files == ["images.npz", "meta.json", "properties.parquet"]
+
+    def test_round_trip_without_properties(self):
+        ds = Dataset("plain", {"a": np.zeros((3, 3)), "b": np.ones((2, 2, 3))})
+        _assert_same(ds, load_dataset(save_dataset(ds)))
+
+    def test_saving_again_is_idempotent(self, workspace):
+        dataset_id = save_dataset(_mixed("first"))
+        meta = workspace / "datasets" / dataset_id / "meta.json"
+        before = meta.stat().st_mtime_ns
+        assert save_dataset(_mixed("second label")) == dataset_id
+        assert meta.stat().st_mtime_ns == before
+        assert load_dataset(dataset_id).name == "first"
+        assert [info.id for info in list_datasets()] == [dataset_id]
+
+    def test_list_and_delete(self, monkeypatch):
+        first = save_dataset(_mixed())
+        # created has one-second resolution: make the second save visibly newer.
+        real_now = dataset_module.datetime.now
+        monkeypatch.setattr(
+            dataset_module, "datetime",
+            type("_Later", (), {"now": staticmethod(lambda tz: real_now(tz).replace(year=2999))}),
+        )
+        second = save_dataset(Dataset("plain", {"a": np.zeros((3, 3))}, source="generated"))
+        infos = list_datasets()
+        assert [info.id for info in infos] == [second, first]
+        info = infos[1]
+        assert isinstance(info, DatasetInfo)
+        assert (info.name, info.n_samples, info.source, info.kinds) == ("mixed", 4, "upload", {"2d": 2, "rgb": 1, "3d": 1})
+        assert info.size_bytes > 4 * 4 * 20 and info.created.endswith("+00:00")
+        delete_dataset(second)
+        assert [info.id for info in list_datasets()] == [first]
+        with pytest.raises(WorkspaceError, match="No saved data set"):
+            load_dataset(second)
+        with pytest.raises(WorkspaceError, match="No saved data set"):
+            delete_dataset(second)
+
+    def test_killed_save_leaves_nothing_listed(self, workspace):
+        kept = save_dataset(_mixed())
+        root = workspace / "datasets"
+        # A save killed half-way: temp folder with partial files and no meta.json.
+        partial = root / ".tmp-0123456789abcdef"
+        partial.mkdir()
+        (partial / "images.npz").write_bytes(b"PK\x03\x04 truncated")
+        assert [info.id for info in list_datasets()] == [kept]
+        assert partial.exists()  # young: might still be in progress
+        old = time.time() - 2 * 3600
+        os.utime(partial / "images.npz", (old, old))
+        os.utime(partial, (old, old))
+        list_datasets()
+        assert not partial.exists()
+        _assert_same(_mixed(), load_dataset(kept))
+
+    def test_failed_rename_cleans_up(self, workspace, monkeypatch):
+        kept = save_dataset(_mixed())
+
+        def broken_rename(src, dst):
+            raise OSError("simulated crash during rename")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(dataset_module.os, "rename", broken_rename)
+            with pytest.raises(WorkspaceError, match="simulated crash"):
+                save_dataset(Dataset("new", {"a": np.zeros((3, 3))}))
+        assert sorted(p.name for p in (workspace / "datasets").iterdir()) == [kept]
+        assert [info.id for info in list_datasets()] == [kept]
+        _assert_same(_mixed(), load_dataset(kept))
+
+    def test_interrupted_write_cleans_up(self, workspace, monkeypatch):
+        def full_disk(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(dataset_module, "_write_bytes", full_disk)
+        with pytest.raises(WorkspaceError, match="No space left"):
+            save_dataset(_mixed())
+        assert list((workspace / "datasets").iterdir()) == []
+
+    @pytest.mark.parametrize(
+        "bad_id", ["../etc", "zz", "", "0123456789ABCDEF", "0123456789abcdef\n", "../../0123456789abcdef", None, 12]
+    )
+    def test_invalid_id(self, bad_id, workspace, tmp_path):
+        outside = tmp_path / "etc"
+        outside.mkdir()
+        (outside / "passwd").write_text("keep me")
+        with pytest.raises(WorkspaceError, match="not a data set id"):
+            load_dataset(bad_id)
+        with pytest.raises(WorkspaceError, match="not a data set id"):
+            delete_dataset(bad_id)
+        assert (outside / "passwd").read_text() == "keep me"
+
+    @pytest.mark.parametrize(
+        "damage", ["garbage", "missing_key", "wrong_id", "no_meta", "bad_npz", "bad_parquet", "no_parquet"]
+    )
+    def test_damaged_entry_skipped_and_clear_error(self, damage, workspace):
+        kept = save_dataset(Dataset("kept", {"a": np.zeros((3, 3))}))
+        dataset_id = save_dataset(_mixed())
+        folder = workspace / "datasets" / dataset_id
+        meta = json.loads((folder / "meta.json").read_text())
+        if damage == "garbage":
+            (folder / "meta.json").write_text("{not json")
+        elif damage == "missing_key":
+            del meta["names"]
+            (folder / "meta.json").write_text(json.dumps(meta))
+        elif damage == "wrong_id":
+            meta["id"] = kept
+            (folder / "meta.json").write_text(json.dumps(meta))
+        elif damage == "no_meta":
+            (folder / "meta.json").unlink()
+        elif damage == "bad_npz":
+            (folder / "images.npz").write_bytes(b"not a zip")
+        elif damage == "bad_parquet":
+            (folder / "properties.parquet").write_bytes(b"PAR1 broken")
+        else:
+            (folder / "properties.parquet").unlink()
+        assert [info.id for info in list_datasets()] == [kept]
+        with pytest.raises(WorkspaceError, match="damaged"):
+            load_dataset(dataset_id)
+        # Saving the same contents again repairs the entry.
+        assert save_dataset(_mixed()) == dataset_id
+        _assert_same(_mixed(), load_dataset(dataset_id))
+
+    def test_same_size_corruption_found_on_load(self, workspace):
+        dataset_id = save_dataset(_mixed())
+        npz = workspace / "datasets" / dataset_id / "images.npz"
+        npz.write_bytes(b"\0" * npz.stat().st_size)
+        assert [info.id for info in list_datasets()] == [dataset_id]  # listing reads meta.json only
+        with pytest.raises(WorkspaceError, match="damaged"):
+            load_dataset(dataset_id)
+
+    def test_writes_only_inside_datasets_dir(self, workspace):
+        save_dataset(_mixed())
+        assert sorted(p.name for p in workspace.iterdir()) == ["datasets"]
+        assert config.datasets_dir() == workspace / "datasets"
+
+
+class TestDemoDataset:
+    def test_loads_and_saves(self):
+        ds = demo_dataset()
+        assert ds.name == "Demo: 300 two-phase microstructures (64×64)"
+        assert len(ds) == 300 and ds.names[0] == "demo_000" and ds.names[-1] == "demo_299"
+        assert ds.group_column == "family" and ds.source == "demo" and ds.notes == []
+        assert ds.summary()["kinds"] == {"2d": 300}
+        assert ds.text_columns == ["family"]
+        assert "E_HS_upper (GPa)" in ds.numeric_columns
+        dataset_id = save_dataset(ds)
+        _assert_same(ds, load_dataset(dataset_id))
+        assert list_datasets()[0].n_samples == 300
+
+    def test_regenerates_when_files_are_missing(self, tmp_path, monkeypatch):
+        with monkeypatch.context() as patch:
+            patch.setattr(dataset_module, "_DEMO_DIR", tmp_path / "nowhere")
+            regenerated = demo_dataset()
+        assert regenerated.notes and "regenerated" in regenerated.notes[0]
+        assert regenerated.content_hash() == demo_dataset().content_hash()
