@@ -251,14 +251,8 @@ def load_dataset(dataset_id):
             properties.index = pd.Index(names)
         else:
             properties = None
-        return Dataset(
-            name=meta["name"],
-            images=images,
-            properties=properties,
-            group_column=meta["group_column"],
-            source=meta["source"],
-            notes=meta["notes"],
-        )
+        return Dataset(meta["name"], images, properties, group_column=meta["group_column"],
+                       source=meta["source"], notes=meta["notes"])
     except MemoryError:
         raise
     except Exception as exc:  # any failure to read back means the entry is damaged
@@ -301,7 +295,7 @@ def delete_dataset(dataset_id):
     """
     folder = _entry_folder(dataset_id)
     if not folder.is_dir():
-        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted already.")
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may be deleted already.")
     _discard(folder)
 
 
@@ -323,7 +317,8 @@ def demo_dataset():
         stack, table = make_demo()
         notes.append("The demo files were missing or damaged, so the demo set was regenerated.")
     images = dict(zip(table["name"], stack))
-    return Dataset(DEMO_NAME, images, table.set_index("name"), group_column="family", source="demo", notes=notes)
+    return Dataset(DEMO_NAME, images, table.set_index("name"), group_column="family", source="demo",
+                   notes=notes)
 
 
 def _kind(image):

@@ -84,3 +84,18 @@ class TestCommittedFiles:
         assert sum(f.stat().st_size for f in DEMO_DIR.iterdir()) < 1_000_000
         readme = (DEMO_DIR.parent / "README.md").read_text(encoding="utf-8")
         assert str(DEMO_SEED) in readme and "data/make_demo.py" in readme
+
+
+class TestWriteReadDemo:
+    def test_round_trip_and_mismatch(self, tmp_path):
+        from msdash.synthetic.demo import read_demo, write_demo
+
+        written = write_demo(tmp_path, n=4, size=8, seed=3)
+        assert sorted(p.name for p in written) == ["demo.npz", "properties.csv"]
+        images, properties = read_demo(tmp_path)
+        expected_images, expected_properties = make_demo(n=4, size=8, seed=3)
+        np.testing.assert_array_equal(images, expected_images)
+        pd.testing.assert_frame_equal(properties, expected_properties, check_dtype=False)
+        properties.iloc[:3].to_csv(tmp_path / "properties.csv", index=False)
+        with pytest.raises(ValueError, match="do not match"):
+            read_demo(tmp_path)

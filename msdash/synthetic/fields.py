@@ -104,8 +104,9 @@ def interface_density(labels, *, axis=None):
     image_axes = tuple(range(1, labels.ndim))
     pair_axes = image_axes
     if axis is not None:
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -len(image_axes) <= axis < len(image_axes):
-            raise InputError(f"`axis` must be an image axis in 0..{len(image_axes) - 1}, got {axis!r}", name="axis")
+        d = len(image_axes)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -d <= axis < d:
+            raise InputError(f"`axis` must be an image axis in 0..{d - 1}, got {axis!r}", name="axis")
         pair_axes = (1 + int(axis) % len(image_axes),)
     pixels = int(np.prod(labels.shape[1:]))
     unlike = sum(np.count_nonzero(labels != np.roll(labels, 1, axis=a), axis=image_axes) for a in pair_axes)
@@ -120,7 +121,8 @@ def hashin_shtrikman_upper(vf, *, E=(200.0, 4.0), nu=(0.3, 0.3)):
     bulk is not the stiffer in shear) are
 
     ``K⁺ = [Σ f_i / (K_i + 4/3 G_max)]⁻¹ − 4/3 G_max``,
-    ``G⁺ = [Σ f_i / (G_i + ζ_max)]⁻¹ − ζ_max``, ``ζ_max = G_max/6 · (9 K_max + 8 G_max) / (K_max + 2 G_max)``,
+    ``G⁺ = [Σ f_i / (G_i + ζ_max)]⁻¹ − ζ_max``,
+    ``ζ_max = G_max/6 · (9 K_max + 8 G_max) / (K_max + 2 G_max)``,
 
     and ``E⁺ = 9 K⁺ G⁺ / (3 K⁺ + G⁺)`` (E grows with both K and G, so bounds on K, G bound E).
 
@@ -155,7 +157,8 @@ def hashin_shtrikman_lower(vf, *, E=(200.0, 4.0), nu=(0.3, 0.3)):
     """Hashin–Shtrikman lower bound on the Young's modulus of an isotropic two-phase composite.
 
     Same as :func:`hashin_shtrikman_upper` with ``G_min``, ``K_min`` in place of ``G_max``, ``K_max``:
-    ``K⁻ = [Σ f_i / (K_i + 4/3 G_min)]⁻¹ − 4/3 G_min``, ``G⁻ = [Σ f_i / (G_i + ζ_min)]⁻¹ − ζ_min``,
+    ``K⁻ = [Σ f_i / (K_i + 4/3 G_min)]⁻¹ − 4/3 G_min``,
+    ``G⁻ = [Σ f_i / (G_i + ζ_min)]⁻¹ − ζ_min``,
     ``E⁻ = 9 K⁻ G⁻ / (3 K⁻ + G⁻)``.
 
     Parameters
@@ -244,7 +247,8 @@ def _check_shape(shape):
     except (TypeError, ValueError):
         valid = False
     if not valid:
-        raise InputError(f"`shape` must be (H, W) or (D, H, W) positive integers, got {shape!r}", name="shape")
+        raise InputError(f"`shape` must be (H, W) or (D, H, W) positive integers, got {shape!r}",
+                         name="shape")
     return dims
 
 
@@ -275,7 +279,8 @@ def _check_fractions(volume_fraction, n, single):
         raise InputError("`volume_fraction` given per sample needs `n_samples`", name="volume_fraction")
     if fractions is None or fractions.shape != (n,) or not np.all((fractions >= 0) & (fractions <= 1)):
         raise InputError(
-            f"`volume_fraction` must be a number in [0, 1] or {n} of them (one per sample), got {volume_fraction!r}",
+            f"`volume_fraction` must be a number in [0, 1] or {n} of them (one per sample), "
+            f"got {volume_fraction!r}",
             name="volume_fraction",
         )
     return fractions
