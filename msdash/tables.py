@@ -1,0 +1,360 @@
+"""Read property tables (CSV, TSV, XLSX) and match their rows to image names.
+
+Every cell is read as text so nothing is silently converted or dropped; numbers are parsed only when
+rows are matched to images, and cells that are not numbers are reported rather than hidden. pandas and
+openpyxl are imported inside the functions so that importing msdash stays fast.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from msdash.errors import InputError
+from msdash.images import SUPPORTED_EXTENSIONS
+
+_TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
+_EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
+_DELIMITERS = ",;\t"
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def read_properties(source, *, sheet=None):
+    """Read a property table with every cell as stripped text.
+
+    Parameters
+    ----------
+    source : path, (name, bytes) pair or file-like
+        A ``.csv``/``.tsv``/``.txt`` or ``.xlsx`` file; file-likes need ``.name`` and ``.getvalue()``
+        or ``.read()`` (Streamlit uploads work).
+    sheet : str, optional
+        Worksheet of an XLSX file; default the first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per table row, header names kept exactly (units included). ``df.attrs`` holds
+        ``source``, ``delimiter`` and ``encoding`` (CSV; else None), ``sheet`` and ``sheets`` (XLSX;
+        else None and []). Blank headers of non-empty columns become ``"column N"`` (1-based);
+        fully empty rows and unnamed empty columns are dropped.
+
+    Raises
+    ------
+    InputError
+        Empty or unreadable file, unknown sheet, no columns, a header but no rows, or two columns
+        with the same name (they are not renamed: which one is meant would be a guess).
+
+    Examples
+    --------
+    >>> df = read_properties(("p.csv", "name;E [GPa]\\nA; 12,5\\n".encode()))
+    >>> df.columns.tolist(), df.iloc[0].tolist(), df.attrs["delimiter"]
+    (['name', 'E [GPa]'], ['A', '12,5'], ';')
+    """
+    name, data = _read_source(source)
+    extension = Path(name).suffix.lower()
+    if not data:
+        raise InputError(f"{name}: the file is empty (0 bytes)", name=name)
+    attrs = {"source": name, "delimiter": None, "encoding": None, "sheet": None, "sheets": []}
+    if extension == ".xls":
+        raise InputError(f"{name}: old .xls workbooks are not read; save it as .xlsx or .csv", name=name)
+    if extension in _EXCEL_EXTENSIONS:
+        rows, attrs["sheet"], attrs["sheets"] = _xlsx_rows(data, name, sheet)
+    elif extension in _TEXT_EXTENSIONS:
+        text, attrs["encoding"] = _decode(data)
+        attrs["delimiter"] = _sniff_delimiter(text)
+        rows = _csv_rows(text, attrs["delimiter"], name)
+    else:
+        raise InputError(
+            f"{name}: unsupported table type '{extension}'; use .csv, .tsv, .txt or .xlsx", name=name
+        )
+    table = _to_frame(rows, name)
+    table.attrs.update(attrs)
+    return table
+
+
+def _read_source(source):
+    """Return ``(name, bytes)`` of a path, pair or file-like."""
+    if isinstance(source, tuple) and len(source) == 2:
+        return str(source[0]), bytes(source[1])
+    if hasattr(source, "getvalue") or hasattr(source, "read"):
+        data = source.getvalue() if hasattr(source, "getvalue") else source.read()
+        return Path(str(getattr(source, "name", "table"))).name, data.encode() if isinstance(data, str) else data
+    path = Path(source)
+    try:
+        return path.name, path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path.name}: could not be opened ({exc.strerror or exc})", name=path.name) from None
+
+
+def _decode(data):
+    """Return ``(text, encoding)``: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252/latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"  # every byte is valid latin-1
+
+
+def _sniff_delimiter(text):
+    """Return ``","``, ``";"`` or tab, as csv.Sniffer sees it, checked against the header line."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    try:
+        found = csv.Sniffer().sniff(text[:65536], delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        found = None
+    # The sniffer can be misled by decimal commas; the header has no numbers, so trust it when they disagree.
+    if found is None or (counts.get(found, 0) == 0 and max(counts.values()) > 0):
+        found = max(_DELIMITERS, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
+    return found
+
+
+def _csv_rows(text, delimiter, name):
+    try:
+        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise InputError(f"{name}: could not be read as a table ({exc})", name=name) from None
+
+
+def _xlsx_rows(data, name, sheet):
+    """Return ``(rows as lists of str, sheet name, all sheet names)`` of an XLSX workbook."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # BadZipFile, InvalidFileException, KeyError on a damaged workbook
+        raise InputError(
+            f"{name}: could not be read as an Excel workbook ({exc}); the file may be damaged or not .xlsx",
+            name=name,
+        ) from None
+    try:
+        sheets = list(book.sheetnames)
+        chosen = sheets[0] if sheet is None else sheet
+        if chosen not in sheets:
+            raise InputError(
+                f"{name}: has no sheet '{sheet}'; its sheets are: {', '.join(sheets)}", name=name
+            )
+        rows = [[_cell_text(v) for v in row] for row in book[chosen].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    return rows, chosen, sheets
+
+
+def _cell_text(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _to_frame(rows, name):
+    """Build the all-text DataFrame from raw rows, checking header and size."""
+    import pandas as pd
+
+    rows = [[cell.strip() for cell in row] for row in rows]
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        raise InputError(f"{name}: the table has no columns (the file holds no data)", name=name)
+    width = max(len(row) for row in rows)
+    rows = [row + [""] * (width - len(row)) for row in rows]
+    header, body = rows[0], rows[1:]
+    keep = [i for i in range(width) if header[i] or any(row[i] for row in body)]
+    header = [header[i] or f"column {i + 1}" for i in keep]
+    seen = set()
+    for column in header:
+        if column in seen:
+            raise InputError(
+                f"{name}: two columns are named '{column}'; rename one of them so each header is unique",
+                name=name,
+            )
+        seen.add(column)
+    if not body:
+        raise InputError(f"{name}: the table has a header but no rows", name=name)
+    return pd.DataFrame([[row[i] for i in keep] for row in body], columns=header, dtype="str")
+
+
+@dataclass
+class MatchReport:
+    """How the rows of a property table matched a set of images.
+
+    Attributes
+    ----------
+    matched : list of str
+        Image names with a usable row (the first one when the name is duplicated), in ``names`` order.
+    missing_rows : list of str
+        Image names without a row.
+    unmatched_rows : list of str
+        Names in the table without an image, as written in the table.
+    duplicates : list of str
+        Names occurring more than once in the table (the first row is used), and
+        ``"(empty name in row N)"`` for rows without a name (row 1 is the header).
+    non_numeric : dict of str to list of (str, str)
+        Numeric column → ``(table name, raw cell)`` of cells that are not numbers (they became NaN).
+    properties : pandas.DataFrame
+        Indexed by every image name (``index.name == "sample"``); numeric columns float64, text and
+        group columns ``str``; images without a row are NaN. The name column is excluded.
+    numeric_columns, text_columns : list of str
+        Columns of ``properties`` by kind (the group column is in neither).
+    group_column : str or None
+        The column giving each sample's group, if any.
+    """
+
+    matched: list = field(default_factory=list)
+    missing_rows: list = field(default_factory=list)
+    unmatched_rows: list = field(default_factory=list)
+    duplicates: list = field(default_factory=list)
+    non_numeric: dict = field(default_factory=dict)
+    properties: object = None
+    numeric_columns: list = field(default_factory=list)
+    text_columns: list = field(default_factory=list)
+    group_column: str = None
+
+    def summary(self):
+        """Return a one-line plain-English account of the match."""
+        total = len(self.matched) + len(self.missing_rows)
+        bad_cells = sum(len(cells) for cells in self.non_numeric.values())
+        parts = [f"{len(self.matched)} of {total} {_plural(total, 'image')} matched"]
+        if self.missing_rows:
+            parts.append(f"{len(self.missing_rows)} {_plural(len(self.missing_rows), 'image')} without a row")
+        if self.unmatched_rows:
+            parts.append(f"{len(self.unmatched_rows)} {_plural(len(self.unmatched_rows), 'row')} without an image")
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicate or empty {_plural(len(self.duplicates), 'name')} "
+                         "(first row used)")
+        if bad_cells:
+            parts.append(f"{bad_cells} {_plural(bad_cells, 'cell')} not a number (left empty)")
+        return "; ".join(parts)
+
+
+def _plural(count, word):
+    return word if count == 1 else word + "s"
+
+
+def match_properties(names, table, *, name_column, group_column=None):
+    """Match image names to the rows of a property table and parse its numeric columns.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Image (sample) names, e.g. the keys of :attr:`msdash.io.LoadResult.images`.
+    table : pandas.DataFrame
+        As returned by :func:`read_properties`.
+    name_column : str
+        Column holding the image names. Matching ignores case, surrounding spaces and a trailing image
+        extension (``"Img_01.PNG"`` matches image ``"img_01"``).
+    group_column : str, optional
+        Column giving each sample's group (kept as text).
+
+    Returns
+    -------
+    MatchReport
+        A column is numeric when at least half of its non-empty cells are numbers; its other cells are
+        reported in ``non_numeric`` and become NaN. Decimal commas are read when the table's delimiter
+        was ``";"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"file": ["A.png", "b"], "HV": ["200", "n/a"]})
+    >>> report = match_properties(["a", "c"], table, name_column="file")
+    >>> report.matched, report.missing_rows, report.unmatched_rows, report.non_numeric
+    (['a'], ['c'], ['b'], {'HV': [('b', 'n/a')]})
+    >>> report.properties.loc["a", "HV"]
+    np.float64(200.0)
+    """
+    import numpy as np
+    import pandas as pd
+
+    columns = [str(c) for c in table.columns]
+    for argument, column in (("name_column", name_column), ("group_column", group_column)):
+        if column is not None and column not in table.columns:
+            raise InputError(
+                f"the table has no column '{column}' (`{argument}`); its columns are: {', '.join(columns)}",
+                name=column,
+            )
+    names = list(names)
+    cells = {c: [_as_text(v) for v in table[c]] for c in table.columns}
+    table_names = cells[name_column]
+    first_row, duplicates = {}, []
+    for row, raw in enumerate(table_names):
+        key = _name_key(raw)
+        if not key:
+            duplicates.append(f"(empty name in row {row + 2})")
+        elif key in first_row:
+            if raw not in duplicates and table_names[first_row[key]] not in duplicates:
+                duplicates.append(table_names[first_row[key]])
+        else:
+            first_row[key] = row
+    image_keys = {_name_key(n) for n in names}
+    rows = [first_row.get(_name_key(n)) for n in names]
+    report = MatchReport(
+        matched=[n for n, r in zip(names, rows) if r is not None],
+        missing_rows=[n for n, r in zip(names, rows) if r is None],
+        unmatched_rows=[table_names[r] for key, r in first_row.items() if key not in image_keys],
+        duplicates=duplicates,
+        group_column=group_column,
+    )
+    decimal_comma = table.attrs.get("delimiter") == ";"
+    properties = pd.DataFrame(index=pd.Index(names, name="sample"))
+    for column in table.columns:
+        if column == name_column:
+            continue
+        values = cells[column]
+        parsed = [_parse_number(v, decimal_comma) for v in values]
+        filled = sum(1 for v in values if v)
+        numbers = sum(1 for v, p in zip(values, parsed) if v and p is not None)
+        if column != group_column and numbers and numbers * 2 >= filled:
+            report.numeric_columns.append(column)
+            bad = [(table_names[i], v) for i, (v, p) in enumerate(zip(values, parsed)) if v and p is None]
+            if bad:
+                report.non_numeric[column] = bad
+            properties[column] = np.array(
+                [np.nan if r is None or parsed[r] is None else parsed[r] for r in rows], dtype=np.float64
+            )
+        else:
+            if column != group_column:
+                report.text_columns.append(column)
+            properties[column] = pd.Series(
+                [np.nan if r is None else values[r] for r in rows], index=properties.index, dtype="str"
+            )
+    report.properties = properties
+    return report
+
+
+def _as_text(value):
+    """Return a cell as stripped text; missing values (None, NaN) become ``""``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
+
+
+def _name_key(name):
+    """Return the matching key of a sample name: stripped, casefolded, without an image extension.
+
+    >>> _name_key("  Img_01.PNG ")
+    'img_01'
+    """
+    key = _as_text(name).casefold()
+    for extension in SUPPORTED_EXTENSIONS:
+        if key.endswith(extension):
+            return key[: -len(extension)].strip()
+    return key
+
+
+def _parse_number(text, decimal_comma):
+    """Return ``text`` as a float, or None when it is empty or not a plain number."""
+    text = text.strip()
+    if decimal_comma and "," in text and "." not in text:
+        text = text.replace(",", ".")
+    if _NUMBER.fullmatch(text):
+        return float(text)
+    return None
