@@ -1,0 +1,69 @@
+"""Startup speed: ``import msdash`` and server-up → demo gallery visible in Chromium.
+
+Prints one JSON line. Baselines timed in the same run: a bare ``python -c pass`` for the import, and a
+one-line Streamlit page for the browser, so the ratios hold on a noisy machine.
+
+    .venv/bin/python bench/startup.py
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server  # noqa: E402
+
+
+def _python_seconds(code, repeats=5):
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _visible_seconds(browser, script, home, path, selector):
+    with Server(script, home) as server:
+        page = browser.new_page()
+        started = time.perf_counter()
+        page.goto(server.url + path)
+        page.locator(selector).first.wait_for(timeout=60_000)
+        seconds = time.perf_counter() - started
+        page.close()
+        return server.up_seconds, seconds
+
+
+def main():
+    from playwright.sync_api import sync_playwright
+
+    bare = _python_seconds("pass")
+    with_msdash = _python_seconds("import msdash, msdash.io, msdash.dataset")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        tmp = Path(tmp)
+        hello = tmp / "hello.py"
+        hello.write_text("import streamlit as st\nst.write('hello')\n")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _, baseline = _visible_seconds(browser, hello, tmp / "h0", "/", "text=hello")
+        up, cold = _visible_seconds(browser, ROOT / "app.py", tmp / "h1", "/gallery", '[data-testid="stImage"] img')
+        _, warm = _visible_seconds(browser, ROOT / "app.py", tmp / "h1", "/gallery", '[data-testid="stImage"] img')
+        browser.close()
+    print(json.dumps({
+        "bench": "startup",
+        "import_msdash_s": round(with_msdash - bare, 4),
+        "python_bare_s": round(bare, 4),
+        "server_up_s": round(up, 3),
+        "demo_gallery_visible_s_first_ever": round(cold, 3),
+        "demo_gallery_visible_s_saved_workspace": round(warm, 3),
+        "hello_page_visible_s": round(baseline, 3),
+        "ratio_gallery_vs_hello": round(warm / baseline, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()

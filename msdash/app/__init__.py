@@ -1,0 +1,1 @@
+"""The Streamlit layer: session-state keys, cached wrappers and widgets. The only streamlit importer."""

@@ -1,0 +1,93 @@
+"""Session state of the dashboard: which data set is open, kept in the URL so a refresh keeps it.
+
+Saved data sets live in the workspace and are shared by every session (read-only); what a session has
+uploaded but not saved lives in its own ``st.session_state`` and is never seen by another session.
+"""
+
+import re
+
+import streamlit as st
+
+from msdash import config
+from msdash.dataset import demo_dataset, list_datasets, load_dataset, save_dataset
+
+#: Session-state key of the open data set's id.
+DATASET_ID = "dataset_id"
+#: Query parameter holding the open data set's id (so a browser refresh keeps it).
+QUERY_DATASET = "ds"
+#: Session-state key of a one-shot message shown on the next run (e.g. after saving).
+FLASH = "flash"
+#: Session-state key of the parsed upload: (upload key, LoadResult).
+UPLOAD = "upload_parsed"
+
+_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+@st.cache_resource(show_spinner="Preparing the demo data set…")
+def _demo_id(workspace):
+    # Keyed on the workspace so a different MSDASH_HOME in the same process gets its own copy.
+    return save_dataset(demo_dataset())
+
+
+@st.cache_resource(max_entries=8, show_spinner="Opening the data set…")
+def _load(dataset_id, workspace):
+    return load_dataset(dataset_id)
+
+
+def _saved_ids():
+    return {info.id for info in list_datasets()}
+
+
+def open_dataset(dataset_id):
+    """Make ``dataset_id`` the open data set of this session and put it in the URL."""
+    st.session_state[DATASET_ID] = dataset_id
+    st.query_params[QUERY_DATASET] = dataset_id
+
+
+def current_dataset_id():
+    """Return the id of the open data set, choosing one on the first run of a session.
+
+    Order: this session's choice; else the id in the URL when that data set is saved here; else the
+    demo, which is saved to the workspace on first use so it is there when the app first opens.
+    """
+    workspace = str(config.workspace())
+    dataset_id = st.session_state.get(DATASET_ID)
+    if dataset_id and dataset_id in _saved_ids():
+        if st.query_params.get(QUERY_DATASET) != dataset_id:
+            st.query_params[QUERY_DATASET] = dataset_id
+        return dataset_id
+    wanted = st.query_params.get(QUERY_DATASET)
+    if wanted and _ID.match(wanted) and wanted in _saved_ids():
+        dataset_id = wanted
+    else:
+        if wanted or st.session_state.get(DATASET_ID):
+            flash(f"The data set {wanted or st.session_state.get(DATASET_ID)!r} is not in this workspace "
+                  "(deleted, or a link from another machine); the demo is open instead.", "warning")
+        dataset_id = _demo_id(workspace)
+        if dataset_id not in _saved_ids():  # the demo was deleted since it was cached
+            _demo_id.clear()
+            dataset_id = _demo_id(workspace)
+    open_dataset(dataset_id)
+    return dataset_id
+
+
+def current_dataset():
+    """Return the open :class:`msdash.dataset.Dataset` (shared cache: treat it as read-only)."""
+    return _load(current_dataset_id(), str(config.workspace()))
+
+
+def forget_cached_datasets():
+    """Drop cached data sets, e.g. after one was deleted."""
+    _load.clear()
+    _demo_id.clear()
+
+
+def flash(message, kind="success"):
+    """Queue a message for the next run of this session (survives ``st.rerun``)."""
+    st.session_state.setdefault(FLASH, []).append((kind, message))
+
+
+def show_flash():
+    """Show and clear the queued messages."""
+    for kind, message in st.session_state.pop(FLASH, []):
+        getattr(st, kind)(message)

@@ -1,0 +1,92 @@
+"""Parse this session's uploads once and keep the result in its own session state (never shared)."""
+
+import streamlit as st
+
+from msdash.app import state, widgets
+from msdash.ingest import guess_name_column
+from msdash.io import load_images, match_properties, read_properties
+
+_MAT_CHOICES = "mat_variables"
+_NONE = "(none)"
+
+
+def parsed_upload(files):
+    """Read the uploaded files (once per set of files) and show what was read and what failed.
+
+    Parameters
+    ----------
+    files : list of streamlit UploadedFile
+
+    Returns
+    -------
+    msdash.io.LoadResult or None
+        ``None`` when nothing was uploaded.
+    """
+    if not files:
+        st.session_state.pop(state.UPLOAD, None)
+        return None
+    choices = st.session_state.setdefault(_MAT_CHOICES, {})
+    key = (tuple((f.file_id, f.name) for f in files), tuple(sorted(choices.items())))
+    cached = st.session_state.get(state.UPLOAD)
+    if cached is None or cached[0] != key:
+        with st.spinner(f"Reading {len(files)} file(s)…"):
+            result = load_images([(f.name, f.getvalue()) for f in files], mat_variables=dict(choices))
+        st.session_state[state.UPLOAD] = (key, result)
+    result = st.session_state[state.UPLOAD][1]
+    _show_load_result(result, choices)
+    return result
+
+
+def _show_load_result(result, choices):
+    kinds = {}
+    for image in result.images.values():
+        kind = "3-D volume" if image.ndim == 3 and image.shape[-1] != 3 else ("RGB" if image.ndim == 3 else "2-D")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    if result.images:
+        st.success(f"Read {len(result.images)} image(s): " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    if result.errors:
+        lines = "\n".join(f"- **{e.name}**: {e.message}" for e in result.errors[:20])
+        st.error(f"{len(result.errors)} file(s) could not be used; the others loaded.\n\n{lines}")
+        if len(result.errors) > 20:
+            with st.expander(f"All {len(result.errors)} problems"):
+                st.markdown("\n".join(f"- **{e.name}**: {e.message}" for e in result.errors))
+    if result.notes:
+        with st.expander(f"Conversions made while reading: {len(result.notes)}"):
+            st.markdown("\n".join(f"- **{n.name}**: {n.message}" for n in result.notes))
+    for name, variables in result.choices.items():
+        picked = st.selectbox(f"{name}: which array to load?", [_NONE] + list(variables), key=f"mat_{name}")
+        if picked != _NONE and choices.get(name) != picked:
+            choices[name] = picked
+            st.rerun()
+
+
+def table_and_report(table_file, names):
+    """Read the property table, let the user pick its sheet, name and group columns, show the match report.
+
+    Returns
+    -------
+    msdash.io.MatchReport or None
+        ``None`` when the table could not be read (the reason is shown).
+    """
+    with widgets.user_errors("Reading the property table"):
+        table = read_properties(table_file)
+        sheets = table.attrs.get("sheets") or []
+        if len(sheets) > 1:
+            sheet = st.selectbox("Sheet", sheets, key="table_sheet")
+            if sheet != sheets[0]:
+                table = read_properties(table_file, sheet=sheet)
+        columns = list(table.columns)
+        guess = guess_name_column(table, names)
+        left, right = st.columns(2)
+        name_column = left.selectbox("Column with the image names", columns, index=columns.index(guess),
+                                     key="name_column")
+        group = right.selectbox("Group column (source paper, parent image, run…), optional",
+                                [_NONE] + [c for c in columns if c != name_column], key="group_column",
+                                help="Samples of one group stay on one side of every cross-validation split.")
+        report = match_properties(names, table, name_column=name_column,
+                                  group_column=None if group == _NONE else group)
+        widgets.match_report(report)
+        with st.expander(f"The table as read ({len(table)} rows, delimiter/sheet detected automatically)"):
+            st.dataframe(table.head(200), hide_index=True)
+        return report
+    return None

@@ -1,0 +1,85 @@
+"""Reusable pieces of the pages: error reporting, the data-set header, thumbnails and the match report."""
+
+import traceback
+from contextlib import contextmanager
+
+import streamlit as st
+
+from msdash.display import thumbnail
+from msdash.errors import InputError
+
+
+@contextmanager
+def user_errors(action):
+    """Show errors raised inside the block as messages, never as a bare traceback.
+
+    An :class:`InputError` is the user's to fix: its plain message is shown. Anything else gets a short
+    message naming ``action`` and the traceback inside a closed expander. The page goes on either way.
+    """
+    try:
+        yield
+    except InputError as error:
+        st.error(error.message)
+    except Exception as error:  # noqa: BLE001 — the page must survive and say what happened
+        st.error(f"{action} failed: {type(error).__name__}: {error}")
+        with st.expander("Details for a bug report"):
+            st.code(traceback.format_exc())
+
+
+def dataset_header(dataset, dataset_id):
+    """Show which data set is open, with its size and property columns."""
+    summary = dataset.summary()
+    st.markdown(f"**Open data set:** {dataset.name}  \n`{dataset_id}` · {len(dataset)} samples")
+    kinds = ", ".join(f"{n} {kind}" for kind, n in summary.get("kinds", {}).items())
+    columns = ", ".join(dataset.properties.columns) or "none"
+    st.caption(f"Kinds: {kinds or '—'} · properties: {columns}"
+               + (f" · group column: {dataset.group_column}" if dataset.group_column else ""))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _thumbnails(_dataset, dataset_id, names, size):
+    return [thumbnail(_dataset.images[name], size=size) for name in names]
+
+
+def _caption(dataset, name, columns):
+    parts = [name]
+    for column in columns:
+        value = dataset.properties.at[name, column]
+        if isinstance(value, float):
+            parts.append(f"{column}: {value:.4g}")
+        elif value == value and value is not None:  # skip NaN
+            parts.append(f"{column}: {value}")
+    return "\n".join(parts)
+
+
+def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128):
+    """Show thumbnails of ``names`` with their name and the chosen property values as captions."""
+    if not names:
+        st.info("No sample to show.")
+        return
+    pictures = _thumbnails(dataset, dataset_id, tuple(names), size)
+    captions = [_caption(dataset, name, columns) for name in names]
+    st.image(pictures, caption=captions, width=size)
+
+
+def match_report(report):
+    """Render a :class:`msdash.tables.MatchReport`: counts first, details in expanders."""
+    st.markdown(f"**Match report.** {report.summary()}")
+    cols = st.columns(4)
+    cols[0].metric("Matched images", len(report.matched))
+    cols[1].metric("Images without a row", len(report.missing_rows))
+    cols[2].metric("Rows without an image", len(report.unmatched_rows))
+    cols[3].metric("Duplicate names", len(report.duplicates))
+    details = [
+        ("Images without a row (their properties stay empty)", report.missing_rows),
+        ("Rows without an image (ignored)", report.unmatched_rows),
+        ("Names found more than once in the table (the first row is used)", report.duplicates),
+    ]
+    for title, names in details:
+        if names:
+            with st.expander(f"{title}: {len(names)}"):
+                st.write(", ".join(map(str, names)))
+    bad = [(column, name, cell) for column, cells in report.non_numeric.items() for name, cell in cells]
+    if bad:
+        with st.expander(f"Cells that are not numbers: {len(bad)} (kept as missing values)", expanded=True):
+            st.dataframe([{"column": c, "sample": n, "cell": v} for c, n, v in bad], hide_index=True)

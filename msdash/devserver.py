@@ -1,0 +1,86 @@
+"""Start the dashboard as a real server on a free local port, for browser tests and benchmarks."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+#: Chromium flags that keep a headless browser off the network and quiet on a locked-down machine.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``streamlit run SCRIPT`` on 127.0.0.1 in a child process, with its own ``MSDASH_HOME``.
+
+    Parameters
+    ----------
+    script : path
+        The Streamlit script (``app.py``).
+    home : path
+        Workspace for this server (``MSDASH_HOME``).
+    port : int, optional
+        Port to listen on; a free one by default.
+
+    Use as a context manager; :attr:`url` is the base URL and :attr:`up_seconds` how long the server took
+    from process start to answering its health check.
+    """
+
+    def __init__(self, script, home, port=None):
+        self.script = Path(script).resolve()
+        self.home = Path(home)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.up_seconds = None
+
+    def start(self, timeout=60.0):
+        """Start the server and wait until its health endpoint answers."""
+        env = dict(os.environ, MSDASH_HOME=str(self.home), PYTHONUNBUFFERED="1")
+        command = [sys.executable, "-m", "streamlit", "run", str(self.script), "--server.port", str(self.port),
+                   "--server.address", "127.0.0.1", "--server.headless", "true",
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=self.script.parent, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while time.perf_counter() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        self.up_seconds = time.perf_counter() - started
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"streamlit did not answer on {self.url} within {timeout} s")
+
+    def stop(self):
+        """Stop the server (terminate, then kill after 10 s)."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process and self.process.stderr:
+            self.process.stderr.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

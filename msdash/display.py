@@ -1,0 +1,118 @@
+"""Turn samples into pictures for the gallery: 8-bit thumbnails and a sorted, filtered sample order."""
+
+import numpy as np
+import pandas as pd
+
+from msdash.features.sections import orthogonal_sections
+
+
+def to_uint8(image):
+    """Scale a float image in [0, 1] to 8 bits for display.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, 3)
+        Values in [0, 1] (binary maps 0/1). Values outside are clipped; NaN shows as black.
+
+    Returns
+    -------
+    ndarray of uint8, same shape
+
+    Examples
+    --------
+    >>> to_uint8(np.array([[0.0, 0.5], [1.0, 2.0]])).tolist()
+    [[0, 128], [255, 255]]
+    """
+    image = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0)
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def display_plane(image):
+    """Return the 2D (or RGB) picture that stands for a sample: a volume shows its middle z-section.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W), (H, W, 3) or (D, H, W)
+
+    Returns
+    -------
+    ndarray, shape (H, W) or (H, W, 3)
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] != 3:
+        return orthogonal_sections(image)[0]
+    return image
+
+
+def thumbnail(image, *, size=128):
+    """Make an 8-bit thumbnail whose longer side is at most ``size`` pixels.
+
+    Binary maps are shrunk by area averaging (their grey levels then show the local volume fraction),
+    grey and RGB images with PIL's antialiased resampling. Small images are enlarged with nearest
+    neighbours so single pixels stay crisp.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W), (H, W, 3) or (D, H, W)
+        A sample in msdash's convention (float in [0, 1]); volumes show their middle z-section.
+    size : int
+        Longest side of the thumbnail, pixels.
+
+    Returns
+    -------
+    ndarray of uint8, shape (h, w) or (h, w, 3) with ``max(h, w) == size``
+
+    Examples
+    --------
+    >>> thumbnail(np.eye(4), size=8).shape
+    (8, 8)
+    """
+    from PIL import Image
+
+    plane = to_uint8(display_plane(image))
+    h, w = plane.shape[:2]
+    scale = size / max(h, w)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX
+    return np.asarray(Image.fromarray(plane).resize(new, resample=resample))
+
+
+def order_samples(properties, *, sort_by=None, descending=False, filter_column=None, low=None, high=None):
+    """Filter samples by a property range and sort them, for the gallery.
+
+    Parameters
+    ----------
+    properties : pandas.DataFrame
+        One row per sample, indexed by sample name.
+    sort_by : str, optional
+        Column to sort on; ``None`` keeps the data set's order. Missing values sort last.
+    descending : bool
+        Sort from large to small.
+    filter_column : str, optional
+        Numeric column to filter on; samples whose value is missing are dropped while filtering.
+    low, high : float, optional
+        Inclusive bounds on ``filter_column``; ``None`` means unbounded.
+
+    Returns
+    -------
+    list of str
+        Sample names in display order.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"vf": [0.3, 0.9, 0.5]}, index=["a", "b", "c"])
+    >>> order_samples(t, sort_by="vf", descending=True, filter_column="vf", high=0.6)
+    ['c', 'a']
+    """
+    table = properties
+    if filter_column is not None:
+        values = pd.to_numeric(table[filter_column], errors="coerce")
+        keep = values.notna()
+        if low is not None:
+            keep &= values >= low
+        if high is not None:
+            keep &= values <= high
+        table = table[keep.to_numpy()]
+    if sort_by is not None:
+        table = table.sort_values(sort_by, ascending=not descending, na_position="last", kind="stable")
+    return [str(name) for name in table.index]

@@ -1,0 +1,1 @@
+"""Feature extractors: classical descriptors, foundation models and helpers for volumes and patches."""

@@ -1,0 +1,96 @@
+"""Turn what the user uploaded (images and an optional property table) into a :class:`Dataset`."""
+
+import re
+
+import pandas as pd
+
+from msdash.dataset import Dataset
+from msdash.errors import InputError
+
+_NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
+
+
+def guess_name_column(table, names=()):
+    """Guess which column of a property table holds the image names.
+
+    The column that matches the most image names (case-insensitive, extension stripped) wins; ties and
+    tables that match nothing fall back to the first column whose header looks like a name
+    ("name", "file", "image", "sample", "id"), then to the first column.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table as read by :func:`msdash.io.read_properties` (cells are strings).
+    names : iterable of str
+        The image names to match.
+
+    Returns
+    -------
+    str
+        A column of ``table``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"HV": ["410", "380"], "file": ["a.png", "B.png"]})
+    >>> guess_name_column(t, ["a", "b"])
+    'file'
+    """
+    columns = list(table.columns)
+    if not columns:
+        raise InputError("The property table has no columns.")
+    wanted = {str(name).strip().lower() for name in names}
+
+    def hits(column):
+        cells = table[column].astype(str).str.strip().str.lower().str.replace(r"\.[a-z0-9]{2,4}$", "", regex=True)
+        return int(cells.isin(wanted).sum())
+
+    scores = [hits(column) for column in columns] if wanted else [0] * len(columns)
+    best = max(scores)
+    if best > 0:
+        return columns[scores.index(best)]
+    for column in columns:
+        if _NAME_HINTS.search(str(column)):
+            return column
+    return columns[0]
+
+
+def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=False, notes=()):
+    """Assemble a data set from loaded images and, optionally, their matched properties.
+
+    Parameters
+    ----------
+    images : dict of str to ndarray
+        Sample name → image, as in :attr:`msdash.io.LoadResult.images`.
+    report : MatchReport, optional
+        The result of :func:`msdash.io.match_properties` for these names; ``None`` gives a data set
+        without properties.
+    name : str
+        Label of the data set shown in the app.
+    source : str
+        Where the data came from ("upload", "folder", ...).
+    drop_unmatched : bool
+        Leave out the images that have no row in the table.
+    notes : iterable of str
+        Remarks kept with the data set (conversions made while reading, etc.).
+
+    Returns
+    -------
+    Dataset
+    """
+    if not images:
+        raise InputError("No image could be read, so there is nothing to save. Check the messages above.")
+    names = list(images)
+    if report is None:
+        properties = pd.DataFrame(index=pd.Index(names, name="name"))
+        group = None
+    else:
+        if drop_unmatched:
+            matched = set(report.matched)
+            names = [n for n in names if n in matched]
+            if not names:
+                raise InputError("No image has a row in the table, so dropping unmatched images leaves nothing.")
+        properties = report.properties.loc[names]
+        group = report.group_column
+    name = (name or "").strip() or "Untitled data set"
+    return Dataset(name=name, images={n: images[n] for n in names}, properties=properties,
+                   group_column=group, source=source, notes=list(notes))

@@ -1,0 +1,67 @@
+"""Data: open the demo, upload micrographs and a property table, check the match, save and reopen."""
+
+import streamlit as st
+
+from msdash.app import state, widgets
+from msdash.app.upload import parsed_upload, table_and_report
+from msdash.dataset import delete_dataset, list_datasets, save_dataset
+from msdash.ingest import build_dataset
+
+st.title("Data")
+dataset_id = state.current_dataset_id()
+state.show_flash()
+widgets.dataset_header(state.current_dataset(), dataset_id)
+if st.button("Open the demo data set", key="open_demo"):
+    state.open_dataset(state._demo_id(str(state.config.workspace())))
+    st.rerun()
+
+st.header("Load your micrographs")
+mode = st.segmented_control("Upload", ["Files or .zip", "A folder"], default="Files or .zip", key="upload_mode")
+if mode == "A folder":
+    files = st.file_uploader("A folder of images", accept_multiple_files="directory", key="upload_folder")
+else:
+    files = st.file_uploader("Images (PNG, JPEG, BMP, TIFF, NPY, MAT) or .zip archives — many at once",
+                             accept_multiple_files=True, key="upload_images")
+table_file = st.file_uploader("Property table (CSV or XLSX, optional), matched to the images by file name",
+                              type=["csv", "tsv", "txt", "xlsx", "xls"], key="upload_table")
+
+result = parsed_upload(files or [])
+report = None
+if result is not None:
+    if table_file is not None:
+        report = table_and_report(table_file, list(result.images))
+    st.subheader("Save")
+    default_name = files[0].name.rsplit(".", 1)[0] if len(files) == 1 else f"Upload of {len(result.images)} images"
+    name = st.text_input("Name of the data set", value=default_name, key="upload_name")
+    drop = st.checkbox("Leave out images without a table row", key="drop_unmatched", disabled=report is None)
+    if st.button("Save and open data set", type="primary", key="save_upload", disabled=not result.images):
+        with widgets.user_errors("Saving the data set"):
+            notes = [f"{note.name}: {note.message}" for note in result.notes]
+            dataset = build_dataset(result.images, report, name=name, drop_unmatched=drop, notes=notes)
+            new_id = save_dataset(dataset)
+            state.open_dataset(new_id)
+            state.flash(f"Saved “{dataset.name}” ({len(dataset)} samples) as `{new_id}`; it is now open.")
+            st.rerun()
+
+st.header("Saved data sets")
+saved = list_datasets()
+if not saved:
+    st.info("Nothing saved yet.")
+else:
+    st.dataframe([{"name": i.name, "samples": i.n_samples, "kinds": i.kinds, "source": i.source,
+                   "saved (UTC)": i.created, "id": i.id, "open": "●" if i.id == dataset_id else ""}
+                  for i in saved], hide_index=True)
+    labels = {i.id: f"{i.name} · {i.n_samples} samples · {i.id}" for i in saved}
+    chosen = st.selectbox("Saved data set", list(labels), format_func=labels.get, key="saved_choice")
+    left, right = st.columns(2)
+    if left.button("Open", key="open_saved"):
+        state.open_dataset(chosen)
+        st.rerun()
+    with right:
+        sure = st.checkbox("Yes, delete it from the workspace", key="confirm_delete")
+        if st.button("Delete", key="delete_saved", disabled=not sure):
+            with widgets.user_errors("Deleting the data set"):
+                delete_dataset(chosen)
+                state.forget_cached_datasets()
+                state.flash(f"Deleted {labels[chosen]}.", "info")
+                st.rerun()

@@ -1,0 +1,42 @@
+"""Shared fixtures: every test gets its own empty workspace, so nothing touches ~/.msdash."""
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path, monkeypatch):
+    """An empty ``MSDASH_HOME`` for the test."""
+    home = tmp_path / "msdash-home"
+    monkeypatch.setenv("MSDASH_HOME", str(home))
+    return home
+
+
+def png_bytes(array):
+    """Encode a uint8 array (H, W) or (H, W, 3) as PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def zip_bytes(members):
+    """Pack ``{name: bytes}`` into a zip archive held in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def phase_maps(n, size=16, seed=0):
+    """``n`` random binary 0/255 maps (uint8) with names ``img_00``..., for upload tests."""
+    rng = np.random.default_rng(seed)
+    return {f"img_{i:02d}": (rng.random((size, size)) < 0.3 + 0.05 * i).astype(np.uint8) * 255 for i in range(n)}

@@ -1,0 +1,141 @@
+"""The dashboard through Streamlit's AppTest: pages, uploads, saving, refresh, isolation, deletion."""
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, phase_maps, png_bytes, zip_bytes
+from msdash.dataset import Dataset, list_datasets, save_dataset
+
+APP = str(ROOT / "app.py")
+
+
+def new_app(query=None):
+    at = AppTest.from_file(APP, default_timeout=60)
+    if query:
+        at.query_params.update(query)
+    return at.run()
+
+
+def text_of(at):
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [e.value for e in at.success] + [e.value for e in at.warning]
+    parts += [e.value for e in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def upload_zip_and_table(at, n=4, table=None):
+    maps = phase_maps(n)
+    archive = zip_bytes({f"set/{name}.png": png_bytes(a) for name, a in maps.items()})
+    if table is None:
+        rows = "\n".join(f"{name.upper()}.png;{410 + i},5;P{i % 2}" for i, name in enumerate(maps) if i < n - 1)
+        table = ("name;hardness (HV);paper\n" + rows + "\nghost.png;1;P9\n").encode("latin-1")
+    at.file_uploader(key="upload_images").set_value([("set.zip", archive, "application/zip")])
+    at.file_uploader(key="upload_table").set_value([("props.csv", table, "text/csv")])
+    return at.run(), maps
+
+
+class TestFirstOpen:
+    def test_demo_is_open_and_saved(self):
+        at = new_app()
+        assert not at.exception
+        assert "Demo" in text_of(at)
+        ids = [info.id for info in list_datasets()]
+        assert len(ids) == 1 and at.query_params["ds"] == ids[0]
+
+    def test_gallery_shows_demo_thumbnails_and_pages(self):
+        at = new_app()
+        at.switch_page("pages/gallery.py").run()
+        assert not at.exception
+        grid = at.image[0]
+        assert len(grid.proto.imgs) == 24  # the first page of 24 thumbnails
+        assert grid.proto.imgs[0].caption.startswith("demo_000\nvolume_fraction: ")
+        assert "300 of 300 samples" in text_of(at)
+        assert len(at.get("pagination")) == 1
+
+    def test_gallery_filter_and_sort(self):
+        from msdash.dataset import demo_dataset
+
+        vf = demo_dataset().properties["volume_fraction"]
+        at = new_app()
+        at.switch_page("pages/gallery.py").run()
+        at.selectbox(key="gallery_filter").set_value("volume_fraction").run()
+        at.slider(key="gallery_range_volume_fraction").set_value((0.5, float(vf.max()))).run()
+        at.selectbox(key="gallery_sort").set_value("volume_fraction").run()
+        names = at.selectbox(key="viewer_sample").options
+        assert 0 < len(names) < 300
+        values = [vf[n] for n in names]
+        assert min(values) >= 0.5 and values == sorted(values)
+        assert len(names) == int((vf >= 0.5).sum())
+
+
+class TestUpload:
+    def test_zip_and_csv_match_report_then_save(self):
+        at, maps = upload_zip_and_table(new_app())
+        assert not at.exception
+        shown = text_of(at)
+        assert "3 of 4 images matched" in shown or "Match report" in shown
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Matched images"] == "3"
+        assert metrics["Images without a row"] == "1"
+        assert metrics["Rows without an image"] == "1"
+        at.selectbox(key="group_column").set_value("paper").run()
+        at.button(key="save_upload").click().run()
+        assert not at.exception
+        saved = [i for i in list_datasets() if i.source == "upload"]
+        assert len(saved) == 1 and saved[0].n_samples == 4
+        assert at.query_params["ds"] == saved[0].id
+        from msdash.dataset import load_dataset
+
+        ds = load_dataset(saved[0].id)
+        assert ds.group_column == "paper"
+        assert ds.properties.loc["img_01", "hardness (HV)"] == pytest.approx(411.5)  # decimal comma with ';'
+        np.testing.assert_array_equal(ds.images["img_02"], maps["img_02"] / 255)
+
+    def test_bad_file_is_reported_and_others_load(self):
+        at = new_app()
+        at.file_uploader(key="upload_images").set_value([
+            ("good.png", png_bytes(np.full((8, 8), 100)), "image/png"),
+            ("broken.png", b"\x89PNG not really", "image/png"),
+        ]).run()
+        assert not at.exception
+        assert any("broken.png" in e.value for e in at.error)
+        assert any("Read 1 image" in s.value for s in at.success)
+
+    def test_unsaved_upload_is_private_to_its_session(self):
+        first, _ = upload_zip_and_table(new_app())
+        assert any(m.label == "Matched images" for m in first.metric)
+        second = new_app()
+        assert not any(m.label == "Matched images" for m in second.metric)
+        assert [i.source for i in list_datasets()] == ["demo"]
+
+
+class TestWorkspace:
+    def test_refresh_keeps_the_open_data_set(self):
+        volume = np.zeros((5, 6, 7), np.float32)
+        volume[:, :3] = 1
+        ds_id = save_dataset(Dataset(name="My volumes", images={"v": volume}, properties=None, source="upload"))
+        at = new_app({"ds": ds_id})
+        assert "My volumes" in text_of(at)
+        at.switch_page("pages/gallery.py").run()
+        assert not at.exception
+        assert [s.label for s in at.slider] == ["z (depth)", "y (rows)", "x (columns)"]
+
+    def test_unknown_id_in_url_falls_back_to_demo_with_a_warning(self):
+        at = new_app({"ds": "0123456789abcdef"})
+        assert not at.exception
+        assert "not in this workspace" in text_of(at)
+        assert "Demo" in text_of(at)
+
+    def test_open_and_delete_saved(self):
+        other = save_dataset(Dataset(name="Other", images={"a": np.eye(4, dtype=np.float32)}, properties=None))
+        at = new_app()
+        at.selectbox(key="saved_choice").set_value(other)
+        at.button(key="open_saved").click().run()
+        assert at.query_params["ds"] == other and "Other" in text_of(at)
+        at.selectbox(key="saved_choice").set_value(other)
+        at.checkbox(key="confirm_delete").check().run()
+        at.button(key="delete_saved").click().run()
+        assert not at.exception
+        assert other not in [i.id for i in list_datasets()]
+        assert "Demo" in text_of(at)
