@@ -30,7 +30,8 @@ def dataset_header(dataset, dataset_id):
     """Show which data set is open, with its size and property columns."""
     summary = dataset.summary()
     st.markdown(f"**Open data set:** {dataset.name}  \n`{dataset_id}` · {len(dataset)} samples")
-    kinds = ", ".join(f"{n} {kind}" for kind, n in summary.get("kinds", {}).items())
+    labels = {"2d": "2-D images", "rgb": "RGB images", "3d": "3-D volumes"}
+    kinds = ", ".join(f"{n} {labels.get(kind, kind)}" for kind, n in summary.get("kinds", {}).items())
     columns = ", ".join(dataset.properties.columns) or "none"
     st.caption(f"Kinds: {kinds or '—'} · properties: {columns}"
                + (f" · group column: {dataset.group_column}" if dataset.group_column else ""))
@@ -49,17 +50,19 @@ def _caption(dataset, name, columns):
             parts.append(f"{column}: {value:.4g}")
         elif value == value and value is not None:  # skip NaN
             parts.append(f"{column}: {value}")
-    return "\n".join(parts)
+    return " · ".join(parts)
 
 
-def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128):
-    """Show thumbnails of ``names`` with their name and the chosen property values as captions."""
+def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128, per_row=6):
+    """Show thumbnails of ``names`` in a grid, captioned with the name and the chosen property values."""
     if not names:
         st.info("No sample to show.")
         return
     pictures = _thumbnails(dataset, dataset_id, tuple(names), size)
-    captions = [_caption(dataset, name, columns) for name in names]
-    st.image(pictures, caption=captions, width=size)
+    for start in range(0, len(names), per_row):
+        cells = st.columns(per_row)
+        for cell, name, picture in zip(cells, names[start:start + per_row], pictures[start:start + per_row]):
+            cell.image(picture, caption=_caption(dataset, name, columns), width=size)
 
 
 def match_report(report):
