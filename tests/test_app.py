@@ -139,3 +139,35 @@ class TestWorkspace:
         assert not at.exception
         assert other not in [i.id for i in list_datasets()]
         assert "Demo" in text_of(at)
+
+
+class TestUploadKinds:
+    def test_folder_upload(self):
+        at = new_app()
+        at.segmented_control(key="upload_mode").set_value("A folder").run()
+        uploader = at.file_uploader(key="upload_folder")
+        assert uploader.accept_directory
+        uploader.set_value([("run1/a.png", png_bytes(np.zeros((6, 6))), "image/png"),
+                            ("run1/sub/b.png", png_bytes(np.full((6, 9), 255)), "image/png")]).run()
+        assert not at.exception
+        assert any("Read 2 image" in s.value for s in at.success)
+
+    def test_mat_with_several_arrays_lets_the_user_choose(self):
+        import io
+
+        import scipy.io
+
+        buffer = io.BytesIO()
+        scipy.io.savemat(buffer, {"phase": np.eye(5), "grain_ids": np.arange(30.0).reshape(5, 6)})
+        at = new_app()
+        at.file_uploader(key="upload_images").set_value([("scan.mat", buffer.getvalue(), "application/octet-stream")])
+        at.run()
+        assert any("scan" in e.value and "grain_ids" in e.value for e in at.error)
+        at.selectbox(key="mat_scan").set_value("grain_ids").run()
+        assert not at.exception
+        assert any("Read 1 image" in s.value for s in at.success)
+        at.button(key="save_upload").click().run()
+        from msdash.dataset import load_dataset
+
+        saved = load_dataset(at.query_params["ds"])
+        assert saved.images["scan"].shape == (5, 6)
