@@ -77,39 +77,6 @@ def check_pixels(shape, max_pixels, name):
         )
 
 
-def to_grey(image):
-    """Return the grey-level version of an image for classical descriptors.
-
-    Parameters
-    ----------
-    image : ndarray
-        ``(H, W, 3)`` RGB, or ``(H, W)`` grey / ``(D, H, W)`` volume (returned unchanged as float32).
-        A 3-D array whose last axis has length 3 is taken as RGB.
-
-    Returns
-    -------
-    ndarray, float32
-        ``(H, W)`` luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601) for RGB, else the input.
-
-    Examples
-    --------
-    >>> rgb = np.zeros((2, 2, 3), dtype=np.float32)
-    >>> rgb[..., 1] = 1.0  # pure green
-    >>> round(float(to_grey(rgb)[0, 0]), 3)
-    0.587
-    >>> to_grey(np.zeros((4, 5))).shape
-    (4, 5)
-    """
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 3:
-        return image.astype(np.float32) @ np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-    if image.ndim in (2, 3):
-        return image.astype(np.float32, copy=False)
-    raise InputError(
-        f"`image` must be (H, W), (H, W, 3) or (D, H, W), got shape {image.shape}", name="image"
-    )
-
-
 def normalise(array, name, *, colour=False):
     """Convert decoded pixel values to the float32 conventions of msdash.
 
@@ -304,10 +271,27 @@ def _pil_to_array(im):
 
 
 def read_tiff(fh, name, *, max_pixels):
-    """Decode a TIFF with tifffile; return (array, colour).
+    """Decode a TIFF with tifffile, falling back to PIL; return (array, colour).
 
     Equal-shaped pages become a ``(D, H, W)`` volume; pages of different shapes are refused.
     """
+    try:
+        return _read_tiff_pages(fh, name, max_pixels)
+    except InputError:
+        raise
+    except Exception as exc:  # palette TIFFs, or codecs tifffile lacks: PIL may still read them
+        fh.seek(0)
+        try:
+            return read_pil(fh, name, label="TIFF", max_pixels=max_pixels)
+        except InputError as pil_error:
+            if isinstance(exc, _UsePil) or "over the limit" in pil_error.message:
+                raise
+            raise InputError(
+                f"{name}: could not be read as TIFF: {exc}; the file may be damaged, re-export it", name=name
+            ) from None
+
+
+def _read_tiff_pages(fh, name, max_pixels):
     import tifffile
 
     with tifffile.TiffFile(fh) as tif:
@@ -347,7 +331,7 @@ def read_tiff(fh, name, *, max_pixels):
 
 
 class _UsePil(Exception):
-    """Raised by :func:`read_tiff` for TIFF flavours PIL converts better (palette)."""
+    """Raised by :func:`_read_tiff_pages` for TIFF flavours PIL converts better (palette)."""
 
 
 def read_npy(fh, name, *, max_pixels):
@@ -434,9 +418,7 @@ def read_mat(fh, name, *, max_pixels, variable=None):
         var: _squeezed(shape) for var, shape, cls in listing
         if not var.startswith("__") and cls in _MAT_NUMERIC_CLASSES and len(_squeezed(shape)) in (2, 3)
     }
-    chosen = _choose_variable(candidates, variable, name)
-    colour = _check_shape(candidates[chosen], np.dtype(float), name)
-    check_pixels(candidates[chosen][:2] if colour else candidates[chosen], max_pixels, name)
+    chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
     fh.seek(0)
     try:
         array = scipy.io.loadmat(fh, variable_names=[chosen])[chosen]
@@ -469,9 +451,7 @@ def _read_mat_hdf5(fh, name, max_pixels, variable):
             shape = _squeezed(item.shape[::-1])  # MATLAB writes column-major: axes are reversed
             if len(shape) in (2, 3):
                 candidates[var] = shape
-        chosen = _choose_variable(candidates, variable, name)
-        colour = _check_shape(candidates[chosen], np.dtype(float), name)
-        check_pixels(candidates[chosen][:2] if colour else candidates[chosen], max_pixels, name)
+        chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
         array = mat[chosen][()].T.reshape(candidates[chosen])
     return array, colour
 
@@ -480,16 +460,21 @@ def _squeezed(shape):
     return tuple(int(n) for n in shape if n != 1)
 
 
-def _choose_variable(candidates, variable, name):
-    """Return the MAT variable to load, or raise InputError / MatChoiceError."""
+def _choose_variable(candidates, variable, name, max_pixels):
+    """Return ``(variable to load, colour)`` after checking its size; raise InputError / MatChoiceError.
+
+    ``candidates`` maps variable name → squeezed shape.
+    """
     if not candidates:
         raise InputError(
             f"{name}: holds no numeric 2-D or 3-D array; save the image as a plain numeric matrix", name=name
         )
-    if len(candidates) == 1:
-        return next(iter(candidates))
-    if variable in candidates:
-        return variable
+    chosen = next(iter(candidates)) if len(candidates) == 1 else variable
+    if chosen in candidates:
+        shape = candidates[chosen]
+        colour = _check_shape(shape, np.dtype(float), name)
+        check_pixels(shape[:2] if colour else shape, max_pixels, name)
+        return chosen, colour
     listed = ", ".join(candidates)
     unknown = f"; '{variable}' is not one of them" if variable is not None else ""
     raise MatChoiceError(

@@ -12,18 +12,19 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from msdash import config
 from msdash.errors import InputError
 from msdash.images import (
+    LUMA_WEIGHTS,
     SUPPORTED_EXTENSIONS,
     MatChoiceError,
-    _UsePil,
     normalise,
     read_mat,
     read_npy,
     read_pil,
     read_tiff,
-    to_grey,
 )
 from msdash.tables import MatchReport, match_properties, read_properties
 
@@ -294,19 +295,38 @@ def _decode(fh, name, extension, max_pixels, variable):
     if extension == ".mat":
         return read_mat(fh, name, max_pixels=max_pixels, variable=variable)
     if extension in (".tif", ".tiff"):
-        try:
-            return read_tiff(fh, name, max_pixels=max_pixels)
-        except InputError:
-            raise
-        except Exception as exc:  # palette or codecs tifffile lacks: PIL may still read it
-            fh.seek(0)
-            try:
-                return read_pil(fh, name, label="TIFF", max_pixels=max_pixels)
-            except InputError as pil_error:
-                if isinstance(exc, _UsePil) or "over the limit" in pil_error.message:
-                    raise
-                raise InputError(
-                    f"{name}: could not be read as TIFF: {exc}; the file may be damaged, re-export it",
-                    name=name,
-                ) from None
+        return read_tiff(fh, name, max_pixels=max_pixels)
     return read_pil(fh, name, label=_PIL_LABELS[extension], max_pixels=max_pixels)
+
+
+def to_grey(image):
+    """Return the grey-level version of an image for classical descriptors.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(H, W, 3)`` RGB, or ``(H, W)`` grey / ``(D, H, W)`` volume (returned unchanged as float32).
+        A 3-D array whose last axis has length 3 is taken as RGB.
+
+    Returns
+    -------
+    ndarray, float32
+        ``(H, W)`` luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601) for RGB, else the input.
+
+    Examples
+    --------
+    >>> rgb = np.zeros((2, 2, 3), dtype=np.float32)
+    >>> rgb[..., 1] = 1.0  # pure green
+    >>> round(float(to_grey(rgb)[0, 0]), 3)
+    0.587
+    >>> to_grey(np.zeros((4, 5))).shape
+    (4, 5)
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        return image.astype(np.float32) @ np.asarray(LUMA_WEIGHTS, dtype=np.float32)
+    if image.ndim in (2, 3):
+        return image.astype(np.float32, copy=False)
+    raise InputError(
+        f"`image` must be (H, W), (H, W, 3) or (D, H, W), got shape {image.shape}", name="image"
+    )

@@ -264,6 +264,20 @@ class TestLoadImagesSources:
 
         assert list(load_images([Upload(png(GREY))]).images) == ["up"]
 
+    def test_zip_inside_folder_is_opened(self, tmp_path):
+        root = tmp_path / "set"
+        root.mkdir()
+        (root / "part.zip").write_bytes(zipped([("a.png", png(GREY)), ("bad.png", b"x")]))
+        result = load_images([root])
+        assert list(result.images) == ["a"]
+        assert [e.name for e in result.errors] == ["set/part.zip/bad.png"]
+
+    def test_empty_folder_is_an_error(self, tmp_path):
+        (tmp_path / "empty").mkdir()
+        result = load_images([tmp_path / "empty", good()])
+        assert "no files" in only_error(result, "empty")
+        assert_good_loaded(result)
+
     def test_missing_path_is_an_error(self, tmp_path):
         result = load_images([tmp_path / "nope.png", good()])
         assert "not found" in only_error(result, str(tmp_path / "nope.png"))
@@ -395,6 +409,15 @@ class TestLoadImagesBadFiles:
         tifffile.imwrite(path, np.full((4, 5), 10, np.uint8))
         tifffile.imwrite(path, np.full((4, 5), 20, np.uint8), append=True)
         assert load_images(path).images["pages"].shape == (2, 4, 5)
+
+    def test_palette_tiff_converted(self):
+        from PIL import Image
+
+        rgb = np.zeros((4, 4, 3), dtype=np.uint8)
+        rgb[:2] = (200, 30, 30)
+        rgb[2:] = (10, 10, 240)
+        data = pil_bytes(Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=4), "TIFF")
+        np.testing.assert_allclose(load_images([("p.tif", data)]).images["p"], rgb / 255, atol=1e-6)
 
     def test_corrupt_tiff(self):
         result = load_images([("bad.tif", b"II*\x00" + b"\xff" * 40), good()])
@@ -539,6 +562,11 @@ class TestLoadImagesMat:
         assert "'z' is not one of them" in only_error(result, "multi.mat")
         assert result.choices == {"multi": ["a", "b"]}
 
+    def test_complex_array_refused(self):
+        result = load_images([("z.mat", mat({"z": np.ones((3, 3)) * (1 + 2j)})), good()])
+        assert "complex" in only_error(result, "z.mat")
+        assert_good_loaded(result)
+
     def test_corrupt_mat(self):
         result = load_images([("bad.mat", b"MATLAB 5.0 MAT-file" + b"\x00" * 200), good()])
         assert "bad.mat" in only_error(result, "bad.mat")
@@ -551,6 +579,9 @@ class TestLoadImagesMat:
         with h5py.File(path, "w", userblock_size=512) as f:
             for name, value in variables.items():
                 f.create_dataset(name, data=np.asarray(value).T)  # MATLAB stores column-major
+            # MATLAB writes text as uint16 tagged "char": it must not count as an image candidate.
+            f.create_dataset("title", data=np.full((3, 2), ord("a"), np.uint16))  # two 3-letter strings
+            f["title"].attrs["MATLAB_class"] = np.bytes_(b"char")
         with open(path, "r+b") as f:
             f.write(header.ljust(128, b" "))
 
