@@ -272,6 +272,9 @@ def _load_one(name, data, state):
             fh.seek(0)
             array, colour = _decode(fh, name, extension, state["max_pixels"], variable)
         image, notes = normalise(array, name, colour=colour)
+        if colour and extension in (".npy", ".mat"):
+            # A plain array has no colour tag: say how an (H, W, 3) array was read.
+            notes.insert(0, f"array of shape {array.shape} read as an RGB image, not a 3-slice volume")
     except MatChoiceError as exc:
         result.errors.append(LoadError(name, exc.message))
         result.choices[sample] = exc.variables

@@ -227,6 +227,12 @@ class TestLoadImagesFormats:
         image = load_images([("n.npy", npy(array))]).images["n"]
         np.testing.assert_array_equal(image, array)
 
+    def test_npy_height_width_3_is_rgb_with_note(self):
+        rgb = RNG.random((8, 9, 3)).astype(np.float32)
+        result = load_images([("c.npy", npy(rgb))])
+        np.testing.assert_array_equal(result.images["c"], rgb)
+        assert "read as an RGB image" in result.notes[0].message
+
     def test_different_sizes_allowed(self):
         result = load_images([("a.png", png(GREY)), ("b.png", png(np.zeros((9, 4), np.uint8) + 5))])
         assert result.images["a"].shape == (2, 3) and result.images["b"].shape == (9, 4)
@@ -620,3 +626,16 @@ class TestToGrey:
     def test_bad_shape(self):
         with pytest.raises(ValueError, match="image"):
             to_grey(np.zeros(5))
+
+
+class TestImportCost:
+    def test_import_does_not_load_decoders(self):
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        lazy = ("PIL", "scipy", "h5py", "tifffile", "pandas", "openpyxl")
+        code = f"import sys, msdash.io; print(','.join(m for m in {lazy!r} if m in sys.modules))"
+        root = Path(__file__).resolve().parent.parent
+        loaded = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+        assert loaded.stdout.strip() == ""
