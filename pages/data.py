@@ -4,7 +4,7 @@ import streamlit as st
 
 from msdash.app import state, widgets
 from msdash.app.upload import parsed_upload, table_and_report
-from msdash.dataset import delete_dataset, list_datasets, save_dataset
+from msdash.dataset import list_datasets, save_dataset
 from msdash.ingest import build_dataset
 
 st.title("Data")
@@ -44,24 +44,4 @@ if result is not None:
             st.rerun()
 
 st.header("Saved data sets")
-saved = list_datasets()
-if not saved:
-    st.info("Nothing saved yet.")
-else:
-    st.dataframe([{"name": i.name, "samples": i.n_samples, "kinds": i.kinds, "source": i.source,
-                   "saved (UTC)": i.created, "id": i.id, "open": "●" if i.id == dataset_id else ""}
-                  for i in saved], hide_index=True)
-    labels = {i.id: f"{i.name} · {i.n_samples} samples · {i.id}" for i in saved}
-    chosen = st.selectbox("Saved data set", list(labels), format_func=labels.get, key="saved_choice")
-    left, right = st.columns(2)
-    if left.button("Open", key="open_saved"):
-        state.open_dataset(chosen)
-        st.rerun()
-    with right:
-        sure = st.checkbox("Yes, delete it from the workspace", key="confirm_delete")
-        if st.button("Delete", key="delete_saved", disabled=not sure):
-            with widgets.user_errors("Deleting the data set"):
-                delete_dataset(chosen)
-                state.forget_cached_datasets()
-                state.flash(f"Deleted {labels[chosen]}.", "info")
-                st.rerun()
+widgets.saved_datasets(list_datasets(), dataset_id)

@@ -130,12 +130,12 @@ class TestWorkspace:
     def test_open_and_delete_saved(self):
         other = save_dataset(Dataset(name="Other", images={"a": np.eye(4, dtype=np.float32)}, properties=None))
         at = new_app()
-        at.selectbox(key="saved_choice").set_value(other)
-        at.button(key="open_saved").click().run()
+        at.button(key=f"open_{other}").click().run()
         assert at.query_params["ds"] == other and "Other" in text_of(at)
-        at.selectbox(key="saved_choice").set_value(other)
-        at.checkbox(key="confirm_delete").check().run()
-        at.button(key="delete_saved").click().run()
+        at.button(key=f"delete_{other}").click().run()
+        assert "cannot be undone" in text_of(at)
+        assert other in [i.id for i in list_datasets()]  # nothing deleted before confirming
+        at.button(key="confirm_delete").click().run()
         assert not at.exception
         assert other not in [i.id for i in list_datasets()]
         assert "Demo" in text_of(at)

@@ -45,14 +45,14 @@ def _show_load_result(result, choices):
     if result.images:
         st.success(f"Read {len(result.images)} image(s): " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     if result.errors:
-        lines = "\n".join(f"- **{e.name}**: {e.message}" for e in result.errors[:20])
+        lines = "\n".join(f"- {e.message}" for e in result.errors[:20])
         st.error(f"{len(result.errors)} file(s) could not be used; the others loaded.\n\n{lines}")
         if len(result.errors) > 20:
             with st.expander(f"All {len(result.errors)} problems"):
-                st.markdown("\n".join(f"- **{e.name}**: {e.message}" for e in result.errors))
+                st.markdown("\n".join(f"- {e.message}" for e in result.errors))
     if result.notes:
         with st.expander(f"Conversions made while reading: {len(result.notes)}"):
-            st.markdown("\n".join(f"- **{n.name}**: {n.message}" for n in result.notes))
+            st.markdown("\n".join(f"- {n.message}" for n in result.notes))
     for name, variables in result.choices.items():
         picked = st.selectbox(f"{name}: which array to load?", [_NONE] + list(variables), key=f"mat_{name}")
         if picked != _NONE and choices.get(name) != picked:

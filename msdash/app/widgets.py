@@ -5,6 +5,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from msdash.app import state
+from msdash.dataset import delete_dataset
 from msdash.display import thumbnail
 from msdash.errors import InputError
 
@@ -26,12 +28,49 @@ def user_errors(action):
             st.code(traceback.format_exc())
 
 
+_KIND_LABELS = {"2d": "2-D images", "rgb": "RGB images", "3d": "3-D volumes"}
+
+
+def _kinds_text(kinds):
+    return ", ".join(f"{n} {_KIND_LABELS.get(kind, kind)}" for kind, n in kinds.items())
+
+
+def saved_datasets(infos, open_id):
+    """List the saved data sets, one row each, with Open and Delete (Delete asks once more)."""
+    if not infos:
+        st.info("Nothing saved yet.")
+        return
+    pending = st.session_state.get("delete_pending")
+    for info in infos:
+        text, open_col, delete_col = st.columns([6, 1, 1], vertical_alignment="center")
+        marker = " · **open now**" if info.id == open_id else ""
+        text.markdown(f"**{info.name}** · {info.n_samples} samples ({_kinds_text(info.kinds)}) · "
+                      f"saved {info.created[:16].replace('T', ' ')} UTC · `{info.id}`{marker}")
+        if open_col.button("Open", key=f"open_{info.id}", disabled=info.id == open_id):
+            state.open_dataset(info.id)
+            st.rerun()
+        if delete_col.button("Delete", key=f"delete_{info.id}"):
+            st.session_state["delete_pending"] = pending = info.id
+        if pending == info.id:
+            st.warning(f"Delete “{info.name}” (`{info.id}`) from the workspace? This cannot be undone.")
+            yes, no = st.columns(2)
+            if yes.button("Yes, delete it", key="confirm_delete", type="primary"):
+                with user_errors("Deleting the data set"):
+                    delete_dataset(info.id)
+                    state.forget_cached_datasets()
+                    state.flash(f"Deleted “{info.name}” (`{info.id}`).", "info")
+                st.session_state.pop("delete_pending", None)
+                st.rerun()
+            if no.button("Cancel", key="cancel_delete"):
+                st.session_state.pop("delete_pending", None)
+                st.rerun()
+
+
 def dataset_header(dataset, dataset_id):
     """Show which data set is open, with its size and property columns."""
     summary = dataset.summary()
     st.markdown(f"**Open data set:** {dataset.name}  \n`{dataset_id}` · {len(dataset)} samples")
-    labels = {"2d": "2-D images", "rgb": "RGB images", "3d": "3-D volumes"}
-    kinds = ", ".join(f"{n} {labels.get(kind, kind)}" for kind, n in summary.get("kinds", {}).items())
+    kinds = _kinds_text(summary.get("kinds", {}))
     columns = ", ".join(dataset.properties.columns) or "none"
     st.caption(f"Kinds: {kinds or '—'} · properties: {columns}"
                + (f" · group column: {dataset.group_column}" if dataset.group_column else ""))
