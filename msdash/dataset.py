@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
+from . import atomic, config
 from .errors import InputError, WorkspaceError
 
 __all__ = ["Dataset", "DatasetInfo", "save_dataset", "load_dataset", "list_datasets", "delete_dataset",
@@ -35,9 +35,7 @@ __all__ = ["Dataset", "DatasetInfo", "save_dataset", "load_dataset", "list_datas
 _FORMAT = 1
 _ID = re.compile(r"[0-9a-f]{16}")
 _META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
-_TMP_PREFIX, _TRASH_PREFIX = ".tmp-", ".trash-"
-#: Temp folders older than this (seconds) belong to a save that was killed.
-_STALE_AFTER_S = 3600
+_TMP_PREFIX = atomic.TMP_PREFIX
 _DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 DEMO_NAME = "Demo: 300 two-phase microstructures (64×64)"
 
@@ -193,18 +191,18 @@ def save_dataset(ds):
     """
     dataset_id = ds.content_hash()
     root = config.datasets_dir()
-    _remove_stale(root)
+    atomic.remove_stale(root)
     target = root / dataset_id
     if target.exists():
         if _read_meta(target, dataset_id, quiet=True) is not None:
             return dataset_id
-        _discard(target)  # a damaged entry with the same id: replace it
+        atomic.discard(target)  # a damaged entry with the same id: replace it
     tmp = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
     try:
         tmp.mkdir()
         _write_entry(tmp, ds, dataset_id)
         os.rename(tmp, target)
-        _fsync_dir(root)
+        atomic.fsync_dir(root)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         # A concurrent save of the same contents won the rename: its entry is ours too.
@@ -269,7 +267,7 @@ def list_datasets():
     list of DatasetInfo
     """
     root = config.datasets_dir()
-    _remove_stale(root)
+    atomic.remove_stale(root)
     infos = []
     for folder in root.iterdir():
         if not _ID.fullmatch(folder.name) or not folder.is_dir():
@@ -296,7 +294,7 @@ def delete_dataset(dataset_id):
     folder = _entry_folder(dataset_id)
     if not folder.is_dir():
         raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may be deleted already.")
-    _discard(folder)
+    atomic.discard(folder)
 
 
 def demo_dataset():
@@ -391,7 +389,7 @@ def _write_entry(folder, ds, dataset_id):
     if len(ds.properties.columns):
         buffer = io.BytesIO()
         ds.properties.reset_index(drop=True).to_parquet(buffer, index=False)
-        _write_bytes(folder / _PROPERTIES, buffer.getvalue())
+        atomic.write_bytes(folder / _PROPERTIES, buffer.getvalue())
     meta = {
         "format": _FORMAT,
         # Sizes let listing spot a truncated or replaced file without reading it.
@@ -406,8 +404,8 @@ def _write_entry(folder, ds, dataset_id):
         "kinds": _count_kinds(ds.images.values()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_bytes(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
-    _fsync_dir(folder)
+    atomic.write_bytes(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
+    atomic.fsync_dir(folder)
 
 
 def _read_meta(folder, dataset_id, *, quiet=False):
@@ -438,43 +436,3 @@ def _read_meta(folder, dataset_id, *, quiet=False):
 
 def _file_sizes(folder):
     return {f.name: f.stat().st_size for f in folder.iterdir() if f.name != _META}
-
-
-def _write_bytes(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _discard(folder):
-    """Remove an entry: rename it out of sight first so a half-deleted entry is never listed."""
-    trash = folder.parent / f"{_TRASH_PREFIX}{uuid.uuid4().hex}"
-    try:
-        os.rename(folder, trash)
-    except OSError as exc:
-        raise WorkspaceError(f"Could not delete {folder.name}: {exc}") from exc
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def _remove_stale(root):
-    """Delete leftovers of killed saves (temp folders older than an hour) and of interrupted deletes."""
-    now = time.time()
-    for folder in root.iterdir():
-        if folder.name.startswith(_TRASH_PREFIX):
-            shutil.rmtree(folder, ignore_errors=True)
-        elif folder.name.startswith(_TMP_PREFIX):
-            try:
-                newest = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()])
-            except OSError:
-                continue
-            if now - newest > _STALE_AFTER_S:
-                shutil.rmtree(folder, ignore_errors=True)

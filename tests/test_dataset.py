@@ -207,7 +207,7 @@ class TestStore:
         def full_disk(*args, **kwargs):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(dataset_module, "_write_bytes", full_disk)
+        monkeypatch.setattr(dataset_module.atomic, "write_bytes", full_disk)
         with pytest.raises(WorkspaceError, match="No space left"):
             save_dataset(_mixed())
         assert list((workspace / "datasets").iterdir()) == []
