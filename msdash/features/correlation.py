@@ -1,0 +1,388 @@
+"""Volume fraction and two-point correlations (auto and cross, periodic and not) of label images."""
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["volume_fraction", "two_point", "two_point_labels", "two_point_paper_a", "two_point_paper_b",
+           "two_point_paper_a_labels", "two_point_paper_b_labels", "check_stack"]
+
+_STACK_SHAPES = {2: "(n, H, W)", 3: "(n, D, H, W)"}
+
+
+def check_stack(images, *, ndim=None, labels=False, name="images"):
+    """Check an image stack and return it as float64 with the sample axis first.
+
+    The one input check of the feature modules: every error names the argument and says what was expected.
+
+    Parameters
+    ----------
+    images : array_like
+        A single image ``(H, W)``, a stack of 2-D images ``(n, H, W)`` or a stack of volumes ``(n, D, H, W)``.
+    ndim : {None, 2, 3}, optional
+        Spatial dimension of one sample. None reads a 2-D or 3-D input as 2-D images and a 4-D input as
+        volumes; 2 accepts ``(H, W)`` or ``(n, H, W)``; 3 accepts ``(D, H, W)`` (one volume) or ``(n, D, H, W)``.
+    labels : bool, optional
+        Require integer-valued labels (integer, bool or whole-valued float arrays).
+    name : str, optional
+        The argument name used in error messages.
+
+    Returns
+    -------
+    stack : ndarray of float64, shape (n, *spatial)
+    ndim : int
+        The spatial dimension, 2 or 3.
+
+    Examples
+    --------
+    >>> stack, d = check_stack(np.zeros((4, 5)))
+    >>> stack.shape, d
+    ((1, 4, 5), 2)
+    """
+    if ndim not in (None, 2, 3):
+        raise InputError(f"`ndim` must be None, 2 or 3, got {ndim!r}", name="ndim")
+    try:
+        array = np.asarray(images)
+    except ValueError:  # ragged list
+        raise InputError(f"`{name}` must be images of one size stacked in an array; got a ragged sequence "
+                         "(sizes differ)", name=name) from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise InputError(f"`{name}` must be a numeric array, got dtype {array.dtype} and shape {array.shape}",
+                         name=name)
+    if np.iscomplexobj(array):
+        raise InputError(f"`{name}` must be real-valued, got complex values in shape {array.shape}", name=name)
+    spatial = ndim if ndim is not None else (3 if array.ndim == 4 else 2)
+    if array.ndim == spatial:
+        array = array[np.newaxis]
+    if array.ndim != spatial + 1:
+        expected = ("a 2-D image (H, W), a stack of 2-D images (n, H, W) or a stack of volumes (n, D, H, W)"
+                    if ndim is None else f"a stack {_STACK_SHAPES[spatial]} or a single sample (ndim={ndim})")
+        raise InputError(f"`{name}` must be {expected}, got shape {np.shape(images)}", name=name)
+    if array.size == 0:
+        raise InputError(f"`{name}` has no pixels, got shape {np.shape(images)}", name=name)
+    stack = array.astype(np.float64)
+    if not np.isfinite(stack).all():
+        raise InputError(f"`{name}` must hold finite values, got NaN or inf in shape {np.shape(images)}", name=name)
+    if labels and not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool
+                       or np.array_equal(stack, np.round(stack))):
+        raise InputError(f"`{name}` must be label images with integer values (e.g. phases 0/1), got non-integer "
+                         f"values in shape {np.shape(images)}; threshold grey images first", name=name)
+    return stack, spatial
+
+
+def volume_fraction(images, *, phase=1, ndim=None):
+    """Share of pixels (voxels) of each sample that belong to one phase.
+
+    ``vf = (1 / N) · Σ_x 1[u(x) = phase]`` with ``N`` the number of pixels of a sample. In a 0/1 phase map,
+    label 1 is the white phase.
+
+    Parameters
+    ----------
+    images : array_like, shape (n_samples, n_y, n_x), (n_samples, n_z, n_y, n_x) or (n_y, n_x)
+        Label images (integers or whole-valued floats). A single 2-D image counts as one sample.
+    phase : int, optional
+        The label of interest; default 1 (white).
+    ndim : {None, 2, 3}, optional
+        Spatial dimension of a sample, as in :func:`two_point`; it only changes how a 3-D array is read
+        (a stack of images, or with ``ndim=3`` one volume).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+        Fractions in [0, 1].
+
+    References
+    ----------
+    SCIENCE.md, "Definitions": volume fraction; study A (PC1 of the two-point statistics tracks it).
+
+    Examples
+    --------
+    A 4×4 checkerboard is half white:
+
+    >>> board = np.indices((4, 4)).sum(axis=0) % 2
+    >>> volume_fraction(board)
+    array([0.5])
+    >>> volume_fraction(np.array([[[1, 1], [1, 0]], [[0, 0], [0, 0]]]), phase=0)
+    array([0.25, 1.  ])
+    """
+    stack, _ = check_stack(images, ndim=ndim, labels=True)
+    return (stack == phase).mean(axis=tuple(range(1, stack.ndim)))
+
+
+def two_point(images, *, phases=(1, 1), periodic=True, cutoff=None, ndim=None, workers=None):
+    """Two-point correlation S2 of two phases for a stack of label images or volumes.
+
+    Convention, with ``a = 1[u = phases[0]]``, ``b = 1[u = phases[1]]`` and ``r = (dy, dx)`` (``(dz, dy, dx)``
+    in 3-D)::
+
+        S[c + dy, c + dx] = mean over x of a(x) · b(x + r),   |dy|, |dx| <= c
+
+    the probability that a vector ``r`` starts in ``phases[0]`` and ends in ``phases[1]``.
+
+    * ``periodic=True``: ``x + r`` wraps around; the mean is over all ``N`` pixels, computed as the circular
+      correlation ``IFFT(conj(F(a)) · F(b)) / N``.
+    * ``periodic=False``: only pairs with both ends inside the image count. Each spatial axis is zero-padded
+      to at least ``L + c`` (``L`` its length) so nothing wraps within the window, and the sum is divided by
+      the number of valid pairs ``Π_axes (L - |r_axis|)`` (``(H - |dy|)(W - |dx|)`` in 2-D), the same for
+      every sample, so it is computed once in closed form.
+
+    The sums ``Σ a(x) b(x + r)`` are pair counts, i.e. whole numbers: they are rounded after the FFT, which
+    removes its round-off, so the result does not depend on the padding size. All samples go through one
+    batched real FFT (``scipy.fft``, float64).
+
+    Parameters
+    ----------
+    images : array_like, shape (n_samples, n_y, n_x) or (n_samples, n_z, n_y, n_x)
+        Label images (integer, bool or whole-valued float arrays), all of one size. A single sample
+        ``(n_y, n_x)`` (or ``(n_z, n_y, n_x)`` with ``ndim=3``) gives ``n_samples = 1``.
+    phases : tuple of int (p, p'), optional
+        Start and end phase. ``p == p'`` is the auto-correlation (``S[c, c]`` is then the volume fraction
+        of ``p``); ``p != p'`` the cross-correlation.
+    periodic : bool, optional
+        Wrap-around boundaries (True) or zero padding with pair-count normalisation (False).
+    cutoff : int, optional
+        Largest displacement ``c`` per axis, in pixels; default half the shortest spatial side,
+        ``min(shape) // 2``. Non-periodic needs ``c < `` the shortest side. Periodic accepts any ``c >= 0``
+        (displacements then repeat with the image period).
+    ndim : {None, 2, 3}, optional
+        Spatial dimension of a sample. None: a 3-D input is a stack of 2-D images and a 4-D input a stack of
+        volumes; 2 or 3 force the reading (so a single volume ``(n_z, n_y, n_x)`` needs ``ndim=3``).
+    workers : int, optional
+        Threads for ``scipy.fft`` (-1: all cores).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples, 2c+1, 2c+1) or (n_samples, 2c+1, 2c+1, 2c+1)
+        Probabilities in [0, 1]; the centre ``[c, c]`` is ``r = 0``.
+
+    References
+    ----------
+    SCIENCE.md, "Definitions" (S2, periodic and non-periodic); study A (periodic auto-correlation of the stiff
+    phase, 41×41 window); study B (non-periodic cross-correlation, 159×159 window).
+
+    Examples
+    --------
+    A 4×4 checkerboard: a step of one pixel always changes phase, a step of two never does.
+
+    >>> board = np.indices((4, 4)).sum(axis=0) % 2
+    >>> two_point(board, cutoff=1)[0]
+    array([[0.5, 0. , 0.5],
+           [0. , 0.5, 0. ],
+           [0.5, 0. , 0.5]])
+
+    Non-periodic, rows ``[1, 1, 0]`` and ``[1, 0, 0]``: of the four pairs at ``dx = 1`` one is white-white
+    (the row ``dy = 0`` of the window):
+
+    >>> two_point([[1, 1, 0], [1, 0, 0]], periodic=False, cutoff=1)[0, 1]
+    array([0.25, 0.5 , 0.25])
+    """
+    import scipy.fft
+
+    stack, d = check_stack(images, ndim=ndim, labels=True)
+    shape = stack.shape[1:]
+    c = _check_cutoff(cutoff, shape, periodic)
+    p, q = _check_phases(phases)
+    spatial = tuple(range(1, d + 1))
+    a = (stack == p).astype(np.float64)
+    sizes = shape if periodic else tuple(scipy.fft.next_fast_len(n + c, real=True) for n in shape)
+
+    fa = _forward(a, sizes, spatial, workers)
+    if p == q:
+        product = fa.real ** 2 + fa.imag ** 2
+    else:
+        product = np.conj(fa) * _forward((stack == q).astype(np.float64), sizes, spatial, workers)
+    counts = np.rint(_inverse_window(product, sizes, spatial, c, workers))
+    return counts / _pair_counts(shape, c, periodic)
+
+
+def two_point_labels(cutoff, *, ndim=2, order="C"):
+    """Column labels ``"S2[dy=3,dx=-1]"`` in the order of the flattened :func:`two_point` window.
+
+    Parameters
+    ----------
+    cutoff : int
+        The window half-width ``c``.
+    ndim : {2, 3}, optional
+        2 gives ``S2[dy=..,dx=..]``, 3 gives ``S2[dz=..,dy=..,dx=..]``.
+    order : {"C", "F"}, optional
+        Flattening order of the window: row-major ("C") or column-major ("F", as MATLAB).
+
+    Returns
+    -------
+    list of str, length (2c+1)**ndim
+
+    Examples
+    --------
+    >>> two_point_labels(1)[:4]
+    ['S2[dy=-1,dx=-1]', 'S2[dy=-1,dx=0]', 'S2[dy=-1,dx=1]', 'S2[dy=0,dx=-1]']
+    >>> two_point_labels(1, order="F")[:2]
+    ['S2[dy=-1,dx=-1]', 'S2[dy=0,dx=-1]']
+    """
+    if ndim not in (2, 3):
+        raise InputError(f"`ndim` must be 2 or 3, got {ndim!r}", name="ndim")
+    if order not in ("C", "F"):
+        raise InputError(f"`order` must be 'C' or 'F', got {order!r}", name="order")
+    c = _check_cutoff(cutoff, None, True)
+    names = ("dz", "dy", "dx")[3 - ndim:]
+    grid = np.indices((2 * c + 1,) * ndim) - c
+    flat = [g.ravel(order=order) for g in grid]
+    return ["S2[" + ",".join(f"{n}={int(v[i])}" for n, v in zip(names, flat)) + "]" for i in range(flat[0].size)]
+
+
+def two_point_paper_a(images):
+    """Study A's two-point features: periodic auto-correlation of the stiff phase (label 1), 41×41 window.
+
+    ``two_point(images, phases=(1, 1), periodic=True, cutoff=20)`` flattened row-major: 1,681 values per
+    2-D section.
+
+    Parameters
+    ----------
+    images : array_like or sequence of arrays, shape (n_samples, n_y, n_x)
+        0/1 label sections; a sequence may mix sizes (each size is batched on its own).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples, 1681)
+        Columns named by :func:`two_point_paper_a_labels`.
+
+    References
+    ----------
+    SCIENCE.md, study A (two-point baseline: 1,681 = 41×41 features per section).
+
+    Examples
+    --------
+    >>> two_point_paper_a(np.ones((1, 8, 8))).shape
+    (1, 1681)
+    """
+    return _by_size(images, lambda stack: two_point(stack, phases=(1, 1), periodic=True, cutoff=20,
+                                                    ndim=2).reshape(len(stack), -1))
+
+
+def two_point_paper_a_labels():
+    """Labels of :func:`two_point_paper_a`: ``S2[dy=..,dx=..]`` for |dy|, |dx| <= 20, row-major."""
+    return two_point_labels(20, ndim=2, order="C")
+
+
+_PAPER_B_HALF = 79  # 159×159 central window
+
+
+def two_point_paper_b(images):
+    """Study B's baseline: non-periodic cross-correlation of phase 1 with phase 0, central 159×159 window.
+
+    ``two_point(images, phases=(1, 0), periodic=False, cutoff=min(H, W) // 2)`` keeps the displacements
+    ``|dy|, |dx| <= 79``; the window is flattened column-major (``order="F"``, as MATLAB's ``(:)``) into 25,281
+    values. Because the result does not depend on the padding, this equals computing with ``cutoff=79``.
+
+    Parameters
+    ----------
+    images : array_like or sequence of arrays, shape (n_samples, n_y, n_x)
+        Thresholded 0/1 phase maps, each at least 158 px on its short side (so that ``min(H, W) // 2 >= 79``).
+        A sequence may mix sizes.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples, 25281)
+        Columns named by :func:`two_point_paper_b_labels`.
+
+    References
+    ----------
+    SCIENCE.md, study B (two-point cross-correlation of the thresholded phase maps, non-periodic,
+    central 159×159 window).
+    """
+    def one_size(stack):
+        if min(stack.shape[1:]) // 2 < _PAPER_B_HALF:
+            raise InputError(f"`images` must be at least {2 * _PAPER_B_HALF} px on the short side for study B's "
+                             f"159×159 window (cutoff min(H, W) // 2 >= 79), got shape {stack.shape[1:]}",
+                             name="images")
+        window = two_point(stack, phases=(1, 0), periodic=False, cutoff=_PAPER_B_HALF, ndim=2)
+        return window.reshape(len(stack), -1, order="F")
+
+    return _by_size(images, one_size)
+
+
+def two_point_paper_b_labels():
+    """Labels of :func:`two_point_paper_b`: ``S2[dy=..,dx=..]`` for |dy|, |dx| <= 79, column-major."""
+    return two_point_labels(_PAPER_B_HALF, ndim=2, order="F")
+
+
+def _by_size(images, features):
+    """Apply ``features`` to an array stack, or to each group of equal-size images of a sequence."""
+    try:
+        whole = np.asarray(images)
+    except ValueError:  # ragged: sizes differ
+        whole = None
+    if whole is not None and whole.dtype != object:
+        return features(check_stack(whole, ndim=2, labels=True)[0])
+    items = [check_stack(image, ndim=2, labels=True)[0] for image in images]
+    if not items:
+        raise InputError("`images` must hold at least one image, got an empty sequence", name="images")
+    groups = {}
+    for i, item in enumerate(items):
+        groups.setdefault(item.shape[1:], []).append(i)
+    out = None
+    for indices in groups.values():
+        rows = features(np.concatenate([items[i] for i in indices]))
+        if out is None:
+            out = np.empty((sum(len(item) for item in items), rows.shape[1]))
+        out[_sample_rows(items, indices)] = rows
+    return out
+
+
+def _sample_rows(items, indices):
+    """Output rows of the samples of ``items[indices]`` (an item may hold several samples)."""
+    starts = np.cumsum([0] + [len(item) for item in items])
+    return np.concatenate([np.arange(starts[i], starts[i + 1]) for i in indices])
+
+
+def _check_cutoff(cutoff, shape, periodic):
+    if cutoff is None:
+        return min(shape) // 2
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, np.integer)) or cutoff < 0:
+        raise InputError(f"`cutoff` must be a non-negative integer (pixels), got {cutoff!r}", name="cutoff")
+    if shape is not None and not periodic and cutoff >= min(shape):
+        raise InputError(f"`cutoff` must be smaller than the shortest side ({min(shape)} px) for non-periodic "
+                         f"correlations, got {cutoff}", name="cutoff")
+    return int(cutoff)
+
+
+def _check_phases(phases):
+    try:
+        p, q = phases
+        ok = all(float(v) == int(v) for v in (p, q))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(f"`phases` must be two integer labels (start, end), got {phases!r}", name="phases")
+    return int(p), int(q)
+
+
+def _forward(a, sizes, spatial, workers):
+    """Real FFT over the spatial axes, zero-padded to ``sizes``; the last axis first, so padded rows cost nothing."""
+    import scipy.fft
+
+    out = scipy.fft.rfft(a, n=sizes[-1], axis=spatial[-1], workers=workers)
+    for axis, n in zip(spatial[:-1], sizes[:-1]):
+        out = scipy.fft.fft(out, n=n, axis=axis, workers=workers, overwrite_x=True)
+    return out
+
+
+def _inverse_window(product, sizes, spatial, c, workers):
+    """Inverse real FFT keeping only displacements -c..c per axis (cut each axis as soon as it is done)."""
+    import scipy.fft
+
+    for axis, n in zip(spatial[:-1], sizes[:-1]):
+        product = scipy.fft.ifft(product, axis=axis, workers=workers, overwrite_x=True)
+        product = np.take(product, np.arange(-c, c + 1) % n, axis=axis)
+    out = scipy.fft.irfft(product, n=sizes[-1], axis=spatial[-1], workers=workers)
+    return np.take(out, np.arange(-c, c + 1) % sizes[-1], axis=spatial[-1])
+
+
+def _pair_counts(shape, c, periodic):
+    """Pairs ``(x, x + r)`` that count at each displacement: ``N`` (periodic) or ``Π (L - |r|)``."""
+    if periodic:
+        return float(np.prod(shape))
+    lags = np.abs(np.arange(-c, c + 1))
+    counts = np.ones((1,) * len(shape))
+    for axis, n in enumerate(shape):
+        counts = counts * (n - lags).reshape([-1 if i == axis else 1 for i in range(len(shape))])
+    return counts
