@@ -15,6 +15,7 @@ def workspace(tmp_path, monkeypatch):
     """An empty ``MSDASH_HOME`` for the test."""
     home = tmp_path / "msdash-home"
     monkeypatch.setenv("MSDASH_HOME", str(home))
+    monkeypatch.setenv("MSDASH_WARM_UMAP", "0")  # no background numba compile competing with the tests
     return home
 
 
