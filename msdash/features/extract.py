@@ -1,0 +1,364 @@
+"""Batch feature extraction: any registered extractor over a data set, cached and tolerant of bad samples.
+
+:func:`extract` prepares each sample for the extractor, groups samples by shape so every group is one
+batched call, reads what the :mod:`~msdash.features.store` already holds and stores what it computes.
+A sample the extractor fails on becomes a row of NaN plus a :class:`FeatureError`; the rest goes on.
+"""
+
+import importlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import msdash
+from msdash.errors import InputError
+from msdash.features.registry import get_spec, resolve_params
+from msdash.features.store import FeatureStore, default_store, extractor_key, image_hash
+
+__all__ = ["FeatureError", "FeatureTable", "extract"]
+
+#: Samples per batched call: enough for vectorised FFTs, small enough to bound memory and move progress.
+CHUNK = 256
+#: Samples prepared, computed and written to the store together.
+_BLOCK = 1024
+#: Failures caused by the machine rather than the image: never cached, so a retry can succeed.
+_TRANSIENT = (MemoryError, OSError, ImportError, RecursionError)
+_AXES = ("z", "y", "x")
+
+
+@dataclass(frozen=True)
+class FeatureError:
+    """Why one sample has no features: ``name`` (the sample) and a plain ``message``."""
+
+    name: str
+    message: str
+
+    def __str__(self):
+        return f"{self.name}: {self.message}"
+
+
+@dataclass(eq=False)
+class FeatureTable:
+    """Features of a data set: one row per sample, in input order.
+
+    Attributes
+    ----------
+    values : ndarray of float64, shape (n_samples, n_features)
+        NaN rows for the samples in ``errors``.
+    labels : list of str, length n_features
+        Human-readable column labels (``"S2[dy=3,dx=-1]"``).
+    names : list of str, length n_samples
+    errors : list of FeatureError
+    extractor : str
+        Registry name (``"imported:<file>"`` for imported tables).
+    params : dict
+        Complete parameters, defaults filled.
+    provenance : dict
+        How the table was made: extractor, params, version, segmentation, counts, store hits/misses.
+    key : str
+        Hex digest of extractor, params and version (the store's ``extractor_key``).
+    kind : str
+        The extractor's kind: ``"classical"``, ``"foundation"``, ``"learned"`` or ``"imported"``.
+    """
+
+    values: np.ndarray
+    labels: list
+    names: list
+    errors: list = field(default_factory=list)
+    extractor: str = ""
+    params: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    key: str = ""
+    kind: str = "classical"
+
+    @property
+    def ok(self):
+        """Boolean mask (n_samples,) of the rows without error."""
+        failed = {e.name for e in self.errors}
+        return np.array([name not in failed for name in self.names], dtype=bool)
+
+    def to_frame(self):
+        """The values as a pandas DataFrame indexed by sample name, one column per label."""
+        import pandas as pd
+
+        return pd.DataFrame(self.values, index=pd.Index(self.names, name="sample", dtype="str"),
+                            columns=list(self.labels))
+
+
+def extract(images, name, *, progress=None, store=None, **params):
+    """Compute one extractor's features for every sample.
+
+    Input preparation, per sample (recorded in ``provenance``):
+
+    1. RGB ``(H, W, 3)`` becomes grey (:func:`msdash.io.to_grey`) unless the extractor takes ``"any"``.
+    2. A volume ``(D, H, W)`` given to a 2-D-only extractor is cut into its three orthogonal sections
+       (:func:`~msdash.features.sections.orthogonal_sections`); their features are averaged
+       (``sections="mean"``) or concatenated (``"concat"``, labels suffixed ``@z``, ``@y``, ``@x``).
+    3. Extractors of ``"labels"`` get 0/1 phase maps: grey images that are not binary are segmented by
+       ``segmentation`` (``"otsu"``, ``"paper-b"`` = study B's pipeline; ``"none"`` makes them errors).
+
+    Prepared images are grouped by shape, each group computed in batched calls of :data:`CHUNK` samples.
+    A call that raises is retried one sample at a time so only the bad samples fail. When feature lengths
+    differ between samples (e.g. ``two_point`` without ``cutoff`` on images of different sizes), the most
+    common length wins and the other samples become errors asking for a cutoff or a crop.
+
+    Parameters
+    ----------
+    images : Dataset, dict of str to ndarray, or sequence of ndarray
+        The samples; a sequence gets names ``"0"``, ``"1"``, …
+    name : str
+        A key of :data:`msdash.features.EXTRACTORS`.
+    progress : callable, optional
+        ``progress(done, total, message)``, called after each batch (``done``/``total`` in samples).
+    store : FeatureStore, path, None or False
+        Cache: None uses the workspace store, False computes everything and stores nothing.
+    **params
+        The extractor's parameters (strings accepted); missing ones take their defaults.
+
+    Returns
+    -------
+    FeatureTable
+
+    Raises
+    ------
+    InputError
+        Unknown extractor or parameter (the message lists the valid ones), bad value, or no samples.
+
+    Examples
+    --------
+    >>> board = (np.indices((4, 4)).sum(axis=0) % 2).astype(np.float32)
+    >>> table = extract({"board": board, "white": np.ones((4, 4))}, "volume_fraction", store=False)
+    >>> table.values.ravel().tolist(), table.labels
+    ([0.5, 1.0], ['volume fraction (phase 1)'])
+    """
+    spec = get_spec(name)
+    params = resolve_params(spec, params)
+    key = extractor_key(spec.name, params, spec.version)
+    names, raw = _as_samples(images)
+    function = spec.load()
+    store = _open_store(store)
+    n = len(names)
+    results, cacheable, kinds = [None] * n, [False] * n, Counter()
+    samples = []
+    for i, array in enumerate(raw):
+        try:
+            samples.append(_check_array(array))
+            kinds[_kind(samples[-1])] += 1
+        except InputError as exc:
+            samples.append(None)
+            results[i] = _Failure(str(exc))
+    hashes = [None if s is None else image_hash(s) for s in samples]
+    provenance = {"store": None, "store_hits": 0, "store_misses": 0}
+    if store is not None:
+        provenance["store"] = str(store.path)
+        try:
+            found = store.get_many([h for h in hashes if h is not None], key)
+        except Exception as exc:  # a broken cache must not stop the work
+            found, provenance["store_error"] = {}, str(exc)
+        for i, h in enumerate(hashes):
+            if h in found:
+                entry = found[h]
+                results[i] = entry.values if entry.error is None else _Failure(entry.error)
+                provenance["store_hits"] += 1
+    todo = [i for i in range(n) if results[i] is None]
+    provenance["store_misses"] = len(todo) if store is not None else 0
+    segmented = 0
+    for start in range(0, len(todo), _BLOCK):
+        block = todo[start:start + _BLOCK]
+        outcome, seg = _compute_block(spec, function, params, [samples[i] for i in block], progress, start, len(todo))
+        segmented += seg
+        for i, result in zip(block, outcome):
+            results[i] = result
+            cacheable[i] = not (isinstance(result, _Failure) and not result.cacheable)
+        if store is not None:
+            rows = [(hashes[i], None, results[i].message) if isinstance(results[i], _Failure)
+                    else (hashes[i], results[i], None) for i in block if cacheable[i]]
+            try:
+                store.put_many(key, rows)
+            except Exception as exc:
+                provenance["store_error"] = str(exc)
+    if progress is not None:
+        progress(n, n, "done" if todo else "read from the feature store")
+    values, labels, errors = _assemble(spec, params, names, samples, results)
+    provenance.update({
+        "extractor": spec.name, "title": spec.title, "kind": spec.kind, "params": dict(params),
+        "version": spec.version, "segmentation": params.get("segmentation"), "segmented": segmented,
+        "sections": params.get("sections"), "n_samples": n, "n_failed": len(errors),
+        "input_kinds": dict(kinds), "code_version": msdash.__version__,
+    })
+    return FeatureTable(values, labels, names, errors, spec.name, dict(params), provenance, key, spec.kind)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    message: str
+    cacheable: bool = True
+
+
+def _as_samples(images):
+    """Names and arrays of a Dataset, a dict or a sequence."""
+    if hasattr(images, "images") and hasattr(images, "names"):
+        images = images.images
+    if isinstance(images, dict):
+        names, arrays = [str(k) for k in images], list(images.values())
+    elif isinstance(images, (list, tuple, np.ndarray)):
+        names, arrays = [str(i) for i in range(len(images))], list(images)
+    else:
+        raise InputError(f"`images` must be a Dataset, a dict name → array or a list of arrays, "
+                         f"got {type(images).__name__}", name="images")
+    if not arrays:
+        raise InputError("`images` holds no samples", name="images")
+    return names, arrays
+
+
+def _check_array(array):
+    try:
+        array = np.asarray(array, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"not a numeric image ({exc})") from None
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise InputError(f"an image must be (H, W), (H, W, 3) or (D, H, W), got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise InputError("the image holds NaN or infinite values")
+    return array
+
+
+def _kind(array):
+    if array.ndim == 2:
+        return "2d"
+    return "rgb" if array.shape[-1] == 3 else "3d"
+
+
+def _open_store(store):
+    if store is False:
+        return None
+    if store is None or store is True:
+        return default_store()
+    return store if isinstance(store, FeatureStore) else FeatureStore(store)
+
+
+def _prepare(spec, params, array):
+    """The 2-D (or native) parts one sample is computed on, and how many parts were segmented."""
+    kind = _kind(array)
+    if kind == "rgb" and spec.input != "any":
+        array, kind = importlib.import_module("msdash.io").to_grey(array), "2d"
+    if kind == "3d" and 3 not in spec.dims:
+        parts = importlib.import_module("msdash.features.sections").orthogonal_sections(array)
+    else:
+        parts = [array]
+    if spec.input != "labels":
+        return [np.ascontiguousarray(p) for p in parts], 0
+    out, segmented = [], 0
+    for part in parts:
+        if not _is_binary(part):
+            if params.get("segmentation", "otsu") == "none":
+                raise InputError("the image is not a binary phase map (values other than 0 and 1) and "
+                                 "segmentation is 'none'; choose a segmentation method")
+            segmentation = importlib.import_module("msdash.features.segmentation")
+            part = np.asarray(segmentation.segment_stack(part[np.newaxis], method=params["segmentation"]))[0]
+            segmented += 1
+        out.append(np.ascontiguousarray(part, dtype=np.float32))
+    return out, segmented
+
+
+def _is_binary(image):
+    return bool(((image == 0) | (image == 1)).all())
+
+
+def _compute_block(spec, function, params, samples, progress, offset, total):
+    """Results (vector or _Failure) of a block of samples and the number of segmented parts."""
+    units, owner, failures, segmented = [], [], {}, 0
+    for j, sample in enumerate(samples):
+        try:
+            parts, seg = _prepare(spec, params, sample)
+        except Exception as exc:
+            failures[j] = _failure(exc)
+            continue
+        segmented += min(seg, 1)
+        units.extend(parts)
+        owner.extend([j] * len(parts))
+    groups = {}
+    for u, part in enumerate(units):
+        groups.setdefault(part.shape, []).append(u)
+    kwargs = spec.kwargs(params)
+    vectors, done = [None] * len(units), 0
+    for shape, members in groups.items():
+        for start in range(0, len(members), CHUNK):
+            chunk = members[start:start + CHUNK]
+            for u, vector in zip(chunk, _call(function, [units[u] for u in chunk], kwargs)):
+                vectors[u] = vector
+            done += len(chunk)
+            if progress is not None:
+                label = "×".join(map(str, shape))
+                progress(offset + round(done / len(units) * len(samples)), total, f"{spec.title}: {label} images")
+    results = [failures.get(j) for j in range(len(samples))]
+    parts_of = {}
+    for u, j in enumerate(owner):
+        parts_of.setdefault(j, []).append(vectors[u])
+    for j, parts in parts_of.items():
+        results[j] = _combine(parts, params.get("sections", "mean"))
+    return results, segmented
+
+
+def _call(function, arrays, kwargs):
+    """Feature vectors (or _Failure) of equal-shape arrays: one batched call, else one call per array."""
+    try:
+        out = np.asarray(function(np.stack(arrays), **kwargs), dtype=np.float64)
+        if out.ndim == 0 or out.shape[0] != len(arrays):
+            raise ValueError(f"the extractor returned shape {out.shape} for {len(arrays)} images")
+        out = out.reshape(len(arrays), -1)
+        return list(out)
+    except Exception as exc:
+        if len(arrays) == 1:
+            return [_failure(exc)]
+    return [_call(function, [a], kwargs)[0] for a in arrays]
+
+
+def _failure(exc):
+    message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+    return _Failure(message, cacheable=not isinstance(exc, _TRANSIENT))
+
+
+def _combine(parts, mode):
+    """One sample's vector from the vectors of its parts (one for an image, three sections of a volume)."""
+    for part in parts:
+        if isinstance(part, _Failure):
+            return part
+    if len(parts) == 1:
+        return parts[0]
+    if mode == "concat":
+        return np.concatenate(parts)
+    lengths = sorted({len(p) for p in parts})
+    if len(lengths) > 1:
+        return _Failure(f"the three sections of the volume give {lengths} features; sections of different "
+                        "sizes need a fixed cutoff (or sections='concat')")
+    return np.mean(parts, axis=0)
+
+
+def _assemble(spec, params, names, samples, results):
+    """Values (n, d) with NaN rows, labels and errors; the most common feature length wins."""
+    lengths = Counter(len(r) for r in results if not isinstance(r, _Failure))
+    d = max(lengths, key=lambda length: (lengths[length], length)) if lengths else 0
+    values = np.full((len(names), d), np.nan)
+    errors, first = [], None
+    for i, result in enumerate(results):
+        if isinstance(result, _Failure):
+            errors.append(FeatureError(names[i], result.message))
+        elif len(result) != d:
+            errors.append(FeatureError(names[i], (
+                f"gives {len(result)} features where most samples give {d} (shape {samples[i].shape}); "
+                "images of different sizes need a fixed cutoff, or crop them to one size (volumes mixed with 2-D "
+                "images need sections='mean')")))
+        else:
+            values[i] = result
+            first = i if first is None else first
+    if first is None:
+        return values, [], errors
+    sample = samples[first]
+    kind = _kind(sample)
+    shape = sample.shape[:2] if kind == "rgb" else sample.shape[-2:]
+    if kind == "3d" and 3 not in spec.dims and params.get("sections") == "concat":
+        base = spec.labels(params, shape, d // 3)
+        return values, [f"{label}@{axis}" for axis in _AXES for label in base], errors
+    return values, spec.labels(params, shape, d), errors
