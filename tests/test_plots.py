@@ -124,14 +124,12 @@ class TestMapFigure:
         fig = map_figure(*_points(), max_points=100, title="map")
         assert len(_plotted(fig)) == 12 and fig.layout.title.text == "map"
 
-    def test_many_points_build_fast_and_serialise(self):
-        import time
-
+    def test_many_points_keep_every_point(self):
+        # Speed is measured in bench/map_scale.py; here: 50,000 points, none dropped, names carried.
         coords, names = _points(50_000)
-        started = time.perf_counter()
         fig = map_figure(coords, names, color=coords[:, 2], color_label="vf")
-        assert time.perf_counter() - started < 2.0
         assert len(fig.data[0].x) == 50_000
+        assert fig.data[0].customdata[-1][0] == names[-1]
 
     @pytest.mark.parametrize("kwargs, match", [
         (dict(coords=np.zeros((3, 1))), "coords"), (dict(color=[1, 2]), "color"),
