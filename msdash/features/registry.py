@@ -70,6 +70,8 @@ class Param:
         >>> Param("periodic", True, "bool").coerce("no")
         False
         """
+        if self.type == "choice" and value in self.choices:
+            return str(value)
         if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
             if self.default is None:
                 return None
