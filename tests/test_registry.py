@@ -89,9 +89,9 @@ class TestRegister:
             Param("x", 1, "integer")
 
     def test_labels_fall_back_when_the_label_function_disagrees(self):
-        spec = EXTRACTORS["phys_feat1"]
-        assert spec.labels({}, (8, 8), 2) == ["PSD log-log slope", "PSD log-log intercept"]
-        assert spec.labels({}, (8, 8), 3) == ["phys_feat1[0]", "phys_feat1[1]", "phys_feat1[2]"]
+        spec = EXTRACTORS["volume_fraction"]
+        assert spec.labels({"phase": 0}, (8, 8), 1) == ["volume fraction (phase 0)"]
+        assert spec.labels({"phase": 0}, (8, 8), 2) == ["volume_fraction[0]", "volume_fraction[1]"]
 
 
 def test_builtin_functions_resolve_when_installed():

@@ -305,10 +305,6 @@ def _module_labels(module, attr):
     return lambda params, shape, d: getattr(importlib.import_module(module), attr)()
 
 
-def _fixed(*labels):
-    return lambda params, shape, d: list(labels)
-
-
 def _register_builtins():
     corr, spec_mod = "msdash.features.correlation", "msdash.features.spectral"
     register(ExtractorSpec(
@@ -338,18 +334,17 @@ def _register_builtins():
         "Azimuthally averaged power spectral density in radial frequency bins.",
         f"{spec_mod}:radial_psd", (bins,), input="grey", label_function=_psd_labels))
     register(ExtractorSpec(
-        "phys_feat1", "physFeat1 (PSD slope, intercept)", "classical",
-        "Slope and intercept of a straight line fitted to the log-log radial power spectrum.",
-        f"{spec_mod}:phys_feat1", input="grey",
-        label_function=_fixed("PSD log-log slope", "PSD log-log intercept")))
+        "phys_feat1", "physFeat1 (PSD slope, amplitude)", "classical",
+        "Slope and amplitude of a power law fitted to the radial power spectrum (study D).",
+        f"{spec_mod}:phys_feat1", (bins,), input="grey", label_function=_module_labels(spec_mod, "phys_feat1_labels")))
     register(ExtractorSpec(
-        "phys_feat2", "physFeat2 (2×bins)", "classical",
-        "Two radial spectra of `bins` values each (study B's physical feature set 2).",
-        f"{spec_mod}:phys_feat2", (bins,), input="grey"))
+        "phys_feat2", "physFeat2 (PSD of image and gradient)", "classical",
+        "Log radial power spectra of the image and of its gradient magnitude, `bins` values each (study D).",
+        f"{spec_mod}:phys_feat2", (bins,), input="grey",
+        label_function=lambda p, s, d: importlib.import_module(spec_mod).phys_feat2_labels(p["bins"])))
     register(ExtractorSpec(
         "grad_feature", "Gradient feature", "classical",
         "Mean gradient magnitude of the image: how much interface it holds.",
-        f"{spec_mod}:grad_feature", input="grey", label_function=_fixed("mean gradient magnitude")))
-
+        f"{spec_mod}:grad_feature", input="grey", label_function=_module_labels(spec_mod, "grad_labels")))
 
 _register_builtins()
