@@ -5,7 +5,7 @@ import numpy as np
 from ..errors import InputError
 
 __all__ = ["volume_fraction", "two_point", "two_point_labels", "two_point_paper_a", "two_point_paper_b",
-           "two_point_paper_a_labels", "two_point_paper_b_labels", "check_stack"]
+           "two_point_paper_a_labels", "two_point_paper_b_labels", "check_stack", "by_size"]
 
 _STACK_SHAPES = {2: "(n, H, W)", 3: "(n, D, H, W)"}
 
@@ -258,8 +258,8 @@ def two_point_paper_a(images):
     >>> two_point_paper_a(np.ones((1, 8, 8))).shape
     (1, 1681)
     """
-    return _by_size(images, lambda stack: two_point(stack, phases=(1, 1), periodic=True, cutoff=20,
-                                                    ndim=2).reshape(len(stack), -1))
+    return by_size(images, lambda stack: two_point(stack, phases=(1, 1), periodic=True, cutoff=20,
+                                                   ndim=2).reshape(len(stack), -1), labels=True)
 
 
 def two_point_paper_a_labels():
@@ -301,7 +301,7 @@ def two_point_paper_b(images):
         window = two_point(stack, phases=(1, 0), periodic=False, cutoff=_PAPER_B_HALF, ndim=2)
         return window.reshape(len(stack), -1, order="F")
 
-    return _by_size(images, one_size)
+    return by_size(images, one_size, labels=True)
 
 
 def two_point_paper_b_labels():
@@ -309,15 +309,36 @@ def two_point_paper_b_labels():
     return two_point_labels(_PAPER_B_HALF, ndim=2, order="F")
 
 
-def _by_size(images, features):
-    """Apply ``features`` to an array stack, or to each group of equal-size images of a sequence."""
+def by_size(images, features, *, labels=False):
+    """Apply ``features`` to a stack of 2-D images, or to each group of equal-size images of a sequence.
+
+    Parameters
+    ----------
+    images : array_like or sequence of arrays
+        A stack ``(n_samples, n_y, n_x)``, one image, or a sequence of images (or stacks) whose sizes may differ.
+    features : callable
+        ``features(stack) -> ndarray (len(stack), n_features)`` on a float64 stack of one size.
+    labels : bool, optional
+        Require integer-valued label images (see :func:`check_stack`).
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_features)
+        Rows in the order of the input.
+
+    Examples
+    --------
+    >>> by_size([np.ones((2, 2)), np.ones((3, 3))], lambda s: s.sum(axis=(1, 2))[:, None])
+    array([[4.],
+           [9.]])
+    """
     try:
         whole = np.asarray(images)
     except ValueError:  # ragged: sizes differ
         whole = None
     if whole is not None and whole.dtype != object:
-        return features(check_stack(whole, ndim=2, labels=True)[0])
-    items = [check_stack(image, ndim=2, labels=True)[0] for image in images]
+        return features(check_stack(whole, ndim=2, labels=labels)[0])
+    items = [check_stack(image, ndim=2, labels=labels)[0] for image in images]
     if not items:
         raise InputError("`images` must hold at least one image, got an empty sequence", name="images")
     groups = {}
@@ -327,7 +348,7 @@ def _by_size(images, features):
     for indices in groups.values():
         rows = features(np.concatenate([items[i] for i in indices]))
         if out is None:
-            out = np.empty((sum(len(item) for item in items), rows.shape[1]))
+            out = np.empty((sum(len(item) for item in items), rows.shape[1]), dtype=rows.dtype)
         out[_sample_rows(items, indices)] = rows
     return out
 
