@@ -46,7 +46,8 @@ def power_law(n, exponent, seed=0):
 
 
 SYMMETRIES = {"roll": lambda u: np.roll(u, (5, -11), axis=(-2, -1)), "rot90": lambda u: np.rot90(u, axes=(-2, -1)),
-              "flip_y": lambda u: u[..., ::-1, :], "flip_x": lambda u: u[..., ::-1], "transpose": lambda u: u.swapaxes(-1, -2)}
+              "flip_y": lambda u: u[..., ::-1, :], "flip_x": lambda u: u[..., ::-1],
+              "transpose": lambda u: u.swapaxes(-1, -2)}
 
 
 class TestRadialPsd:
