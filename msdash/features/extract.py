@@ -6,7 +6,9 @@ A sample the extractor fails on becomes a row of NaN plus a :class:`FeatureError
 """
 
 import importlib
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,7 +150,7 @@ def extract(images, name, *, progress=None, store=None, **params):
         except InputError as exc:
             samples.append(None)
             results[i] = _Failure(str(exc))
-    hashes = [None if s is None else image_hash(s) for s in samples]
+    hashes = _hash_all(samples) if store is not None else [None] * n
     provenance = {"store": None, "store_hits": 0, "store_misses": 0}
     if store is not None:
         provenance["store"] = str(store.path)
@@ -161,6 +163,9 @@ def extract(images, name, *, progress=None, store=None, **params):
                 entry = found[h]
                 results[i] = entry.values if entry.error is None else _Failure(entry.error)
                 provenance["store_hits"] += 1
+    for i in range(n):
+        if results[i] is None and not np.isfinite(samples[i]).all():  # checked only where computed
+            results[i] = _Failure("the image holds NaN or infinite values")
     todo = [i for i in range(n) if results[i] is None]
     provenance["store_misses"] = len(todo) if store is not None else 0
     segmented = 0
@@ -219,9 +224,21 @@ def _check_array(array):
         raise InputError(f"not a numeric image ({exc})") from None
     if array.ndim not in (2, 3) or 0 in array.shape:
         raise InputError(f"an image must be (H, W), (H, W, 3) or (D, H, W), got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise InputError("the image holds NaN or infinite values")
     return array
+
+
+def _hash_all(samples):
+    """Content hashes (None for bad samples), on a few threads: hashlib releases the GIL on large buffers."""
+    workers = min(8, os.cpu_count() or 1, max(1, len(samples) // 64))
+    if workers == 1:
+        return [None if s is None else image_hash(s) for s in samples]
+    parts = [samples[w::workers] for w in range(workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        done = list(pool.map(lambda part: [None if s is None else image_hash(s) for s in part], parts))
+    hashes = [None] * len(samples)
+    for w, part in enumerate(done):
+        hashes[w::workers] = part
+    return hashes
 
 
 def _kind(array):
