@@ -395,11 +395,28 @@ def _pair_sums(stack, p, q, sizes, c, dtype, workers):
     """``Σ_x a(x) b(x + r)`` for ``|r| <= c`` by FFT in ``dtype`` (not yet rounded)."""
     spatial = tuple(range(1, stack.ndim))
     fa = _forward((stack == p).astype(dtype), sizes, spatial, workers)
-    if p == q:
-        product = fa.real ** 2 + fa.imag ** 2
-    else:
+    if p != q:
         product = np.conj(fa) * _forward((stack == q).astype(dtype), sizes, spatial, workers)
-    return _inverse_window(product, sizes, spatial, c, workers)
+        return _inverse_window(product, sizes, spatial, c, workers)
+    if c > sizes[0] // 2:  # periodic window wider than the image: no half to mirror
+        return _inverse_window(fa.real ** 2 + fa.imag ** 2, sizes, spatial, c, workers)
+    return _inverse_auto_window(fa.real ** 2 + fa.imag ** 2, sizes, spatial, c, workers)
+
+
+def _inverse_auto_window(power, sizes, spatial, c, workers):
+    """Like :func:`_inverse_window` for a real power spectrum, at half the cost along the first axis.
+
+    The power is real, so its inverse FFT along the first spatial axis is ``conj(rfft(power)) / L`` and is only
+    needed for ``r_0 = 0..c``; an auto-correlation is even, ``S(-r) = S(r)``, which gives ``r_0 < 0``.
+    """
+    import scipy.fft
+
+    axis = spatial[0]
+    half = scipy.fft.rfft(power, axis=axis, workers=workers)
+    half = np.conj(np.take(half, np.arange(c + 1), axis=axis)) / sizes[0]
+    positive = _inverse_window(half, (None, *sizes[1:]), (None, *spatial[1:]), c, workers)
+    mirrored = np.flip(np.take(positive, np.arange(1, c + 1), axis=axis), axis=spatial)
+    return np.concatenate([mirrored, positive], axis=axis)
 
 
 def _forward(a, sizes, spatial, workers):
@@ -417,6 +434,8 @@ def _inverse_window(product, sizes, spatial, c, workers):
     import scipy.fft
 
     for axis, n in zip(spatial[:-1], sizes[:-1]):
+        if axis is None:  # already done by the caller
+            continue
         product = scipy.fft.ifft(product, axis=axis, workers=workers, overwrite_x=True)
         product = np.take(product, np.arange(-c, c + 1) % n, axis=axis)
     out = scipy.fft.irfft(product, n=sizes[-1], axis=spatial[-1], workers=workers)
