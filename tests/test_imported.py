@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from msdash.errors import InputError
-from msdash.features.imported import import_features, load_imported, save_imported
+from msdash.features.imported import import_features, list_imported, load_imported, save_imported
 
 NAMES = ["img_a", "img_b", "img_c"]
 
@@ -112,3 +112,19 @@ def test_saved_tables_survive_a_restart():
     assert again.extractor == "imported:emb.csv" and again.kind == "imported"
     save_imported("ds-1", table)  # saving again replaces, not duplicates
     assert len(load_imported("ds-1")) == 1
+
+
+def test_saved_tables_are_listed_and_loaded_by_name():
+    first = import_features(("a.csv", b"name,e0\nimg_a,1\nimg_b,2\nimg_c,3\n"), NAMES)
+    second = import_features(("b.csv", b"name,f0\nimg_a,4\nimg_b,5\nimg_c,6\n"), NAMES)
+    save_imported("ds", first)
+    save_imported("ds", second)
+    assert sorted(list_imported("ds")) == ["a.csv", "b.csv"]
+    assert load_imported("ds", "b.csv").values[:, 0].tolist() == [4.0, 5.0, 6.0]
+    assert load_imported("ds", "imported:a.csv").labels == ["e0"]
+    changed = import_features(("a.csv", b"name,e0\nimg_a,7\nimg_b,8\nimg_c,9\n"), NAMES)
+    save_imported("ds", changed)  # the same file name again replaces it
+    assert sorted(list_imported("ds")) == ["a.csv", "b.csv"]
+    assert load_imported("ds", "a.csv").values[:, 0].tolist() == [7.0, 8.0, 9.0]
+    with pytest.raises(InputError, match="No imported feature table 'c.csv'"):
+        load_imported("ds", "c.csv")
