@@ -16,8 +16,13 @@ def main():
     pages = [
         st.Page(HERE / "pages" / "data.py", title="Data", icon=":material/folder_open:", default=True),
         st.Page(HERE / "pages" / "gallery.py", title="Gallery", icon=":material/grid_view:"),
+        st.Page(HERE / "pages" / "features.py", title="Features", icon=":material/tune:"),
+        st.Page(HERE / "pages" / "map.py", title="Map", icon=":material/scatter_plot:"),
     ]
     page = st.navigation(pages)
+    from msdash.app.mapview import umap_warmup
+
+    umap_warmup()  # numba compiles in the background while the user looks at the data
     st.sidebar.caption("msdash · microstructure dashboard")
     page.run()
 

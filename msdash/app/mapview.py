@@ -1,0 +1,111 @@
+"""Map computations for the pages: cached PCA/UMAP coordinates, UMAP warm-up, linked selection."""
+
+import os
+import threading
+import time
+
+import numpy as np
+import streamlit as st
+
+from msdash.app.features import SELECTED
+
+
+@st.cache_resource
+def umap_warmup():
+    """Start compiling UMAP's numba code in a background thread, once per server process.
+
+    Returns
+    -------
+    dict
+        ``{"done": bool, "seconds": float | None, "error": str | None}``, updated by the thread.
+        Set ``MSDASH_WARM_UMAP=0`` to skip (tests do, to keep the machine free).
+    """
+    status = {"done": False, "seconds": None, "error": None, "started": time.time()}
+    if os.environ.get("MSDASH_WARM_UMAP", "1") == "0":
+        status["skipped"] = True
+        return status
+
+    def run():
+        try:
+            from msdash.maps import warm_umap
+
+            status["seconds"] = warm_umap()
+        except Exception as error:  # noqa: BLE001 — reported on the page, UMAP then compiles on first use
+            status["error"] = f"{type(error).__name__}: {error}"
+        status["done"] = True
+
+    threading.Thread(target=run, name="umap-warmup", daemon=True).start()
+    return status
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing the PCA map…")
+def pca(_table, table_key, dataset_id, standardize, n_components=30):
+    """PCA of a feature table (cached on the table's key): a :class:`msdash.maps.PCAResult`."""
+    from msdash.maps import pca_map
+
+    return pca_map(_table.values, n_components=n_components, standardize=standardize)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the UMAP map (the first fit compiles numba: 20–30 s)…")
+def umap(_table, table_key, dataset_id, standardize, n_neighbors, min_dist, metric, seeded):
+    """UMAP coordinates (n, 2) of a feature table, cached on the table's key and the UMAP settings."""
+    from msdash.maps import umap_map
+
+    return umap_map(_table.values, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
+                    random_state=42 if seeded else None, standardize=standardize)
+
+
+def sync_selection(chart_keys, pick_key):
+    """Update the shared selection from whichever map (or the name picker) changed since the last run.
+
+    Charts report their selection in ``st.session_state[key]`` (read with dict access, so AppTest can
+    inject it). The last chart whose event changed wins; the others then highlight the same samples.
+    """
+    from msdash.maps import selection_from_event
+
+    seen = st.session_state.setdefault("_map_events_seen", {})
+    for key in chart_keys:
+        event = st.session_state.get(key)
+        # A chart that appears (no state yet → empty selection) is not a user's change.
+        signature = repr(_points(event) or [])
+        if seen.get(key, "[]") != signature:
+            seen[key] = signature
+            st.session_state[SELECTED] = selection_from_event(event)
+    return list(st.session_state.get(SELECTED, []))
+
+
+def _points(event):
+    try:
+        return list(event["selection"]["points"])
+    except (KeyError, TypeError):
+        return None
+
+
+def pick_changed(pick_key):
+    """Callback of the name picker: it replaces the shared selection."""
+    st.session_state[SELECTED] = list(st.session_state.get(pick_key, []))
+
+
+def colour_values(dataset, dataset_id, choice):
+    """Values and kind for "colour by": ``(values (n,), label, categorical)`` or ``(None, None, None)``."""
+    if choice is None:
+        return None, None, None
+    if choice == "volume fraction (phase 1)":
+        if "volume_fraction" in dataset.properties.columns:
+            return dataset.properties["volume_fraction"].to_numpy(float), "volume fraction", False
+        from msdash.app.features import feature_table
+
+        table = feature_table(dataset_id, "volume_fraction", {})
+        return table.values[:, 0], "volume fraction (phase 1)", False
+    column = dataset.properties[choice]
+    categorical = choice not in dataset.numeric_columns
+    values = column.astype(str).to_numpy() if categorical else column.to_numpy(float)
+    return values, choice, categorical
+
+
+def square_window(labels):
+    """Side of the square two-point window when the labels are ``S2[dy=..,dx=..]`` (else None)."""
+    if not len(labels) or not str(labels[0]).startswith("S2[dy="):
+        return None
+    side = int(round(np.sqrt(len(labels))))
+    return side if side * side == len(labels) else None

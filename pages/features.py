@@ -1,0 +1,58 @@
+"""Features: compute descriptors for the open data set (through the store), or import your own table."""
+
+import streamlit as st
+
+from msdash.app import features, forms, panels, state, widgets
+from msdash.features import EXTRACTORS
+
+st.title("Features")
+dataset_id = state.current_dataset_id()
+state.show_flash()
+dataset = state.current_dataset()
+widgets.dataset_header(dataset, dataset_id)
+
+available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind == "classical"}
+name = st.selectbox("Extractor", list(available), format_func=lambda n: available[n].title, key="extractor")
+spec = available[name]
+st.caption(spec.description)
+with st.container(border=True):
+    params = forms.extractor_params(spec)
+if spec.input == "labels":
+    panels.segmentation_preview(dataset, params.get("segmentation", "otsu"))
+
+if st.button("Compute features", type="primary", key="compute_features"):
+    with widgets.user_errors("Computing the features"):
+        features.feature_table(dataset_id, name, params)
+        st.session_state["last_features"] = (dataset_id, name, params)
+last = st.session_state.get("last_features")
+if last and last[0] == dataset_id:
+    with widgets.user_errors("Showing the features"):
+        panels.feature_summary(features.feature_table(*last))
+
+st.header("Feature sets of this data set")
+sets = features.feature_sets(dataset_id)
+if sets:
+    st.markdown("\n".join(f"- {label}" for label in sets))
+    st.caption("They are kept in the workspace's feature store; the Map page draws any of them.")
+else:
+    st.info("None yet: compute one above, or import a table below.")
+
+st.header("Import a feature table")
+st.caption("Bring your own embeddings: CSV/XLSX/Parquet with a column of sample names, or an NPY array "
+           "(n_samples × n_features) in the data set's order.")
+upload = st.file_uploader("Feature table", type=["csv", "tsv", "txt", "xlsx", "parquet", "npy"],
+                          key="import_features_file")
+if upload is not None:
+    with widgets.user_errors("Importing the feature table"):
+        from msdash.features.imported import import_features, save_imported
+
+        name_column = None
+        if not upload.name.lower().endswith(".npy"):
+            columns = panels.table_columns(upload)
+            name_column = st.selectbox("Column with the sample names", columns, key="import_name_column")
+        if st.button("Import", key="import_features"):
+            table = import_features(upload, dataset.names, name_column=name_column)
+            save_imported(dataset_id, table)
+            state.flash(f"Imported {table.values.shape[1]} features for {int(table.ok.sum())} samples "
+                        f"from {upload.name}.")
+            st.rerun()

@@ -1,0 +1,104 @@
+"""Map: PCA/UMAP microstructure maps of one to four feature sets side by side, with linked selection."""
+
+import numpy as np
+import streamlit as st
+
+from msdash.app import features, mapview, panels, state, widgets
+from msdash.plots import correlation_figure, loadings_figure, map_figure, scree_figure
+
+st.title("Microstructure map")
+dataset_id = state.current_dataset_id()
+state.show_flash()
+dataset = state.current_dataset()
+widgets.dataset_header(dataset, dataset_id)
+
+sets = features.feature_sets(dataset_id)
+if not sets:
+    st.info("No feature set for this data set yet. Compute one on the Features page, or start with the "
+            "classical defaults here.")
+    if st.button("Compute two-point correlations and the PSD features", key="map_quickstart"):
+        with widgets.user_errors("Computing the features"):
+            features.feature_table(dataset_id, "two_point", {})
+            features.feature_table(dataset_id, "phys_feat2", {})
+            st.rerun()
+    st.stop()
+
+labels = list(sets)
+chosen = st.multiselect("Feature sets (one to four, side by side)", labels, default=labels[:1],
+                        max_selections=4, key="map_sets")
+c1, c2, c3 = st.columns([1, 1, 2])
+method = c1.segmented_control("Method", ["PCA", "UMAP"], default="PCA", key="map_method") or "PCA"
+standardize = c2.toggle("Standardise features", key="map_standardize",
+                        help="Scale every feature to unit variance before the map (off: plain centring).")
+colour_options = ["volume fraction (phase 1)"] + list(dataset.properties.columns)
+colour = c3.selectbox("Colour by", colour_options, key="map_color")
+umap_settings = {}
+if method == "UMAP":
+    warm = mapview.umap_warmup()
+    if not warm["done"] and not warm.get("skipped"):
+        st.info("UMAP is still compiling in the background (numba); the first map may take 20–30 s.")
+    with st.expander("UMAP settings", expanded=False):
+        u1, u2, u3, u4 = st.columns(4)
+        umap_settings = dict(
+            n_neighbors=u1.slider("neighbours", 2, 100, 15, key="umap_neighbors"),
+            min_dist=u2.slider("min_dist", 0.0, 1.0, 0.1, key="umap_min_dist"),
+            metric=u3.selectbox("metric", ["euclidean", "cosine", "manhattan", "correlation"], key="umap_metric"),
+            seeded=u4.toggle("Reproducible (seed 42, one thread)", value=True, key="umap_seeded"),
+        )
+
+chart_keys = [f"map_chart_{i}" for i in range(len(chosen))]
+selected = mapview.sync_selection(chart_keys, "map_pick")
+st.multiselect("Pick samples by name", dataset.names, key="map_pick", on_change=mapview.pick_changed,
+               args=("map_pick",))
+
+with widgets.user_errors("Colouring the map"):
+    colour_values, colour_label, categorical = mapview.colour_values(dataset, dataset_id, colour)
+hover = dataset.properties[list(dataset.numeric_columns)[:4]]
+tables, pcas = [], []
+columns = st.columns(len(chosen)) if chosen else []
+for key, label, column in zip(chart_keys, chosen, columns):
+    with column, widgets.user_errors(f"Drawing the map of {label}"):
+        table = features.load_feature_set(dataset_id, sets[label])
+        tables.append(table)
+        if method == "PCA":
+            result = mapview.pca(table, table.key, dataset_id, standardize)
+            pcas.append((label, table, result))
+            coords = result.coords[:, :2]
+            ratio = result.explained_variance_ratio
+            axes = (f"PC1 ({100 * ratio[0]:.1f}%)", f"PC2 ({100 * ratio[1]:.1f}%)" if len(ratio) > 1 else "PC2")
+        else:
+            coords = mapview.umap(table, table.key, dataset_id, standardize, **umap_settings)
+            axes = ("UMAP 1", "UMAP 2")
+        if coords.shape[1] < 2:  # a single feature (e.g. volume fraction): a strip along PC1
+            coords = np.column_stack([coords[:, 0], np.zeros(len(coords))])
+            axes = (axes[0], "(one component only)")
+        figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
+                            categorical=categorical, hover=hover, selected=selected, title=label, axis_labels=axes)
+        st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+        n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
+        prov = table.provenance
+        st.caption(f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "
+                   f"segmentation {prov.get('segmentation', '—')} · {len(dataset) - n_bad} of {len(dataset)} "
+                   f"samples on the map" + (f" · {n_bad} left out (failed features)" if n_bad else ""))
+
+if pcas:
+    st.header("What the principal components hold")
+    tabs = st.tabs([label for label, _, _ in pcas])
+    for tab, (label, table, result) in zip(tabs, pcas):
+        with tab:
+            left, right = st.columns(2)
+            left.plotly_chart(scree_figure(result.explained_variance_ratio, n=30), key=f"scree_{label}")
+            from msdash.maps import pc_property_correlation
+
+            corr = pc_property_correlation(result.coords, dataset.properties.assign(
+                **({"volume fraction (phase 1)": colour_values} if colour == colour_options[0] and
+                   colour_values is not None else {})), n_pcs=min(5, result.coords.shape[1]))
+            right.plotly_chart(correlation_figure(corr), key=f"corr_{label}")
+            side = mapview.square_window(table.labels)
+            if side:
+                cols = st.columns(min(3, len(result.components)))
+                for i, col in enumerate(cols):
+                    col.plotly_chart(loadings_figure(result.components[i], (side, side), title=f"PC{i + 1} loadings"),
+                                     key=f"loadings_{label}_{i}")
+
+panels.selected_panel(dataset, dataset_id, selected, tables)
