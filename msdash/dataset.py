@@ -80,6 +80,8 @@ class Dataset:
     group_column: str | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    _image_hashes: list | None = field(default=None, init=False, repr=False, compare=False)
+    _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.images = _normalise_images(self.images)
@@ -112,13 +114,35 @@ class Dataset:
         """Property columns holding text, in table order."""
         return [c for c in self.properties.columns if self.properties[c].dtype != np.float64]
 
+    def image_hashes(self):
+        """Content hash of every sample (as :func:`msdash.features.store.image_hash`), in sample order.
+
+        Computed once per object (samples are treated as read-only), so repeated feature-store look-ups
+        of a data set skip the hashing.
+
+        Returns
+        -------
+        list of str
+        """
+        if self._image_hashes is None:
+            from .features.store import image_hash
+
+            self._image_hashes = [image_hash(image) for image in self.images.values()]
+        return self._image_hashes
+
     def content_hash(self):
         """Identifier of the contents: 16 hex characters of a SHA-256.
 
         Hashes the sample names in order, each array's dtype, shape and bytes, the property table as
         canonical CSV (with the column kinds) and the group column — not ``name``, ``source`` or ``notes``,
-        so the same data uploaded twice under different labels gets the same id.
+        so the same data uploaded twice under different labels gets the same id. Computed once per object
+        (a data set is treated as read-only once built).
         """
+        if self._content_hash is None:
+            self._content_hash = self._compute_content_hash()
+        return self._content_hash
+
+    def _compute_content_hash(self):
         digest = hashlib.sha256(b"msdash-dataset-v1\0")
         for sample, image in self.images.items():
             header = json.dumps([sample, image.dtype.str, list(image.shape)], ensure_ascii=False)

@@ -44,12 +44,23 @@ def open_dataset(dataset_id):
     st.query_params[QUERY_DATASET] = dataset_id
 
 
+def _require_navigation():
+    # A fresh server whose first request is a deep link (/map) runs the page under Streamlit's legacy
+    # pages/ discovery, skipping app.py's st.navigation. Switch that off and rerun through app.py.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_dataset_id():
     """Return the id of the open data set, choosing one on the first run of a session.
 
     Order: this session's choice; else the id in the URL when that data set is saved here; else the
     demo, which is saved to the workspace on first use so it is there when the app first opens.
     """
+    _require_navigation()
     workspace = str(config.workspace())
     dataset_id = st.session_state.get(DATASET_ID)
     if dataset_id and dataset_id in _saved_ids():

@@ -140,6 +140,19 @@ def extract(images, name, *, progress=None, store=None, **params):
     names, raw = _as_samples(images)
     function = spec.load()
     store = _open_store(store)
+    table_key = None
+    if store is not None and hasattr(images, "content_hash"):  # a Dataset: whole-table cache first
+        from msdash.features import tablecache
+
+        table_key = f"{images.content_hash()}-{key}"
+        cached = tablecache.load_table(table_key)
+        if cached is not None and cached["names"] == names:
+            if progress is not None:
+                progress(len(names), len(names), "read from the feature store")
+            provenance = dict(cached["provenance"], table_cache=True, store_hits=len(names), store_misses=0)
+            errors = [FeatureError(n, m) for n, m in cached["errors"]]
+            return FeatureTable(cached["values"], cached["labels"], names, errors, spec.name, dict(params),
+                                provenance, key, spec.kind)
     n = len(names)
     results, cacheable, kinds = [None] * n, [False] * n, Counter()
     samples = []
@@ -150,7 +163,12 @@ def extract(images, name, *, progress=None, store=None, **params):
         except InputError as exc:
             samples.append(None)
             results[i] = _Failure(str(exc))
-    hashes = _hash_all(samples) if store is not None else [None] * n
+    if store is None:
+        hashes = [None] * n
+    elif hasattr(images, "image_hashes"):  # a Dataset remembers its hashes: no re-hashing on warm calls
+        hashes = [None if s is None else h for s, h in zip(samples, images.image_hashes())]
+    else:
+        hashes = _hash_all(samples)
     provenance = {"store": None, "store_hits": 0, "store_misses": 0}
     if store is not None:
         provenance["store"] = str(store.path)
@@ -192,7 +210,12 @@ def extract(images, name, *, progress=None, store=None, **params):
         "sections": params.get("sections"), "n_samples": n, "n_failed": len(errors),
         "input_kinds": dict(kinds), "code_version": msdash.__version__,
     })
-    return FeatureTable(values, labels, names, errors, spec.name, dict(params), provenance, key, spec.kind)
+    table = FeatureTable(values, labels, names, errors, spec.name, dict(params), provenance, key, spec.kind)
+    if table_key is not None and not any(isinstance(r, _Failure) and not r.cacheable for r in results):
+        from msdash.features import tablecache
+
+        tablecache.save_table(table_key, table)
+    return table
 
 
 @dataclass(frozen=True)

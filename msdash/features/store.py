@@ -102,6 +102,8 @@ class FeatureStore:
         self.path = Path(path) if path is not None else config.workspace() / "features" / "features.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
+            # Large pages: a 4,225-feature row (33 kB) then reads in one page instead of a chain of 4 kB ones.
+            db.execute("PRAGMA page_size = 65536")  # takes effect only on a new, empty database
             db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
             db.executescript(_SCHEMA)
 
@@ -109,6 +111,8 @@ class FeatureStore:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         db.execute("PRAGMA busy_timeout = 30000")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MB page cache (negative: KiB)
+        db.execute("PRAGMA mmap_size = 1073741824")  # read blobs through the page cache of the OS
         return _Closing(db)
 
     def get_many(self, hashes, key):
