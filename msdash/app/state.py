@@ -51,7 +51,8 @@ def _require_navigation():
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not st.session_state:  # the session's very first run: no widget event can be lost
+            st.rerun()
 
 
 def current_dataset_id():
