@@ -1,13 +1,13 @@
 """Panels of the Features and Map pages: segmentation preview, feature summary, selected samples."""
 
 import io
-import zipfile
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from msdash.display import thumbnail
+from msdash.selection import selection_table, selection_zip
 
 
 def segmentation_preview(dataset, method):
@@ -80,33 +80,10 @@ def selected_panel(dataset, dataset_id, names, tables=()):
     widgets.thumbnail_grid(dataset, dataset_id, names[:48], columns=list(dataset.numeric_columns)[:2])
     if len(names) > 48:
         st.caption(f"Showing the first 48 of {len(names)}; the exports hold all of them.")
-    props = dataset.properties.loc[names]
-    st.dataframe(props, height=min(400, 40 + 35 * len(names)))
-    export = props.copy()
-    for table in tables:
-        frame = table.to_frame().reindex(names)
-        frame.columns = [f"{table.extractor}:{c}" for c in frame.columns]
-        export = export.join(frame)
+    st.dataframe(dataset.properties.loc[names], height=min(400, 40 + 35 * len(names)))
     left, right = st.columns(2)
-    left.download_button("Selection as CSV (names, properties, features)", export.to_csv().encode(),
+    left.download_button("Selection as CSV (names, properties, features)",
+                         lambda: selection_table(dataset, names, tables).to_csv().encode(),
                          file_name="selection.csv", mime="text/csv", key="export_selection_csv")
-    right.download_button("Selection images (zip)", _images_zip(dataset, names), file_name="selection.zip",
-                          mime="application/zip", key="export_selection_zip")
-
-
-def _images_zip(dataset, names):
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in names:
-            image = dataset.images[name]
-            if dataset.kind(name) == "3d":
-                array = io.BytesIO()
-                np.save(array, image, allow_pickle=False)
-                archive.writestr(f"{name}.npy", array.getvalue())
-            else:
-                png = io.BytesIO()
-                Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(png, format="PNG")
-                archive.writestr(f"{name}.png", png.getvalue())
-    return buffer.getvalue()
+    right.download_button("Selection images (zip)", lambda: selection_zip(dataset, names),
+                          file_name="selection.zip", mime="application/zip", key="export_selection_zip")
