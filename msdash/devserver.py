@@ -84,3 +84,21 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def saved_random_maps(n=50_000, size=8, seed=0):
+    """Save ``n`` random phase maps and their two-point features (cutoff 1: 9 each) in the workspace.
+
+    A large data set for browser tests and benchmarks of the map page; returns the data set's id.
+    """
+    import numpy as np
+
+    from msdash.dataset import Dataset, save_dataset
+    from msdash.features import extract
+    from msdash.features.store import save_table_meta
+
+    stack = (np.random.default_rng(seed).random((n, size, size)) < 0.5).astype(np.float32)
+    dataset = Dataset(f"{n} random maps", {f"s{i:05d}": image for i, image in enumerate(stack)})
+    dataset_id = save_dataset(dataset)
+    save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=1))
+    return dataset_id

@@ -48,8 +48,7 @@ if method == "UMAP":
 
 chart_keys = [f"map_chart_{i}" for i in range(len(chosen))]
 selected = mapview.sync_selection(chart_keys, "map_pick")
-st.multiselect("Pick samples by name", dataset.names, key="map_pick", on_change=mapview.pick_changed,
-               args=("map_pick",))
+mapview.name_picker(dataset.names, "map_pick")
 
 with widgets.user_errors("Colouring the map"):
     colour_values, colour_label, categorical = mapview.colour_values(dataset, dataset_id, colour)

@@ -81,9 +81,35 @@ def _points(event):
         return None
 
 
-def pick_changed(pick_key):
-    """Callback of the name picker: it replaces the shared selection."""
-    st.session_state[SELECTED] = list(st.session_state.get(pick_key, []))
+#: Above this many samples the name picker is a text box: a list of 50,000 options slows the browser.
+PICKER_OPTIONS_MAX = 2000
+
+
+def name_picker(names, key):
+    """A control (not a chart) that picks samples by name and replaces the shared selection.
+
+    A multiselect for data sets up to :data:`PICKER_OPTIONS_MAX` samples, else a text box taking names
+    separated by commas or spaces.
+    """
+    if len(names) <= PICKER_OPTIONS_MAX:
+        st.multiselect("Pick samples by name", names, key=key, on_change=_pick_changed, args=(key, None))
+        return
+    st.text_input("Pick samples by name (separate names with commas or spaces)", key=key,
+                  on_change=_pick_changed, args=(key, frozenset(names)))
+    unknown = [n for n in _typed_names(st.session_state.get(key, "")) if n not in set(names)]
+    if unknown:
+        st.warning(f"Not in this data set: {', '.join(unknown[:10])}")
+
+
+def _typed_names(text):
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+def _pick_changed(key, known):
+    value = st.session_state.get(key) or []
+    if known is not None:  # the text box
+        value = [name for name in _typed_names(value) if name in known]
+    st.session_state[SELECTED] = list(value)
 
 
 def colour_values(dataset, dataset_id, choice):
