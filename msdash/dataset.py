@@ -30,7 +30,7 @@ from . import atomic, config
 from .errors import InputError, WorkspaceError
 
 __all__ = ["Dataset", "DatasetInfo", "save_dataset", "load_dataset", "list_datasets", "delete_dataset",
-           "demo_dataset"]
+           "demo_dataset", "dataset_exists"]
 
 _FORMAT = 1
 _ID = re.compile(r"[0-9a-f]{16}")
@@ -82,6 +82,7 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     _image_hashes: list | None = field(default=None, init=False, repr=False, compare=False)
     _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
+    _summary: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.images = _normalise_images(self.images)
@@ -165,8 +166,10 @@ class Dataset:
             ``n_samples``, ``kinds`` (kind → count), ``shape_min``, ``shape_max`` (tuples, None when
             empty), ``columns``, ``numeric_columns``, ``text_columns``, ``group_column``.
         """
+        if self._summary is not None:
+            return dict(self._summary)
         by_size = sorted(self.images.values(), key=lambda a: (a.size, a.shape))
-        return {
+        self._summary = {
             "n_samples": len(self),
             "kinds": _count_kinds(self.images.values()),
             "shape_min": tuple(by_size[0].shape) if by_size else None,
@@ -176,6 +179,7 @@ class Dataset:
             "text_columns": self.text_columns,
             "group_column": self.group_column,
         }
+        return dict(self._summary)
 
 
 @dataclass(frozen=True)
@@ -281,6 +285,15 @@ def load_dataset(dataset_id):
         raise WorkspaceError(
             f"Saved data set {dataset_id} is damaged ({exc}). Delete it and add the data again."
         ) from exc
+
+
+def dataset_exists(dataset_id):
+    """True when ``dataset_id`` names a complete saved data set (cheap: no listing, no parsing)."""
+    try:
+        folder = _entry_folder(dataset_id)
+    except WorkspaceError:
+        return False
+    return (folder / _META).is_file()
 
 
 def list_datasets():

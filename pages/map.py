@@ -72,7 +72,8 @@ for key, label, column in zip(chart_keys, chosen, columns):
             coords = np.column_stack([coords[:, 0], np.zeros(len(coords))])
             axes = (axes[0], "(one component only)")
         figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
-                            categorical=categorical, hover=hover, selected=selected, title=label, axis_labels=axes)
+                            categorical=categorical, hover=hover, selected=mapview.highlighted(key, selected),
+                            title=label, axis_labels=axes)
         st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
         n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
         prov = table.provenance

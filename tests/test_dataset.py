@@ -289,3 +289,13 @@ class TestDemoDataset:
             regenerated = demo_dataset()
         assert regenerated.notes and "regenerated" in regenerated.notes[0]
         assert regenerated.content_hash() == demo_dataset().content_hash()
+
+
+class TestDatasetExists:
+    def test_saved_missing_and_malformed_ids(self, workspace):
+        from msdash.dataset import dataset_exists
+
+        saved = save_dataset(Dataset("x", {"a": np.eye(3, dtype=np.float32)}))
+        assert dataset_exists(saved)
+        assert not dataset_exists("0123456789abcdef")
+        assert not dataset_exists("../../etc/passwd") and not dataset_exists(None)

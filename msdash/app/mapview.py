@@ -55,6 +55,19 @@ def umap(_table, table_key, dataset_id, standardize, n_neighbors, min_dist, metr
                     random_state=42 if seeded else None, standardize=standardize)
 
 
+#: Session-state key: which chart (or picker) made the current selection.
+SELECTION_SOURCE = "selection_source"
+
+
+def highlighted(chart_key, selected):
+    """Samples to highlight on ``chart_key``: none on the chart the selection was made on.
+
+    Plotly already shows a selection on its own chart; leaving that figure unchanged means a click on a
+    50,000-point map does not resend the whole figure.
+    """
+    return () if st.session_state.get(SELECTION_SOURCE) == chart_key else selected
+
+
 def sync_selection(chart_keys, pick_key):
     """Update the shared selection from whichever map (or the name picker) changed since the last run.
 
@@ -71,6 +84,7 @@ def sync_selection(chart_keys, pick_key):
         if seen.get(key, "[]") != signature:
             seen[key] = signature
             st.session_state[SELECTED] = selection_from_event(event)
+            st.session_state[SELECTION_SOURCE] = key
     return list(st.session_state.get(SELECTED, []))
 
 
@@ -107,6 +121,7 @@ def _typed_names(text):
 
 def _pick_changed(key, known):
     value = st.session_state.get(key) or []
+    st.session_state[SELECTION_SOURCE] = key
     if known is not None:  # the text box
         value = [name for name in _typed_names(value) if name in known]
     st.session_state[SELECTED] = list(value)

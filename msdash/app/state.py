@@ -4,12 +4,11 @@ Saved data sets live in the workspace and are shared by every session (read-only
 uploaded but not saved lives in its own ``st.session_state`` and is never seen by another session.
 """
 
-import re
 
 import streamlit as st
 
 from msdash import config
-from msdash.dataset import demo_dataset, list_datasets, load_dataset, save_dataset
+from msdash.dataset import dataset_exists, demo_dataset, load_dataset, save_dataset
 
 #: Session-state key of the open data set's id.
 DATASET_ID = "dataset_id"
@@ -20,7 +19,6 @@ FLASH = "flash"
 #: Session-state key of the parsed upload: (upload key, LoadResult).
 UPLOAD = "upload_parsed"
 
-_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 @st.cache_resource(show_spinner="Preparing the demo data set…")
@@ -32,10 +30,6 @@ def _demo_id(workspace):
 @st.cache_resource(max_entries=8, show_spinner="Opening the data set…")
 def _load(dataset_id, workspace):
     return load_dataset(dataset_id)
-
-
-def _saved_ids():
-    return {info.id for info in list_datasets()}
 
 
 def open_dataset(dataset_id):
@@ -64,19 +58,19 @@ def current_dataset_id():
     _require_navigation()
     workspace = str(config.workspace())
     dataset_id = st.session_state.get(DATASET_ID)
-    if dataset_id and dataset_id in _saved_ids():
+    if dataset_id and dataset_exists(dataset_id):
         if st.query_params.get(QUERY_DATASET) != dataset_id:
             st.query_params[QUERY_DATASET] = dataset_id
         return dataset_id
     wanted = st.query_params.get(QUERY_DATASET)
-    if wanted and _ID.match(wanted) and wanted in _saved_ids():
+    if wanted and dataset_exists(wanted):
         dataset_id = wanted
     else:
         if wanted or st.session_state.get(DATASET_ID):
             flash(f"The data set {wanted or st.session_state.get(DATASET_ID)!r} is not in this workspace "
                   "(deleted, or a link from another machine); the demo is open instead.", "warning")
         dataset_id = _demo_id(workspace)
-        if dataset_id not in _saved_ids():  # the demo was deleted since it was cached
+        if not dataset_exists(dataset_id):  # the demo was deleted since it was cached
             _demo_id.clear()
             dataset_id = _demo_id(workspace)
     open_dataset(dataset_id)
