@@ -15,7 +15,7 @@ available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind == "cl
 name = st.selectbox("Extractor", list(available), format_func=lambda n: available[n].title, key="extractor")
 spec = available[name]
 st.caption(spec.description)
-with st.container(border=True):
+with st.container(border=True, horizontal=True):
     params = forms.extractor_params(spec)
 if spec.input == "labels":
     panels.segmentation_preview(dataset, params.get("segmentation", "otsu"))

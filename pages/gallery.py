@@ -42,7 +42,13 @@ widgets.thumbnail_grid(dataset, dataset_id, names[(page - 1) * page_size: page *
 
 st.header("Sample viewer")
 if names:
-    name = st.selectbox("Sample", names, key="viewer_sample")
+    if len(names) <= 2000:
+        name = st.selectbox("Sample", names, key="viewer_sample")
+    else:  # a list of tens of thousands of options slows the browser down
+        typed = st.text_input("Sample (type its name)", value=names[0], key="viewer_sample_name").strip()
+        name = typed if typed in dataset.images else names[0]
+        if typed != name:
+            st.warning(f"No sample named {typed!r}; showing {name}.")
     image = dataset.images[name]
     left, right = st.columns([3, 2])
     with left:

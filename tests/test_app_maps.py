@@ -79,3 +79,38 @@ class TestMapPage:
         at.multiselect(key="map_pick").set_value(["demo_042"]).run()
         assert any("Selected samples: 1" in h.value for h in at.subheader)
         assert [row[0] for row in selected_names(charts(at)[0])] == ["demo_042"]
+
+
+class TestImportAndSegmentation:
+    def test_import_a_feature_table_then_map_it(self):
+        from msdash.dataset import demo_dataset
+
+        names = demo_dataset().names
+        rows = "\n".join(f"{n},{i % 7},{(i * 3) % 11}" for i, n in enumerate(names))
+        at = page("pages/features.py")
+        at.file_uploader(key="import_features_file").set_value(
+            [("embeddings.csv", f"sample,e0,e1\n{rows}\n".encode(), "text/csv")]).run()
+        assert at.selectbox(key="import_name_column").value == "sample"
+        at.button(key="import_features").click().run()
+        assert not at.exception
+        assert any("Imported 2 features for 300 samples" in s.value for s in at.success)
+        at.switch_page("pages/map.py").run()
+        assert "imported: embeddings.csv" in at.multiselect(key="map_sets").options
+
+    def test_grey_images_show_their_segmentation_before_two_point(self):
+        import numpy as np
+
+        from msdash.dataset import Dataset, save_dataset
+
+        rng = np.random.default_rng(0)
+        grey = {f"g{i}": np.clip(0.5 + 0.3 * np.sign(rng.random((32, 32)) - 0.5) + 0.05 * rng.normal(size=(32, 32)),
+                                 0, 1).astype(np.float32) for i in range(3)}
+        dataset_id = save_dataset(Dataset("grey", grey))
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.query_params["ds"] = dataset_id
+        at.run().switch_page("pages/features.py").run()
+        at.selectbox(key="extractor").set_value("two_point").run()
+        assert not at.exception
+        captions = [c for image in at.image for c in [i.caption for i in image.proto.imgs]]
+        assert any(c.startswith("segmented (otsu)") for c in captions)
+        assert any(c.endswith(": original") for c in captions)

@@ -4,7 +4,6 @@ Saved data sets live in the workspace and are shared by every session (read-only
 uploaded but not saved lives in its own ``st.session_state`` and is never seen by another session.
 """
 
-
 import streamlit as st
 
 from msdash import config
@@ -18,7 +17,6 @@ QUERY_DATASET = "ds"
 FLASH = "flash"
 #: Session-state key of the parsed upload: (upload key, LoadResult).
 UPLOAD = "upload_parsed"
-
 
 
 @st.cache_resource(show_spinner="Preparing the demo data set…")
