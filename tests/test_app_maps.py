@@ -114,3 +114,13 @@ class TestImportAndSegmentation:
         captions = [c for image in at.image for c in [i.caption for i in image.proto.imgs]]
         assert any(c.startswith("segmented (otsu)") for c in captions)
         assert any(c.endswith(": original") for c in captions)
+
+
+class TestUmap:
+    def test_umap_map_on_request(self, two_sets):
+        at = page("pages/map.py")
+        at.button_group(key="map_method").set_value("UMAP").run()
+        assert not at.exception
+        spec = charts(at)[0]
+        assert spec["layout"]["xaxis"]["title"]["text"] == "UMAP 1"
+        assert sum(len(t["customdata"]) for t in spec["data"] if t.get("name") != "selected") == 300
