@@ -41,3 +41,16 @@ def phase_maps(n, size=16, seed=0):
     """``n`` random binary 0/255 maps (uint8) with names ``img_00``..., for upload tests."""
     rng = np.random.default_rng(seed)
     return {f"img_{i:02d}": (rng.random((size, size)) < 0.3 + 0.05 * i).astype(np.uint8) * 255 for i in range(n)}
+
+
+def require_chromium():
+    """Skip a browser-test module when Debian's chromium is missing — except in CI, where that is an error."""
+    import os
+
+    from msdash.devserver import CHROMIUM
+
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: the README's test command installs Debian's chromium")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)

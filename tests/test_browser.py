@@ -1,21 +1,16 @@
 """The real app in headless Chromium: demo, upload through the file input, refresh, server restart."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, phase_maps, png_bytes, zip_bytes
+from conftest import ROOT, phase_maps, png_bytes, require_chromium, zip_bytes
 from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: the README's test command installs Debian's chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,16 @@
 """A 50,000-point microstructure map in headless Chromium: it draws, and a click shows the micrograph."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, require_chromium
 from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server, saved_random_maps
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: the README's test command installs Debian's chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+require_chromium()
 
 
 def test_fifty_thousand_point_map_click_shows_micrograph(workspace, tmp_path):
