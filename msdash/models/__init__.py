@@ -1,0 +1,12 @@
+"""Property models: regressor presets, nested cross-validation, learning curves, hold-out, intervals.
+
+Everything is re-exported here, so ``from msdash.models import nested_cv`` is the way in.
+"""
+
+from msdash.models.cv import CVResult, nested_cv
+from msdash.models.metrics import SCORINGS, regression_metrics
+from msdash.models.pcr import PiecewiseConstantRegressor
+from msdash.models.presets import MODELS, ModelSpec, make_model
+
+__all__ = ["MODELS", "ModelSpec", "make_model", "PiecewiseConstantRegressor", "nested_cv", "CVResult",
+           "SCORINGS", "regression_metrics"]

@@ -1,0 +1,201 @@
+"""Grid search over the number of PCs with one decomposition per training set.
+
+The leading principal components are nested: the first k columns of the scores with ``k_max`` components are
+the scores with k components. So one decomposition of a training set serves every candidate k; only the
+regressor after the PCA (polynomial features + OLS, OLS, linear SVR, ridge) is refitted per candidate, on the
+first k columns. Those regressors are invariant to flipping the sign of an input column, so the sign
+convention of the decomposition (scikit-learn's ``svd_flip`` or an eigen-solver's) does not change a single
+prediction beyond rounding.
+
+Two routes give the scores:
+
+- **SVD** (``n_features <= n_samples`` or a scaler before the PCA): thin SVD of the centred training set, the
+  computation of ``PCA(svd_solver="full")`` itself; train scores ``U·S``, test scores ``(X − mean)·Vᵀ``.
+- **Gram** (``n_features > n_samples``): one product ``G = X₀X₀ᵀ`` of the globally centred table for the whole
+  nested CV. A training set T gets its centred Gram block ``K = HG[T,T]H`` (H centres), whose
+  eigendecomposition ``K = UΛUᵀ`` gives train scores ``U·√Λ``; a test row e gets ``k_eᵀ U / √Λ`` with
+  ``k_e[i] = (x_e − m)·(x_i − m)`` read off G. Cost per training set: an n×n eigendecomposition instead of an
+  n×d SVD.
+"""
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import mean_absolute_percentage_error, r2_score, root_mean_squared_error
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import PolynomialFeatures
+
+__all__ = ["PCScores", "search_n_components"]
+
+
+class PCScores:
+    """Principal-component scores of any training/test split of one table, by the cheaper route.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+    pre : sklearn transformer, optional
+        Unfitted steps before the PCA (a ``StandardScaler``); fitted on each training set.
+    """
+
+    def __init__(self, X, pre=None):
+        self.X = X
+        self.pre = pre
+        self.gram = None
+        if pre is None and X.shape[1] > X.shape[0]:
+            centred = X - X.mean(axis=0)  # a global shift first: the Gram entries are then of the variance's size
+            self.gram = centred @ centred.T
+
+    @property
+    def route(self):
+        """``"gram"`` or ``"svd"``."""
+        return "gram" if self.gram is not None or self.X.shape[1] > self.X.shape[0] else "svd"
+
+    def __call__(self, train, test, k):
+        """Scores of ``X[train]`` and ``X[test]`` on the first ``k`` components fitted on ``X[train]``.
+
+        Returns
+        -------
+        train_scores : ndarray, shape (len(train), k)
+        test_scores : ndarray, shape (len(test), k)
+        """
+        if self.gram is not None:
+            return _gram_scores(self.gram, train, test, k)
+        X_train, X_test = self.X[train], self.X[test]
+        if self.pre is not None:
+            pre = clone(self.pre)
+            X_train, X_test = pre.fit_transform(X_train), pre.transform(X_test)
+        mean = X_train.mean(axis=0)
+        centred = X_train - mean
+        if X_train.shape[1] > X_train.shape[0]:
+            gram = centred @ centred.T
+            cross = (X_test - mean) @ centred.T
+            return _eigen_scores(gram, cross, k)
+        u, s, vt = np.linalg.svd(centred, full_matrices=False)  # what PCA(svd_solver="full") computes
+        components = vt[:k]
+        # train scores U·S and test scores X·Vᵀ − mean·Vᵀ, in the order PCA.fit_transform / transform use
+        return u[:, :k] * s[:k], X_test @ components.T - mean @ components.T
+
+
+def _gram_scores(gram, train, test, k):
+    block = gram[np.ix_(train, train)]
+    row_mean = block.mean(axis=1)
+    grand_mean = row_mean.mean()
+    centred = block - row_mean[:, None] - row_mean[None, :] + grand_mean
+    cross = gram[np.ix_(test, train)]
+    cross = cross - cross.mean(axis=1, keepdims=True) - row_mean[None, :] + grand_mean
+    return _eigen_scores(centred, cross, k)
+
+
+def _eigen_scores(centred_gram, centred_cross, k):
+    n = len(centred_gram)
+    values, vectors = scipy.linalg.eigh(centred_gram, subset_by_index=[n - k, n - 1])
+    values, vectors = values[::-1], vectors[:, ::-1]
+    singular = np.sqrt(np.clip(values, 0.0, None))
+    inverse = np.divide(1.0, singular, out=np.zeros_like(singular), where=singular > 0)
+    return vectors * singular, (centred_cross @ vectors) * inverse
+
+
+def _inner_score(y_true, y_pred, scoring):
+    # the values scikit-learn's scorers return (errors negated), so ranking matches GridSearchCV
+    if scoring == "mape":
+        return -mean_absolute_percentage_error(y_true, y_pred)
+    if scoring == "rmse":
+        return -root_mean_squared_error(y_true, y_pred)
+    return r2_score(y_true, y_pred)
+
+
+def search_n_components(scores, y, train, test, inner_splits, candidates, head, scoring):
+    """Choose the number of PCs by inner CV on ``train``, refit with it, predict ``test``.
+
+    The same decision as ``GridSearchCV(pipeline, {"pca__n_components": candidates}, cv=inner_splits)``:
+    the mean inner score per candidate (unweighted over folds), the best mean wins, ties go to the first
+    candidate.
+
+    Parameters
+    ----------
+    scores : PCScores
+    y : ndarray, shape (n_samples,)
+    train, test : ndarray of int
+        Outer split (indices into the whole table).
+    inner_splits : list of (ndarray, ndarray)
+        Inner splits as indices into ``train``.
+    candidates : sequence of int
+        Candidate numbers of PCs.
+    head : sklearn estimator
+        The pipeline steps after the PCA (unfitted).
+    scoring : {"mape", "rmse", "r2"}
+
+    Returns
+    -------
+    best : int
+        Chosen number of PCs.
+    mean_scores : ndarray, shape (len(candidates),)
+        Mean inner score of every candidate (higher is better, as scikit-learn's scorers).
+    predictions : ndarray, shape (len(test),)
+    """
+    candidates = [int(k) for k in candidates]
+    k_max = max(candidates)
+    fit_predict = _ols_fit_predict(head) or _head_fit_predict(head)
+    table = np.empty((len(candidates), len(inner_splits)))
+    for s, (inner_train, inner_test) in enumerate(inner_splits):
+        fit_rows, score_rows = train[inner_train], train[inner_test]
+        train_scores, test_scores = scores(fit_rows, score_rows, k_max)
+        for c, prediction in enumerate(fit_predict(train_scores, y[fit_rows], test_scores, candidates)):
+            table[c, s] = _inner_score(y[score_rows], prediction, scoring)
+    mean_scores = np.average(table, axis=1)
+    best = candidates[int(np.argmax(np.where(np.isfinite(mean_scores), mean_scores, -np.inf)))]
+    train_scores, test_scores = scores(train, test, best)
+    (predictions,) = fit_predict(train_scores, y[train], test_scores, [best])
+    return best, mean_scores, predictions
+
+
+def _head_fit_predict(head):
+    def fit_predict(train_scores, y, test_scores, ks):
+        for k in ks:
+            yield clone(head).fit(train_scores[:, :k], y).predict(test_scores[:, :k])
+    return fit_predict
+
+
+def _ols_fit_predict(head):
+    """For ``[PolynomialFeatures(2)] → LinearRegression`` heads: the same least squares without the per-fit
+    validation overhead of scikit-learn (it dominates hundreds of tiny fits). Else None."""
+    steps = [step for _, step in head.steps] if isinstance(head, Pipeline) else [head]
+    *before, last = steps
+    if type(last) is not LinearRegression or last.positive or not last.fit_intercept:
+        return None
+    defaults = PolynomialFeatures().get_params()
+    if before and (len(before) > 1 or type(before[0]) is not PolynomialFeatures
+                   or before[0].get_params() != defaults):
+        return None
+    degree = 2 if before else 1
+    cond = last.get_params().get("tol")  # None before scikit-learn 1.9: lstsq's own default cutoff
+
+    def fit_predict(train_scores, y, test_scores, ks):
+        k_max = max(ks)
+        train_terms, powers = _poly(train_scores[:, :k_max], degree)
+        test_terms, _ = _poly(test_scores[:, :k_max], degree)
+        for k in ks:
+            cols = np.flatnonzero((powers[:, k:] == 0).all(axis=1))  # terms of the first k PCs, in order
+            X = train_terms[:, cols]
+            offset, y_offset = X.mean(axis=0), y.mean()
+            coef = scipy.linalg.lstsq(X - offset, y - y_offset, cond=cond)[0]
+            yield test_terms[:, cols] @ coef + (y_offset - offset @ coef)
+    return fit_predict
+
+
+def _poly(scores, degree):
+    """``PolynomialFeatures(degree)`` columns (bias, linear, then i <= j products) and their power matrix."""
+    n, k = scores.shape
+    if degree == 1:
+        return scores, np.eye(k, dtype=int)
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    powers = np.zeros((1 + k + len(pairs), k), dtype=int)
+    powers[1 + np.arange(k), np.arange(k)] = 1
+    for row, (i, j) in enumerate(pairs, start=1 + k):
+        powers[row, i] += 1
+        powers[row, j] += 1
+    first, second = zip(*pairs) if pairs else ((), ())
+    terms = np.hstack([np.ones((n, 1)), scores, scores[:, list(first)] * scores[:, list(second)]])
+    return terms, powers
