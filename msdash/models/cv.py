@@ -56,6 +56,8 @@ class CVResult:
         Per fold, the mean inner score of every candidate (scikit-learn sign: higher is better), else None.
     standardize : bool
     model_params : dict
+    inner, random_state : int
+        The inner folds and seed used (:func:`msdash.models.fit_final` reruns searches with them).
     """
 
     fold_scores: np.ndarray
@@ -70,6 +72,8 @@ class CVResult:
     inner_scores: list = field(default_factory=list)
     standardize: bool = False
     model_params: dict = field(default_factory=dict)
+    inner: int = 5
+    random_state: int = 42
 
     @property
     def residuals(self):
@@ -357,4 +361,4 @@ def nested_cv(X, y, *, model="pr", n_components=None, outer=10, inner=5, groups=
         fold_params=[o[0] for o in outcomes], predictions=predictions, folds=folds, metrics=metrics,
         model=model, scoring=scoring, y=y, candidates=[o[2] for o in outcomes],
         inner_scores=[o[3] for o in outcomes], standardize=bool(standardize),
-        model_params=dict(model_params or {}))
+        model_params=dict(model_params or {}), inner=int(inner), random_state=random_state)

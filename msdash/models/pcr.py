@@ -13,8 +13,9 @@ class PiecewiseConstantRegressor(RegressorMixin, BaseEstimator):
     """Bin the target, average the min–max-scaled features per bin, predict the nearest bin's target.
 
     Fitting scales every feature to [0, 1] with the training minimum and range (constant features get range 1),
-    cuts the target into bins ``floor((y - min(y)) / step)`` and stores, for every non-empty bin, the mean
-    scaled feature vector (the bin's centroid) and the mean target of its samples (the bin's centre).
+    cuts the target into bins ``[jΔ, (j + 1)Δ)`` (``j = floor(y / step)``) and stores, for every non-empty
+    bin, the mean scaled feature vector (the bin's centroid) and the mean target of its samples (the bin's
+    centre).
     A new sample, scaled with the training minimum and range, gets the centre of the bin whose centroid is
     nearest in Euclidean distance (ties → the lower bin).
 
@@ -80,7 +81,7 @@ class PiecewiseConstantRegressor(RegressorMixin, BaseEstimator):
         span = X.max(axis=0) - self.data_min_
         self.data_range_ = np.where(span > 0, span, 1.0)
         scaled = (X - self.data_min_) / self.data_range_
-        bins = np.floor((y - y.min()) / self.step).astype(np.int64)
+        bins = np.floor(y / self.step).astype(np.int64)
         labels, inverse, counts = np.unique(bins, return_inverse=True, return_counts=True)
         centroids = np.zeros((len(labels), X.shape[1]))
         np.add.at(centroids, inverse, scaled)

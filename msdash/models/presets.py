@@ -27,7 +27,7 @@ OLS_TOL = float(np.finfo(float).eps)
 def ols():
     """``LinearRegression`` with the machine-precision singular-value cutoff (see the module docstring).
 
-    >>> float(ols().get_params().get("tol", OLS_TOL)) == np.finfo(float).eps
+    >>> bool(ols().get_params().get("tol", OLS_TOL) == np.finfo(float).eps)
     True
     """
     model = LinearRegression()

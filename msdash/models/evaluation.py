@@ -1,0 +1,203 @@
+"""Around nested CV: learning curves, study A's hold-out split, the final model and conformal intervals."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from msdash.errors import InputError
+from msdash.models.cv import check_data, inner_search, make_plan, outer_splits, run_fold
+from msdash.models.metrics import regression_metrics, score
+from msdash.models.presets import MODELS, make_model
+
+__all__ = ["learning_curve", "holdout", "fit_final", "conformal_interval"]
+
+
+def learning_curve(X, y, *, model, sizes=(0.1, 0.2, 0.5, 1.0), outer=5, inner=5, groups=None,
+                   n_components=None, scoring="mape", random_state=42, standardize=False, model_params=None):
+    """Outer-fold score against the size of the training set, with the inner search at every size.
+
+    For every outer fold a seeded random order of its training samples (of its training groups, with
+    ``groups``) is fixed; size ``f`` trains on the first ``f`` share of it (whole groups, at least ``f``), so
+    the training sets of one fold are nested. Each then runs the same inner search as :func:`nested_cv` and
+    is scored on the untouched outer test fold.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+    y : array_like, shape (n_samples,)
+    model : str
+        A key of :data:`msdash.models.MODELS`.
+    sizes : sequence of float in (0, 1]
+        Fractions of the outer training set.
+    outer, inner, groups, n_components, scoring, random_state, standardize, model_params
+        As in :func:`msdash.models.nested_cv`. ``inner`` shrinks to the number of samples (groups) of a
+        small training set, but not below 2.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (size, fold): ``size`` (fraction), ``n_train``, ``fold``, ``score`` (MAPE in %, RMSE or R²)
+        and ``param`` (the chosen number of PCs or parameters).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 5)); y = 20 + X[:, 0] + 0.1 * rng.normal(size=60)
+    >>> curve = learning_curve(X, y, model="lr", sizes=(0.5, 1.0), outer=3, inner=3)
+    >>> curve.shape, sorted(curve["n_train"].unique().tolist())
+    ((6, 5), [20, 40])
+    """
+    X, y, groups = check_data(X, y, groups)
+    sizes = [float(f) for f in np.atleast_1d(sizes)]
+    if not sizes or any(not 0 < f <= 1 for f in sizes):
+        raise InputError(f"`sizes` must be fractions in (0, 1], got {sizes!r}", name="sizes")
+    folds = outer_splits(X, y, groups, outer, random_state)
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for fold, (train, test) in enumerate(folds):
+        units = train if groups is None else np.unique(groups[train])
+        order = rng.permutation(units)
+        for f in sizes:
+            subset = _first_share(order, f, train, groups)
+            n_units = len(subset) if groups is None else len(np.unique(groups[subset]))
+            plan = make_plan(X, y, model=model, n_components=n_components, inner=max(2, min(inner, n_units)),
+                             groups=groups, scoring=scoring, random_state=random_state, standardize=standardize,
+                             fast=True, model_params=model_params)
+            param, pred, _, _ = run_fold(plan, subset, test)
+            rows.append({"size": f, "n_train": len(subset), "fold": fold, "score": score(y[test], pred, scoring),
+                         "param": param})
+    return pd.DataFrame(rows)
+
+
+def _first_share(order, fraction, train, groups):
+    if groups is None:
+        return np.sort(order[:max(2, math.ceil(fraction * len(order) - 1e-9))])
+    counts = pd.Series(groups[train]).value_counts().reindex(order).to_numpy()
+    n_groups = int(np.searchsorted(np.cumsum(counts), fraction * len(train) - 1e-9) + 1)
+    return np.sort(train[np.isin(groups[train], order[:max(2, n_groups)])])
+
+
+def holdout(X, y, *, model="pr", test_size=0.2, n_components=None, inner=5, scoring="mape", random_state=42,
+            standardize=False, model_params=None):
+    """Study A's protocol: one seeded train/test split, the number of PCs by inner CV on the training part.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+    y : array_like, shape (n_samples,)
+    model : str
+    test_size : float
+        Share of the samples held out (``train_test_split``, shuffled with ``random_state``).
+    n_components, inner, scoring, random_state, standardize, model_params
+        As in :func:`msdash.models.nested_cv`.
+
+    Returns
+    -------
+    dict
+        ``param`` (chosen #PCs or parameters), ``mape_pct``, ``rmse``, ``mae``, ``r2`` on the test part,
+        ``train_idx``, ``test_idx``, ``predictions`` (for ``test_idx``), ``candidates``, ``inner_scores``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(50, 4)); y = 30 + 2 * X[:, 1] + 0.1 * rng.normal(size=50)
+    >>> out = holdout(X, y, model="lr", n_components=[1, 2, 3, 4], inner=3)
+    >>> len(out["test_idx"]), out["mape_pct"] < 2
+    (10, True)
+    """
+    X, y, _ = check_data(X, y)
+    if not 0 < test_size < 1:
+        raise InputError(f"`test_size` must be a fraction in (0, 1), got {test_size!r}", name="test_size")
+    plan = make_plan(X, y, model=model, n_components=n_components, inner=inner, groups=None, scoring=scoring,
+                     random_state=random_state, standardize=standardize, fast=True, model_params=model_params)
+    train, test = train_test_split(np.arange(len(y)), test_size=test_size, random_state=random_state)
+    param, pred, candidates, means = run_fold(plan, train, test)
+    return {"param": param, **regression_metrics(y[test], pred), "train_idx": train, "test_idx": test,
+            "predictions": pred, "candidates": candidates, "inner_scores": means}
+
+
+def fit_final(X, y, *, model=None, cv_result):
+    """The model to predict with: fitted on all of ``X``, ``y`` with the choice nested CV made most often.
+
+    PCA models take the number of PCs chosen in most outer folds (ties → the smaller). Models without PCA
+    rerun their inner search (halving / grid, same seed) on all the data, as their per-fold choices are
+    continuous and rarely repeat; ``pcr`` has nothing to choose.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+    y : array_like, shape (n_samples,)
+    model : str, optional
+        Must match ``cv_result.model`` (default: that model).
+    cv_result : CVResult
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Fitted.
+    """
+    model = cv_result.model if model is None else model
+    if model != cv_result.model:
+        raise InputError(f"`model` {model!r} differs from the model of `cv_result` ({cv_result.model!r})",
+                         name="model")
+    X, y, _ = check_data(X, y)
+    spec = MODELS[model]
+    if spec.has_pca:
+        counts = Counter(int(k) for k in cv_result.fold_params)
+        k = min(counts, key=lambda c: (-counts[c], c))
+        return make_model(model, n_components=k, standardize=cv_result.standardize,
+                          **cv_result.model_params).fit(X, y)
+    if spec.search == "none":
+        return make_model(model, standardize=cv_result.standardize, **cv_result.model_params).fit(X, y)
+    plan = make_plan(X, y, model=model, n_components=None, inner=cv_result.inner, groups=None,
+                     scoring=cv_result.scoring, random_state=cv_result.random_state,
+                     standardize=cv_result.standardize, fast=True, model_params=cv_result.model_params)
+    return inner_search(plan, np.arange(len(y)), None).best_estimator_
+
+
+def conformal_interval(cv_result, y_pred_new, alpha=0.1):
+    """Prediction interval from the out-of-fold residuals (split-conformal / CV+ style).
+
+    With the n absolute out-of-fold residuals ``r = |y − ŷ_oof|`` of ``cv_result``, the half-width is
+    ``q = r_(⌈(1 − α)(n + 1)⌉)``, the ``(1 − α)(1 + 1/n)`` empirical quantile (infinite when that rank exceeds
+    n), and the interval is ``[ŷ − q, ŷ + q]``. For exchangeable data, split conformal covers a new target
+    with probability ≥ 1 − α; reusing cross-validation residuals with the final model is the jackknife+/CV+
+    idea, whose guarantee is 1 − 2α in the worst case and ≈ 1 − α in practice.
+
+    Parameters
+    ----------
+    cv_result : CVResult
+    y_pred_new : array_like, shape (m,)
+        Predictions of the final model (:func:`fit_final`) for new samples.
+    alpha : float in (0, 1)
+        Miscoverage level (0.1 → 90 % intervals).
+
+    Returns
+    -------
+    lower, upper : ndarray, shape (m,)
+
+    References
+    ----------
+    J. Lei, M. G'Sell, A. Rinaldo, R. J. Tibshirani, L. Wasserman, "Distribution-free predictive inference
+    for regression", J. Am. Stat. Assoc. 113 (2018) 1094–1111.
+    R. F. Barber, E. J. Candès, A. Ramdas, R. J. Tibshirani, "Predictive inference with the jackknife+",
+    Ann. Statist. 49 (2021) 486–507.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> cv = SimpleNamespace(residuals=np.array([-1.0, 2.0, -3.0, 4.0, 0.5, 0.1, -0.2, 0.3, 5.0]))
+    >>> conformal_interval(cv, [10.0], alpha=0.2)
+    (array([6.]), array([14.]))
+    """
+    if not 0 < alpha < 1:
+        raise InputError(f"`alpha` must be in (0, 1), got {alpha!r}", name="alpha")
+    residuals = np.sort(np.abs(np.asarray(cv_result.residuals, float)))
+    n = len(residuals)
+    rank = math.ceil((1 - alpha) * (n + 1) - 1e-12)
+    half = np.inf if rank > n else residuals[rank - 1]
+    y_pred_new = np.asarray(y_pred_new, float)
+    return y_pred_new - half, y_pred_new + half
