@@ -170,7 +170,7 @@ def outer_splits(X, y, groups, outer, random_state):
     """The outer (train_idx, test_idx) pairs: shuffled (Group)KFold or leave-one-group-out."""
     if outer == "logo":
         if groups is None:
-            raise InputError('`outer="logo"` (leave one group out) needs `groups`', name="outer")
+            raise InputError('`outer`="logo" (leave one group out) needs `groups`', name="outer")
         splitter = LeaveOneGroupOut()
     else:
         if isinstance(outer, bool) or not isinstance(outer, (int, np.integer)) or outer < 2:
