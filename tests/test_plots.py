@@ -200,3 +200,34 @@ def test_plots_module_never_imports_streamlit():
     code = "import sys, msdash.plots; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class TestModelFigures:
+    def test_box_figure_one_box_per_model_grouped_by_feature_set(self):
+        from msdash.plots import box_figure
+
+        scores = pd.DataFrame({"feature_set": ["a"] * 4 + ["b"] * 4, "model": ["pr", "pr", "lr", "lr"] * 2,
+                               "score": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})
+        fig = box_figure(scores)
+        assert [t.name for t in fig.data] == ["pr", "lr"]
+        assert list(fig.data[0].y) == [1.0, 2.0, 5.0, 6.0] and list(fig.data[0].x) == ["a", "a", "b", "b"]
+        assert fig.layout.yaxis.title.text == "MAPE (%)"
+
+    def test_parity_figure_drops_nan_and_rings_selection(self):
+        from msdash.plots import parity_figure
+
+        fig = parity_figure([1.0, 2.0, np.nan, 4.0], [1.1, 1.9, 3.0, 4.2], ["a", "b", "c", "d"],
+                            label="HV", selected=["d"])
+        points = fig.data[0]
+        assert [row[0] for row in points.customdata] == ["a", "b", "d"]
+        assert list(fig.data[1].x) == [1.0, 4.2]  # the y = x line spans the data
+        assert fig.data[2].name == "selected" and list(fig.data[2].customdata[0]) == ["d"]
+
+    def test_learning_curve_mean_and_band(self):
+        from msdash.plots import learning_curve_figure
+
+        curve = pd.DataFrame({"size": [10, 10, 20, 20], "score": [4.0, 6.0, 2.0, 3.0]})
+        fig = learning_curve_figure(curve)
+        line = fig.data[1]
+        assert list(line.x) == [10, 20] and list(line.y) == [5.0, 2.5]
+        assert list(fig.data[0].y) == [6.0, 3.0, 2.0, 4.0] and fig.layout.xaxis.type == "log"
