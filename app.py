@@ -18,6 +18,7 @@ def main():
         st.Page(HERE / "pages" / "gallery.py", title="Gallery", icon=":material/grid_view:"),
         st.Page(HERE / "pages" / "features.py", title="Features", icon=":material/tune:"),
         st.Page(HERE / "pages" / "map.py", title="Map", icon=":material/scatter_plot:"),
+        st.Page(HERE / "pages" / "models.py", title="Models", icon=":material/model_training:"),
     ]
     page = st.navigation(pages)
     from msdash.app.mapview import umap_warmup
