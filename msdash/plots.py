@@ -297,7 +297,10 @@ def parity_figure(y_true, y_pred, names, *, label, selected=(), title=""):
                                    marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(color="black", width=2))))
     fig.update_layout(title=title, xaxis_title=f"measured {label}", yaxis_title=f"predicted {label}",
                       clickmode="event+select", uirevision=UIREVISION, margin=dict(t=40))
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    if keep.any():  # the same range on both axes, so distance from the diagonal reads true
+        pad = 0.03 * (high - low or 1.0)
+        fig.update_xaxes(range=[low - pad, high + pad])
+        fig.update_yaxes(range=[low - pad, high + pad])
     return fig
 
 
