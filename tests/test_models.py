@@ -30,6 +30,7 @@ class TestMakeModel:
         model = make_model("pr", n_components=4, standardize=True)
         assert [name for name, _ in model.steps] == ["standardize", "pca", "poly", "regressor"]
         assert model.named_steps["pca"].svd_solver == "full"
+        assert model.named_steps["poly"].degree == 2 and not model.named_steps["poly"].include_bias
         params = model.named_steps["regressor"].get_params()
         assert params.get("tol", np.finfo(float).eps) == np.finfo(float).eps
         assert make_model("svr").named_steps["regressor"].kernel == "linear"

@@ -19,8 +19,8 @@ def reference_protocol(X, y, *, model, candidates, outer=10, inner=5, groups=Non
     if "tol" in ols.get_params():  # scikit-learn >= 1.9: plain OLS = machine-precision lstsq cutoff
         ols.set_params(tol=np.finfo(float).eps)
     steps = [("pca", PCA(svd_solver="full"))]
-    if model == "pr":
-        steps.append(("poly", PolynomialFeatures(degree=2)))
+    if model == "pr":  # the intercept is OLS's job; a constant column makes eps-OLS rounding-dependent
+        steps.append(("poly", PolynomialFeatures(degree=2, include_bias=False)))
     pipeline = Pipeline(steps + [("ols", ols)])
     if groups is None:
         outer_cv = KFold(outer, shuffle=True, random_state=seed)

@@ -159,23 +159,23 @@ def _head_fit_predict(head):
 
 
 def _ols_fit_predict(head):
-    """For ``[PolynomialFeatures(2)] → LinearRegression`` heads: the same least squares without the per-fit
+    """For ``[PolynomialFeatures(2)] → LinearRegression`` heads (with or without the bias column): the same least squares without the per-fit
     validation overhead of scikit-learn (it dominates hundreds of tiny fits). Else None."""
     steps = [step for _, step in head.steps] if isinstance(head, Pipeline) else [head]
     *before, last = steps
     if type(last) is not LinearRegression or last.positive or not last.fit_intercept:
         return None
-    defaults = PolynomialFeatures().get_params()
-    if before and (len(before) > 1 or type(before[0]) is not PolynomialFeatures
-                   or before[0].get_params() != defaults):
-        return None
-    degree = 2 if before else 1
+    if before:
+        params = before[0].get_params() if type(before[0]) is PolynomialFeatures else {}
+        if len(before) > 1 or {**params, "include_bias": True} != PolynomialFeatures().get_params():
+            return None
+    degree, bias = (2, before[0].include_bias) if before else (1, False)
     cond = last.get_params().get("tol")  # None before scikit-learn 1.9: lstsq's own default cutoff
 
     def fit_predict(train_scores, y, test_scores, ks):
         k_max = max(ks)
-        train_terms, powers = _poly(train_scores[:, :k_max], degree)
-        test_terms, _ = _poly(test_scores[:, :k_max], degree)
+        train_terms, powers = _poly(train_scores[:, :k_max], degree, bias)
+        test_terms, _ = _poly(test_scores[:, :k_max], degree, bias)
         for k in ks:
             cols = np.flatnonzero((powers[:, k:] == 0).all(axis=1))  # terms of the first k PCs, in order
             X = train_terms[:, cols]
@@ -185,8 +185,9 @@ def _ols_fit_predict(head):
     return fit_predict
 
 
-def _poly(scores, degree):
-    """``PolynomialFeatures(degree)`` columns (bias, linear, then i <= j products) and their power matrix."""
+def _poly(scores, degree, bias):
+    """``PolynomialFeatures(degree, include_bias=bias)`` columns (bias, linear, then i <= j products) and
+    their power matrix (one row of exponents per column)."""
     n, k = scores.shape
     if degree == 1:
         return scores, np.eye(k, dtype=int)
@@ -198,4 +199,4 @@ def _poly(scores, degree):
         powers[row, j] += 1
     first, second = zip(*pairs) if pairs else ((), ())
     terms = np.hstack([np.ones((n, 1)), scores, scores[:, list(first)] * scores[:, list(second)]])
-    return terms, powers
+    return (terms, powers) if bias else (terms[:, 1:], powers[1:])

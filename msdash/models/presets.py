@@ -4,6 +4,13 @@ The least squares are plain OLS as the studies ran them. scikit-learn 1.9 added 
 which it passes to :func:`scipy.linalg.lstsq` as the singular-value cutoff ``cond``; with ~90 degree-2 terms of
 12 PCs that cutoff drops directions the authors' fits kept and changes which number of PCs wins. The presets
 therefore set ``tol`` to machine precision (``np.finfo(float).eps``) wherever the parameter exists.
+
+With that cutoff the polynomial step must not add a constant column (``include_bias=False``): OLS fits the
+intercept itself and centres every column, so the constant becomes an exactly-zero column whose computed
+singular value is rounding noise of order ``eps · s_max`` — as large as the cutoff. Whether it is dropped is
+then decided by rounding, and when it is kept the solution carries a component along a null direction that
+moves test predictions by whole target units (seen with 7+ PCs on 149 × 1,024 tables) and changes which number
+of PCs wins. Without the column the model is the same and the fit is well-posed.
 """
 
 from dataclasses import dataclass
@@ -141,6 +148,6 @@ def make_model(name, *, n_components=None, standardize=False, random_state=42, *
     if spec.has_pca:
         steps.append(("pca", PCA(n_components=n_components, svd_solver="full", random_state=random_state)))
     if name == "pr":
-        steps.append(("poly", PolynomialFeatures(degree=2)))
+        steps.append(("poly", PolynomialFeatures(degree=2, include_bias=False)))  # see the module docstring
     steps.append(("regressor", _regressor(name, random_state, kw)))
     return Pipeline(steps)
