@@ -1,10 +1,18 @@
-"""Command line: ``python -m msdash extract …`` and ``python -m msdash list-extractors``.
+"""Command line: ``python -m msdash extract …``, ``python -m msdash cv …`` and ``python -m msdash list-extractors``.
 
 ``extract`` reads a folder or zip with :func:`msdash.io.load_images`, computes one extractor through the
 shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With
 ``--shard i/n`` it handles every n-th image (sorted names) from ``i``, so n jobs of a cluster fill the
 same store and a later run (or the dashboard) reads everything from it. Exit codes: 0 done (images that
 failed are NaN rows, reported on stderr), 2 bad arguments.
+
+``cv`` runs :func:`msdash.models.nested_cv` on a feature table (CSV or Parquet, as ``extract`` writes it):
+the first CSV column (the Parquet index) holds the sample names, every other column is a numeric feature —
+except ``--target`` and ``--groups``, which are read from the same table or, with ``--properties FILE``, from a
+second table keyed the same way (first column = name) and matched to the features by exact name. Samples
+without a target, or with a NaN feature (images that failed), are left out and counted on stderr. The JSON
+written to ``--out`` holds the settings, sample names, fold scores, chosen parameters, out-of-fold
+predictions, per-fold metrics and their summary.
 """
 
 import argparse
@@ -19,7 +27,7 @@ _OUT_TYPES = (".csv", ".parquet")
 
 
 def build_parser():
-    """The argparse parser with one sub-command per task (``cv`` and ``generate`` come later)."""
+    """The argparse parser with one sub-command per task (``generate`` comes later)."""
     parser = argparse.ArgumentParser(prog="python -m msdash", description="msdash without the app.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ext = commands.add_parser("extract", help="compute features for a folder or zip of images",
@@ -32,6 +40,24 @@ def build_parser():
     ext.add_argument("--out", "-o", required=True, help="output table, .csv or .parquet")
     ext.add_argument("--no-store", action="store_true", help="compute everything, read and write no cache")
     ext.set_defaults(run=_extract)
+    cv = commands.add_parser("cv", help="nested cross-validation of a regressor on a feature table",
+                             description="Nested cross-validation (outer folds scored, inner folds choose the "
+                                         "number of PCs or the hyper-parameters) of one model preset.")
+    cv.add_argument("features", help="feature table, .csv (first column = name) or .parquet (index = name)")
+    cv.add_argument("--target", "-t", required=True, help="column with the property to predict")
+    cv.add_argument("--properties", help="table with the target (and groups) columns, first column = name; "
+                                         "default: the feature table itself")
+    cv.add_argument("--model", "-m", default="pr", help="model preset (pr, lr, svr, ridge, rbf-svr, pcr, knn)")
+    cv.add_argument("--groups", "-g", help="column of group labels: a group never spans train and test")
+    cv.add_argument("--outer", default="10", help='outer folds, or "logo" (leave one group out)')
+    cv.add_argument("--inner", type=int, default=5, help="inner folds")
+    cv.add_argument("--n-components", metavar="LIST", help='candidate numbers of PCs: "1-12" or "2,4,8"')
+    cv.add_argument("--scoring", default="mape", help="mape (reported in %%), rmse or r2")
+    cv.add_argument("--standardize", action="store_true", help="standardise the features first")
+    cv.add_argument("--seed", type=int, default=42, help="seed of the splits and searches")
+    cv.add_argument("--jobs", type=int, default=None, help="outer folds in parallel (joblib n_jobs)")
+    cv.add_argument("--out", "-o", required=True, help="result file, .json")
+    cv.set_defaults(run=_cv)
     lst = commands.add_parser("list-extractors", help="list the extractors and their parameters")
     lst.set_defaults(run=_list_extractors)
     return parser
@@ -115,3 +141,92 @@ def _list_extractors(args):
                            for p in spec.params)
         print(f"{spec.name}\t{spec.kind}\t{spec.title}\t{params or '-'}")
     return 0
+
+
+def _read_table(path, what):
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what}: no such file {str(path)!r}")
+    suffix = path.suffix.lower()
+    if suffix not in _OUT_TYPES:
+        raise InputError(f"{what} must be .csv or .parquet, got {path.name!r}")
+    try:
+        frame = pd.read_csv(path, index_col=0) if suffix == ".csv" else pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 — any parse failure is the user's file to fix
+        raise InputError(f"{what} {path.name!r} could not be read: {exc}") from None
+    frame.index = frame.index.astype(str).str.strip()
+    return frame
+
+
+def _parse_candidates(text):
+    if text is None:
+        return None
+    try:
+        if "-" in text:
+            low, high = (int(part) for part in text.split("-"))
+            return list(range(low, high + 1))
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f'--n-components must look like "1-12" or "2,4,8", got {text!r}') from None
+
+
+def _cv(args):
+    import json
+
+    import numpy as np
+
+    from msdash.atomic import write_file_atomic
+    from msdash.models import nested_cv
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".json":
+        raise InputError(f"--out must end in .json, got {out.name!r}")
+    outer = args.outer if args.outer == "logo" else _parse_int(args.outer, "--outer")
+    features = _read_table(args.features, "FEATURES")
+    labels = _read_table(args.properties, "--properties") if args.properties else features
+    for column, flag in ((args.target, "--target"), (args.groups, "--groups")):
+        if column is not None and column not in labels.columns:
+            where = "--properties" if args.properties else "FEATURES"
+            raise InputError(f"{flag} {column!r} is not a column of {where} "
+                             f"(columns: {', '.join(map(str, labels.columns[:10]))}…)")
+    features = features.drop(columns=[c for c in (args.target, args.groups) if c in features.columns])
+    bad = [str(c) for c, dtype in features.dtypes.items() if not np.issubdtype(dtype, np.number)]
+    if bad:
+        raise InputError(f"FEATURES has non-numeric columns {', '.join(bad[:5])}; remove them or name them "
+                         "with --target / --groups")
+    names = [n for n in features.index if n in labels.index]
+    target = labels[args.target].reindex(names).apply(_as_number)
+    keep = [n for n, t in zip(names, target) if np.isfinite(t) and np.isfinite(features.loc[n]).all()]
+    print(f"msdash cv: {len(keep)} samples ({len(features) - len(names)} without a row in the target table, "
+          f"{len(names) - len(keep)} with a missing target or NaN features left out)", file=sys.stderr)
+    groups = labels[args.groups].reindex(keep).astype(str).to_numpy() if args.groups else None
+    result = nested_cv(features.loc[keep].to_numpy(float), target.loc[keep].to_numpy(), model=args.model,
+                       n_components=_parse_candidates(args.n_components), outer=outer, inner=args.inner,
+                       groups=groups, scoring=args.scoring, random_state=args.seed, n_jobs=args.jobs,
+                       standardize=args.standardize)
+    payload = {"features": str(args.features), "target": args.target, "groups": args.groups,
+               "outer": outer, "inner": args.inner, "seed": args.seed, "n_features": int(features.shape[1]),
+               "names": keep, **result.to_dict()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(out, json.dumps(payload, indent=1, default=float).encode())
+    summary = result.summary()
+    print(f"msdash cv: {args.model} on {len(keep)} × {features.shape[1]}: MAPE {summary['mape_pct']['mean']:.2f} "
+          f"± {summary['mape_pct']['std']:.2f} %, R² {summary['r2']['mean']:.3f} over {len(result.folds)} folds "
+          f"→ {out}", file=sys.stderr)
+    return 0
+
+
+def _parse_int(text, flag):
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f'{flag} must be an integer or "logo", got {text!r}') from None
+
+
+def _as_number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")

@@ -9,6 +9,5 @@ from msdash.models.metrics import SCORINGS, regression_metrics
 from msdash.models.pcr import PiecewiseConstantRegressor
 from msdash.models.presets import MODELS, ModelSpec, make_model
 
-__all__ = ["MODELS", "ModelSpec", "make_model", "PiecewiseConstantRegressor", "nested_cv", "CVResult", "learning_curve", "holdout",
-           "fit_final", "conformal_interval",
-           "SCORINGS", "regression_metrics"]
+__all__ = ["MODELS", "ModelSpec", "make_model", "PiecewiseConstantRegressor", "nested_cv", "CVResult",
+           "learning_curve", "holdout", "fit_final", "conformal_interval", "SCORINGS", "regression_metrics"]

@@ -159,8 +159,9 @@ def _head_fit_predict(head):
 
 
 def _ols_fit_predict(head):
-    """For ``[PolynomialFeatures(2)] → LinearRegression`` heads (with or without the bias column): the same least squares without the per-fit
-    validation overhead of scikit-learn (it dominates hundreds of tiny fits). Else None."""
+    """For ``[PolynomialFeatures(2)] → LinearRegression`` heads (with or without the bias column): the same
+    least squares without scikit-learn's per-fit validation overhead (it dominates hundreds of tiny fits).
+    Else None."""
     steps = [step for _, step in head.steps] if isinstance(head, Pipeline) else [head]
     *before, last = steps
     if type(last) is not LinearRegression or last.positive or not last.fit_intercept:
