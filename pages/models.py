@@ -64,7 +64,7 @@ if st.button("Run nested cross-validation", type="primary", key="run_models",
                                       scoring, standardize or bool(extra))
             runs.append({"feature_set": label, "model": model, "grouped": grouped, "result": result,
                          "names": data["names"], "dropped": data["dropped"], "X": data["X"], "key": key,
-                         "groups": data["groups"], "folds": note})
+                         "groups": data["groups"], "folds": note, "entry": sets[label], "extra": list(extra)})
     bar.empty()
     st.session_state[modelview.RUNS] = {"target": target, "runs": runs, "score_label": score_label}
 

@@ -91,3 +91,11 @@ def chosen_text(fold_params):
 
     counts = Counter(p if isinstance(p, (int, np.integer)) else str(p) for p in fold_params)
     return ", ".join(f"{value} ({n}×)" for value, n in counts.most_common(4))
+
+
+@st.cache_resource(max_entries=16, show_spinner="Fitting the final model on all labelled samples…")
+def final_model(_X, _y, _cv_result, key, model):
+    """The fitted pipeline to predict with (:func:`msdash.models.fit_final`), shared read-only."""
+    from msdash.models import fit_final
+
+    return fit_final(_X, _y, model=model, cv_result=_cv_result)
