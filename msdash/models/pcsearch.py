@@ -22,9 +22,10 @@ import numpy as np
 import scipy.linalg
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
-from sklearn.metrics import mean_absolute_percentage_error, r2_score, root_mean_squared_error
+from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures
+from threadpoolctl import threadpool_limits
 
 __all__ = ["PCScores", "search_n_components"]
 
@@ -46,6 +47,12 @@ class PCScores:
         if pre is None and X.shape[1] > X.shape[0]:
             centred = X - X.mean(axis=0)  # a global shift first: the Gram entries are then of the variance's size
             self.gram = centred @ centred.T
+
+    @property
+    def small(self):
+        """Whether every per-split computation is on small matrices (n × n or n × d with d <= n), where
+        BLAS threads cost more than they gain."""
+        return self.gram is not None or self.X.shape[1] <= self.X.shape[0]
 
     @property
     def route(self):
@@ -98,11 +105,12 @@ def _eigen_scores(centred_gram, centred_cross, k):
 
 
 def _inner_score(y_true, y_pred, scoring):
-    # the values scikit-learn's scorers return (errors negated), so ranking matches GridSearchCV
+    # the values scikit-learn's scorers return (errors negated), with its formulas, so ranking matches
+    # GridSearchCV; MAPE and RMSE written out as sklearn.metrics computes them, without its input checks
     if scoring == "mape":
-        return -mean_absolute_percentage_error(y_true, y_pred)
+        return -np.average(np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), np.finfo(np.float64).eps))
     if scoring == "rmse":
-        return -root_mean_squared_error(y_true, y_pred)
+        return -np.sqrt(np.average((y_true - y_pred) ** 2))
     return r2_score(y_true, y_pred)
 
 
@@ -135,6 +143,11 @@ def search_n_components(scores, y, train, test, inner_splits, candidates, head, 
         Mean inner score of every candidate (higher is better, as scikit-learn's scorers).
     predictions : ndarray, shape (len(test),)
     """
+    with threadpool_limits(limits=1 if scores.small else None):
+        return _search(scores, y, train, test, inner_splits, candidates, head, scoring)
+
+
+def _search(scores, y, train, test, inner_splits, candidates, head, scoring):
     candidates = [int(k) for k in candidates]
     k_max = max(candidates)
     fit_predict = _ols_fit_predict(head) or _head_fit_predict(head)
@@ -177,12 +190,25 @@ def _ols_fit_predict(head):
         k_max = max(ks)
         train_terms, powers = _poly(train_scores[:, :k_max], degree, bias)
         test_terms, _ = _poly(test_scores[:, :k_max], degree, bias)
+        # order the terms by the last PC they involve: the design of the first k PCs is then a prefix of
+        # columns, and one QR of the k_max design solves every candidate (R's leading block is the prefix's R)
+        last_pc = np.array([np.flatnonzero(p).max(initial=-1) for p in powers])
+        order = np.argsort(last_pc, kind="stable")
+        train_terms, test_terms, last_pc = train_terms[:, order], test_terms[:, order], last_pc[order]
+        offset, y_offset = train_terms.mean(axis=0), y.mean()
+        centred, y_centred = train_terms - offset, y - y_offset
+        q, r = (None, None) if bias or len(y) <= centred.shape[1] else np.linalg.qr(centred)
+        qty = None if q is None else q.T @ y_centred
         for k in ks:
-            cols = np.flatnonzero((powers[:, k:] == 0).all(axis=1))  # terms of the first k PCs, in order
-            X = train_terms[:, cols]
-            offset, y_offset = X.mean(axis=0), y.mean()
-            coef = scipy.linalg.lstsq(X - offset, y - y_offset, cond=cond)[0]
-            yield test_terms[:, cols] @ coef + (y_offset - offset @ coef)
+            p = int(np.searchsorted(last_pc, k))  # number of terms of the first k PCs
+            coef = None
+            if q is not None:
+                diag = np.abs(np.diag(r)[:p])
+                if diag.min() > 1e-10 * diag.max():  # clearly full rank: same solution as lstsq
+                    coef = scipy.linalg.solve_triangular(r[:p, :p], qty[:p])
+            if coef is None:  # rank-deficient or under-determined: lstsq with the OLS cutoff, as LinearRegression
+                coef = scipy.linalg.lstsq(centred[:, :p], y_centred, cond=cond)[0]
+            yield test_terms[:, :p] @ coef + (y_offset - offset[:p] @ coef)
     return fit_predict
 
 
