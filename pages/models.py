@@ -83,7 +83,10 @@ def run_label(run):
 st.header("Outer-fold errors")
 scores = pd.DataFrame([{"feature_set": run["feature_set"], "model": run_label(run), "score": value}
                        for run in runs for value in run["result"].fold_scores])
-st.plotly_chart(box_figure(scores, score_label=score_label), key="model_box")
+box = box_figure(scores, score_label=score_label)
+st.plotly_chart(box, key="model_box")
+st.download_button("Box plot (HTML)", lambda: box.to_html(include_plotlyjs=True).encode(),
+                   file_name="fold_errors.html", mime="text/html", key="download_box_html")
 rows = []
 for run in runs:
     summary = run["result"].summary()
@@ -95,7 +98,10 @@ for run in runs:
                  "MAPE (%)": round(summary["mape_pct"]["mean"], 3), "RMSE": round(summary["rmse"]["mean"], 4),
                  "R²": round(summary["r2"]["mean"], 4), "chosen #PCs": modelview.chosen_text(run["result"].fold_params),
                  "samples": len(run["names"]), "left out": len(run["dropped"])})
-st.dataframe(pd.DataFrame(rows), hide_index=True)
+summary_table = pd.DataFrame(rows)
+st.dataframe(summary_table, hide_index=True)
+st.download_button("Summary (CSV)", summary_table.to_csv(index=False).encode(), file_name="cv_summary.csv",
+                   mime="text/csv", key="download_summary")
 
 st.header("Parity plot (out-of-fold predictions)")
 labels = [f"{run['feature_set']} · {run_label(run)}" for run in runs]

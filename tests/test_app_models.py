@@ -55,3 +55,22 @@ def test_holdout_table(models_page):
     holdout = at.dataframe[1].value
     assert list(holdout.columns[:3]) == ["feature set", "model", "#PCs"]
     assert 1 <= int(holdout["#PCs"].iloc[0]) <= 12
+
+
+def test_learning_curve_of_a_run(models_page):
+    at = models_page
+    at.selectbox(key="model_groups").set_value("(none)").run()
+    at.button(key="run_models").click().run()
+    at.button(key="run_learning").click().run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert spec["layout"]["xaxis"]["type"] == "log"
+    line = [t for t in spec["data"] if t.get("mode") == "lines+markers"][0]
+    x = line["x"]
+    if isinstance(x, dict):  # plotly's typed-array encoding
+        import base64
+
+        import numpy as np
+
+        x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).tolist()
+    assert len(x) == 5 and x == sorted(x)  # 5 %, 10 %, 20 %, 50 %, 100 % of the outer training sets
