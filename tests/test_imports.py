@@ -11,7 +11,9 @@ HEAVY = ("torch", "transformers", "umap", "streamlit")
 
 
 @pytest.mark.parametrize("module", ["msdash", "msdash.io", "msdash.dataset", "msdash.display", "msdash.ingest",
-                                    "msdash.synthetic", "msdash.features.sections", "msdash.devserver"])
+                                    "msdash.synthetic", "msdash.features.sections", "msdash.devserver",
+                                    "msdash.features", "msdash.maps", "msdash.plots", "msdash.models",
+                                    "msdash.predict", "msdash.selection", "msdash.cli"])
 def test_library_modules_do_not_import_heavy_packages(module):
     code = f"import sys, {module}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
