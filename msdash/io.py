@@ -16,16 +16,8 @@ import numpy as np
 
 from msdash import config
 from msdash.errors import InputError
-from msdash.images import (
-    LUMA_WEIGHTS,
-    SUPPORTED_EXTENSIONS,
-    MatChoiceError,
-    normalise,
-    read_mat,
-    read_npy,
-    read_pil,
-    read_tiff,
-)
+from msdash.images import LUMA_WEIGHTS, SUPPORTED_EXTENSIONS, normalise, read_npy, read_pil, read_tiff
+from msdash.matfile import MatChoiceError, read_mat
 from msdash.tables import MatchReport, match_properties, read_properties
 
 __all__ = [

@@ -1,0 +1,128 @@
+"""MATLAB ``.mat`` files: v4/v5 through ``scipy.io``, v7.3 (HDF5) through ``h5py``.
+
+A file may hold several arrays; the numeric real 2-D or 3-D ones (after squeezing singleton axes) are the
+candidates. One candidate loads; several raise :class:`MatChoiceError` listing them, so the page can ask.
+"""
+
+import numpy as np
+
+from msdash.errors import InputError
+from msdash.images import check_shape, check_pixels
+
+_MAT_NUMERIC_CLASSES = {
+    "double", "single", "logical", "int8", "uint8", "int16", "uint16",
+    "int32", "uint32", "int64", "uint64",
+}
+
+
+class MatChoiceError(InputError):
+    """A MAT file holds several candidate arrays and none was chosen.
+
+    Parameters
+    ----------
+    message : str
+        User-facing explanation.
+    variables : list of str
+        Names of the candidate arrays, in file order.
+    """
+
+    def __init__(self, message, *, variables, name=None):
+        super().__init__(message, name=name)
+        self.variables = list(variables)
+
+
+def read_mat(fh, name, *, max_pixels, variable=None):
+    """Decode one array of a MATLAB ``.mat`` file (v4/v5 via scipy, v7.3 via h5py); return (array, colour).
+
+    Parameters
+    ----------
+    variable : str, optional
+        Array to load when the file holds several candidates (numeric, real, 2-D or 3-D after
+        squeezing singleton axes).
+
+    Raises
+    ------
+    MatChoiceError
+        When several candidates exist and ``variable`` names none of them.
+    """
+    head = fh.read(128)
+    fh.seek(512)
+    hdf_signature = fh.read(4) == b"\x89HDF" or head[:4] == b"\x89HDF"
+    fh.seek(0)
+    if b"MATLAB 7.3" in head or hdf_signature:
+        return _read_mat_hdf5(fh, name, max_pixels, variable)
+    import scipy.io
+
+    try:
+        listing = scipy.io.whosmat(fh)
+    except Exception as exc:
+        raise InputError(
+            f"{name}: could not be read as MAT: {exc}; the file may be damaged, save it again", name=name
+        ) from None
+    candidates = {
+        var: _squeezed(shape) for var, shape, cls in listing
+        if not var.startswith("__") and cls in _MAT_NUMERIC_CLASSES and len(_squeezed(shape)) in (2, 3)
+    }
+    chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
+    fh.seek(0)
+    try:
+        array = scipy.io.loadmat(fh, variable_names=[chosen])[chosen]
+    except Exception as exc:
+        raise InputError(f"{name}: could not read array '{chosen}': {exc}", name=name) from None
+    array = np.asarray(array).reshape(candidates[chosen])
+    check_shape(array.shape, array.dtype, f"{name} ('{chosen}')")
+    return array, colour
+
+
+def _read_mat_hdf5(fh, name, max_pixels, variable):
+    import h5py
+
+    try:
+        mat = h5py.File(fh, "r")
+    except Exception as exc:
+        raise InputError(
+            f"{name}: could not be read as MAT v7.3 (HDF5): {exc}; the file may be damaged", name=name
+        ) from None
+    with mat:
+        candidates = {}
+        for var, item in mat.items():
+            matlab_class = item.attrs.get("MATLAB_class", b"") if isinstance(item, h5py.Dataset) else None
+            if isinstance(matlab_class, bytes):
+                matlab_class = matlab_class.decode("ascii", "replace")
+            if (var.startswith("#") or matlab_class is None or "MATLAB_empty" in item.attrs
+                    or (matlab_class and matlab_class not in _MAT_NUMERIC_CLASSES)
+                    or item.dtype.kind not in "biuf"):
+                continue
+            shape = _squeezed(item.shape[::-1])  # MATLAB writes column-major: axes are reversed
+            if len(shape) in (2, 3):
+                candidates[var] = shape
+        chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
+        array = mat[chosen][()].T.reshape(candidates[chosen])
+    return array, colour
+
+
+def _squeezed(shape):
+    return tuple(int(n) for n in shape if n != 1)
+
+
+def _choose_variable(candidates, variable, name, max_pixels):
+    """Return ``(variable to load, colour)`` after checking its size; raise InputError / MatChoiceError.
+
+    ``candidates`` maps variable name → squeezed shape.
+    """
+    if not candidates:
+        raise InputError(
+            f"{name}: holds no numeric 2-D or 3-D array; save the image as a plain numeric matrix", name=name
+        )
+    chosen = next(iter(candidates)) if len(candidates) == 1 else variable
+    if chosen in candidates:
+        shape = candidates[chosen]
+        colour = check_shape(shape, np.dtype(float), name)
+        check_pixels(shape[:2] if colour else shape, max_pixels, name)
+        return chosen, colour
+    listed = ", ".join(candidates)
+    unknown = f"; '{variable}' is not one of them" if variable is not None else ""
+    raise MatChoiceError(
+        f"{name}: holds several arrays ({listed}){unknown}; choose which one to load",
+        variables=list(candidates), name=name,
+    )
