@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..errors import InputError
-from .correlation import check_stack
+from .stacks import check_stack
 
 __all__ = ["is_binary", "otsu", "paper_b_threshold", "segment_stack", "METHODS"]
 

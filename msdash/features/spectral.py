@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..errors import InputError
-from .correlation import by_size
+from .stacks import by_size
 
 __all__ = ["radial_psd", "phys_feat1", "phys_feat2", "grad_feature", "psd_labels", "phys_feat1_labels",
            "phys_feat2_labels", "grad_labels"]
