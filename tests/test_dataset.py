@@ -10,6 +10,7 @@ import pytest
 
 from msdash import config
 from msdash import dataset as dataset_module
+from msdash import datastore as store_module
 from msdash.dataset import (
     Dataset,
     DatasetInfo,
@@ -154,9 +155,9 @@ class TestStore:
     def test_list_and_delete(self, monkeypatch):
         first = save_dataset(_mixed())
         # created has one-second resolution: make the second save visibly newer.
-        real_now = dataset_module.datetime.now
+        real_now = store_module.datetime.now
         monkeypatch.setattr(
-            dataset_module, "datetime",
+            store_module, "datetime",
             type("_Later", (), {"now": staticmethod(lambda tz: real_now(tz).replace(year=2999))}),
         )
         second = save_dataset(Dataset("plain", {"a": np.zeros((3, 3))}, source="generated"))
@@ -196,7 +197,7 @@ class TestStore:
             raise OSError("simulated crash during rename")
 
         with monkeypatch.context() as patch:
-            patch.setattr(dataset_module.os, "rename", broken_rename)
+            patch.setattr(store_module.os, "rename", broken_rename)
             with pytest.raises(WorkspaceError, match="simulated crash"):
                 save_dataset(Dataset("new", {"a": np.zeros((3, 3))}))
         assert sorted(p.name for p in (workspace / "datasets").iterdir()) == [kept]
@@ -207,7 +208,7 @@ class TestStore:
         def full_disk(*args, **kwargs):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(dataset_module.atomic, "write_bytes", full_disk)
+        monkeypatch.setattr(store_module.atomic, "write_bytes", full_disk)
         with pytest.raises(WorkspaceError, match="No space left"):
             save_dataset(_mixed())
         assert list((workspace / "datasets").iterdir()) == []
