@@ -17,7 +17,7 @@ def test_tiles_of_an_upload_get_intervals_ood_flags_and_a_histogram():
     at.button(key="run_models").click().run()  # pr on volume_fraction
     at.switch_page("pages/predict.py").run()
     assert not at.exception
-    micrograph = two_phase((192, 192), volume_fraction=0.6, correlation_length=4.0, seed=3)
+    micrograph = two_phase(1, (192, 192), volume_fraction=0.6, correlation_length=4.0, seed=3)[0]
     at.file_uploader(key="predict_files").set_value([("big.png", png_bytes(micrograph * 255), "image/png")]).run()
     at.toggle(key="predict_tiles").set_value(True).run()
     at.number_input(key="predict_tile_size").set_value(64).run()

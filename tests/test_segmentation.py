@@ -10,7 +10,7 @@ from msdash.synthetic import two_phase
 
 def noisy_two_phase(shape=(128, 128), noise=0.15, seed=0):
     """A 0/1 truth and its grey picture: phases at 0.3 and 0.7 plus Gaussian noise, clipped to [0, 1]."""
-    truth = two_phase(shape, volume_fraction=0.4, correlation_length=4, seed=seed)
+    truth = two_phase(1, shape, volume_fraction=0.4, correlation_length=4, seed=seed)[0].astype(np.float32)
     rng = np.random.default_rng(seed)
     return truth, np.clip(0.3 + 0.4 * truth + rng.normal(0, noise, shape), 0, 1)
 

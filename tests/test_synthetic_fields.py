@@ -17,22 +17,22 @@ class TestTwoPhase:
     @pytest.mark.parametrize("shape", [(32, 48), (7, 5), (12, 10, 8)])
     def test_exact_volume_fraction_and_binary(self, shape):
         targets = np.array([0.0, 0.1, 0.33, 0.5, 0.9, 1.0])
-        labels = two_phase(shape, volume_fraction=targets, n_samples=targets.size, seed=3)
+        labels = two_phase(targets.size, shape, volume_fraction=targets, seed=3)
         assert labels.shape == (targets.size, *shape)
-        assert labels.dtype == np.float32
-        assert set(np.unique(labels)) <= {0.0, 1.0}
+        assert labels.dtype == np.uint8
+        assert set(np.unique(labels)) <= {0, 1}
         pixels = np.prod(shape)
         ones = labels.reshape(targets.size, -1).sum(axis=1, dtype=np.int64)
         np.testing.assert_array_equal(ones, np.rint(targets * pixels))
         assert np.all(np.abs(ones / pixels - targets) <= 0.5 / pixels + 1e-12)
 
-    def test_single_sample_has_no_sample_axis(self):
-        assert two_phase((10, 12), seed=0).shape == (10, 12)
+    def test_a_single_sample_keeps_the_sample_axis(self):
+        assert two_phase(1, (10, 12), seed=0).shape == (1, 10, 12)
 
     def test_seed_reproducible(self):
-        a = two_phase((20, 20), n_samples=3, seed=42)
-        b = two_phase((20, 20), n_samples=3, seed=42)
-        c = two_phase((20, 20), n_samples=3, seed=43)
+        a = two_phase(3, (20, 20), seed=42)
+        b = two_phase(3, (20, 20), seed=42)
+        c = two_phase(3, (20, 20), seed=43)
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
 
@@ -47,30 +47,30 @@ class TestTwoPhase:
         np.testing.assert_allclose(rolled_first, rolled_after, atol=1e-12)
 
     def test_wraparound_pairs_look_like_interior_pairs(self):
-        labels = two_phase((64, 64), correlation_length=6.0, n_samples=40, seed=1)
+        labels = two_phase(40, (64, 64), correlation_length=6.0, seed=1)
         interior = np.mean(labels[:, :, 1:] != labels[:, :, :-1])
         boundary = np.mean(labels[:, :, 0] != labels[:, :, -1])
         assert abs(boundary - interior) < 0.05
 
     def test_anisotropy(self):
-        labels = two_phase((64, 64), correlation_length=(16, 2), n_samples=4, seed=5)
+        labels = two_phase(4, (64, 64), correlation_length=(16, 2), seed=5)
         along_0 = interface_density(labels, axis=0)
         along_1 = interface_density(labels, axis=1)
         assert np.all(along_0 * 3 < along_1)
 
     def test_longer_correlation_fewer_interfaces(self):
         densities = [
-            interface_density(two_phase((64, 64), correlation_length=ell, n_samples=8, seed=2)).mean()
+            interface_density(two_phase(8, (64, 64), correlation_length=ell, seed=2)).mean()
             for ell in (1.0, 3.0, 8.0)
         ]
         assert densities[0] > densities[1] > densities[2]
 
     def test_zero_correlation_length_is_white_noise(self):
-        labels = two_phase((64, 64), correlation_length=0, n_samples=4, seed=0)
+        labels = two_phase(4, (64, 64), correlation_length=0, seed=0)
         assert interface_density(labels).mean() == pytest.approx(0.5, abs=0.02)
 
     def test_3d(self):
-        labels = two_phase((16, 16, 16), volume_fraction=0.3, correlation_length=(2, 2, 4), n_samples=2, seed=0)
+        labels = two_phase(2, (16, 16, 16), volume_fraction=0.3, correlation_length=(2, 2, 4), seed=0)
         assert labels.shape == (2, 16, 16, 16)
         np.testing.assert_allclose(labels.mean(axis=(1, 2, 3)), round(0.3 * 16**3) / 16**3)
         assert interface_density(labels, axis=2).mean() < interface_density(labels, axis=0).mean()
@@ -85,20 +85,20 @@ class TestTwoPhase:
             ({"shape": "ab"}, "shape"),
             ({"volume_fraction": 1.5}, "volume_fraction"),
             ({"volume_fraction": [0.2, 0.3]}, "volume_fraction"),
-            ({"volume_fraction": [0.2, 0.3], "n_samples": 3}, "volume_fraction"),
+            ({"volume_fraction": [0.2, 0.3], "n": 3}, "volume_fraction"),
             ({"volume_fraction": "half"}, "volume_fraction"),
             ({"correlation_length": -1.0}, "correlation_length"),
             ({"correlation_length": (1, 2, 3)}, "correlation_length"),
             ({"correlation_length": np.nan}, "correlation_length"),
-            ({"n_samples": 0}, "n_samples"),
-            ({"n_samples": 2.0}, "n_samples"),
+            ({"n": 0}, "n"),
+            ({"n": 2.0}, "n"),
         ],
     )
     def test_bad_arguments_name_the_argument(self, kwargs, name):
-        kwargs = {"shape": (8, 8), **kwargs}
-        shape = kwargs.pop("shape")
+        kwargs = {"n": 1, "shape": (8, 8), **kwargs}
+        n, shape = kwargs.pop("n"), kwargs.pop("shape")
         with pytest.raises(InputError, match=f"`{name}`") as info:
-            two_phase(shape, **kwargs)
+            two_phase(n, shape, **kwargs)
         assert info.value.name == name
 
 

@@ -92,7 +92,7 @@ def make_demo(n=300, size=64, seed=DEMO_SEED):
             "aniso-y": (length[i] * stretch, length[i] / stretch),
         }[family[i]]
         # Parameters differ per sample, so one call each; the shared generator keeps the set reproducible.
-        images[i] = two_phase((size, size), volume_fraction=target[i], correlation_length=widths, seed=rng)
+        images[i] = two_phase(1, (size, size), volume_fraction=target[i], correlation_length=widths, seed=rng)[0]
 
     volume_fraction = images.mean(axis=(1, 2), dtype=np.float64)
     width = max(3, len(str(n - 1)))

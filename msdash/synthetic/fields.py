@@ -15,7 +15,7 @@ from ..errors import InputError
 __all__ = ["two_phase", "interface_density", "hashin_shtrikman_upper", "hashin_shtrikman_lower"]
 
 
-def two_phase(shape, *, volume_fraction=0.5, correlation_length=8.0, n_samples=None, seed=None):
+def two_phase(n, shape, *, volume_fraction=0.5, correlation_length=8.0, seed=None):
     """Random periodic two-phase microstructures (2D images or 3D volumes).
 
     White noise ``w`` is filtered in Fourier space, ``u = IFFT(FFT(w) · Π_a exp(-(k_a ℓ_a)² / 2))``
@@ -26,41 +26,40 @@ def two_phase(shape, *, volume_fraction=0.5, correlation_length=8.0, n_samples=N
 
     Parameters
     ----------
+    n : int
+        Number of samples (the sample axis comes first in the result).
     shape : tuple of int
         ``(H, W)`` or ``(D, H, W)``, in pixels / voxels.
-    volume_fraction : float or array_like of shape (n_samples,), optional
-        Target fraction of phase 1 (label 1, white), in [0, 1]. An array needs ``n_samples``.
+    volume_fraction : float or array_like of shape (n,), optional
+        Target fraction of phase 1 (label 1, white), in [0, 1]: one value, or one per sample.
     correlation_length : float or sequence of float, optional
         Width ``ℓ`` (pixels) of the Gaussian smoothing kernel: one value for all axes, or one per axis
         (e.g. ``(16, 2)`` gives grains elongated along axis 0). 0 leaves the noise unsmoothed.
-    n_samples : int, optional
-        Number of samples; when given, a stack with the sample axis first is returned.
     seed : int, numpy.random.Generator or None, optional
         Passed to :func:`numpy.random.default_rng`.
 
     Returns
     -------
-    labels : ndarray of float32
-        Exactly 0/1, shape ``(n_samples, *shape)`` when ``n_samples`` is given, else ``shape``.
+    labels : ndarray of uint8, shape (n, *shape)
+        Exactly 0/1.
 
     Examples
     --------
-    >>> labels = two_phase((16, 16), volume_fraction=0.25, seed=0)
+    >>> labels = two_phase(1, (16, 16), volume_fraction=0.25, seed=0)
     >>> labels.shape, labels.dtype, float(labels.mean())
-    ((16, 16), dtype('float32'), 0.25)
-    >>> two_phase((8, 8, 8), volume_fraction=[0.5, 0.125], n_samples=2, seed=1).mean(axis=(1, 2, 3))
-    array([0.5  , 0.125], dtype=float32)
+    ((1, 16, 16), dtype('uint8'), 0.25)
+    >>> two_phase(2, (8, 8, 8), volume_fraction=[0.5, 0.125], seed=1).mean(axis=(1, 2, 3))
+    array([0.5  , 0.125])
     """
+    n = _check_n_samples(n)
     shape = _check_shape(shape)
     lengths = _check_lengths(correlation_length, len(shape))
-    n = 1 if n_samples is None else _check_n_samples(n_samples)
-    fractions = _check_fractions(volume_fraction, n, n_samples is None)
+    fractions = _check_fractions(volume_fraction, n)
 
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((n, *shape))
     field = _smooth(noise, lengths)
-    labels = _threshold(field, fractions)
-    return labels[0] if n_samples is None else labels
+    return _threshold(field, fractions).astype(np.uint8)
 
 
 def interface_density(labels, *, axis=None):
@@ -265,18 +264,16 @@ def _check_lengths(correlation_length, ndim):
     return lengths
 
 
-def _check_n_samples(n_samples):
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise InputError(f"`n_samples` must be a positive integer, got {n_samples!r}", name="n_samples")
-    return int(n_samples)
+def _check_n_samples(n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"`n` (the number of samples) must be a positive integer, got {n!r}", name="n")
+    return int(n)
 
 
-def _check_fractions(volume_fraction, n, single):
+def _check_fractions(volume_fraction, n):
     fractions = np.asarray(volume_fraction, dtype=np.float64) if _is_numeric(volume_fraction) else None
     if fractions is not None and fractions.ndim == 0:
         fractions = np.full(n, float(fractions))
-    elif fractions is not None and single:
-        raise InputError("`volume_fraction` given per sample needs `n_samples`", name="volume_fraction")
     if fractions is None or fractions.shape != (n,) or not np.all((fractions >= 0) & (fractions <= 1)):
         raise InputError(
             f"`volume_fraction` must be a number in [0, 1] or {n} of them (one per sample), "
