@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from msdash.app import state, widgets
+from msdash.app import forms, state, widgets
 from msdash.app.upload import parsed_upload, table_and_report
 from msdash.dataset import list_datasets, save_dataset
 from msdash.ingest import build_dataset
@@ -41,6 +41,23 @@ if result is not None:
             new_id = save_dataset(dataset)
             state.open_dataset(new_id)
             state.flash(f"Saved “{dataset.name}” ({len(dataset)} samples) as `{new_id}`; it is now open.")
+            st.rerun()
+
+with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, Cahn–Hilliard)"):
+    from msdash.synthetic.generate import GENERATORS, generate_dataset
+
+    kind = st.selectbox("Generator", list(GENERATORS), format_func=lambda k: GENERATORS[k][0], key="gen_kind")
+    if kind == "cahn-hilliard":
+        st.caption("Free energy c0·c²(1−c)² + ½·kc·|∇c|²; the elastic energy term of study D is left out.")
+    settings = forms.generator_params(GENERATORS[kind][1], key_prefix=f"gen_{kind}")
+    if st.button("Generate and open", key="generate"):
+        with widgets.user_errors("Generating the data set"):
+            bar = st.progress(0.0, text="Generating…")
+            generated = generate_dataset(kind, progress=lambda done, total, message="": bar.progress(
+                done / max(total, 1), text=f"{done}/{total} {message}"), **settings)
+            new_id = save_dataset(generated)
+            state.open_dataset(new_id)
+            state.flash(f"Generated “{generated.name}” ({len(generated)} samples) as `{new_id}`; it is now open.")
             st.rerun()
 
 st.header("Saved data sets")

@@ -171,3 +171,15 @@ class TestUploadKinds:
 
         saved = load_dataset(at.query_params["ds"])
         assert saved.images["scan"].shape == (5, 6)
+
+
+class TestGenerate:
+    def test_generate_an_ising_set_from_the_data_page(self):
+        at = new_app()
+        at.selectbox(key="gen_kind").set_value("ising").run()
+        at.number_input(key="gen_ising_n").set_value(8).run()
+        at.number_input(key="gen_ising_size").set_value(16).run()
+        at.button(key="generate").click().run()
+        assert not at.exception
+        assert "Generated “8 Ising snapshots 16×16”" in text_of(at)
+        assert any(i.source == "generated" and i.n_samples == 8 for i in list_datasets())

@@ -43,3 +43,16 @@ def extractor_params(spec, *, key_prefix="param"):
         else:
             values[param.name] = st.text_input(label, value=str(param.default), key=key, help=param.help or None)
     return values
+
+
+def generator_params(defaults, *, key_prefix):
+    """One number input per generator parameter (ints stay ints), side by side; returns the values."""
+    values = {}
+    with st.container(horizontal=True):
+        for name, default in defaults.items():
+            key = f"{key_prefix}_{name}"
+            if isinstance(default, int):
+                values[name] = int(st.number_input(name.replace("_", " "), value=default, step=1, key=key))
+            else:
+                values[name] = float(st.number_input(name.replace("_", " "), value=float(default), key=key))
+    return values
