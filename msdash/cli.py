@@ -1,4 +1,8 @@
-"""Command line: ``python -m msdash extract …``, ``python -m msdash cv …`` and ``python -m msdash list-extractors``.
+"""Command line: ``python -m msdash extract|cv|generate|list-extractors …``.
+
+``generate`` makes a data set with :func:`msdash.synthetic.generate.generate_dataset`, saves it in the
+workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zip``, exports the images and
+``properties.csv``.
 
 ``extract`` reads a folder or zip with :func:`msdash.io.load_images`, computes one extractor through the
 shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With
@@ -27,7 +31,7 @@ _OUT_TYPES = (".csv", ".parquet")
 
 
 def build_parser():
-    """The argparse parser with one sub-command per task (``generate`` comes later)."""
+    """The argparse parser with one sub-command per task."""
     parser = argparse.ArgumentParser(prog="python -m msdash", description="msdash without the app.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ext = commands.add_parser("extract", help="compute features for a folder or zip of images",
@@ -58,6 +62,14 @@ def build_parser():
     cv.add_argument("--jobs", type=int, default=None, help="outer folds in parallel (joblib n_jobs)")
     cv.add_argument("--out", "-o", required=True, help="result file, .json")
     cv.set_defaults(run=_cv)
+    gen = commands.add_parser("generate", help="generate a data set with physics and save it in the workspace",
+                              description="Generate a data set (two-phase + FFT stiffness, Ising, Cahn–Hilliard), "
+                                          "save it in the workspace (printing its id) and optionally export it.")
+    gen.add_argument("kind", help="two-phase, ising or cahn-hilliard")
+    gen.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                     help="generator parameter, repeatable (e.g. --param n=100)")
+    gen.add_argument("--out", "-o", help="also write a .zip of the images (PNG/NPY) and properties.csv")
+    gen.set_defaults(run=_generate)
     lst = commands.add_parser("list-extractors", help="list the extractors and their parameters")
     lst.set_defaults(run=_list_extractors)
     return parser
@@ -82,6 +94,41 @@ def _parse_params(pairs):
             raise InputError(f"--param must look like KEY=VALUE, got {pair!r}")
         params[key.strip()] = value.strip()
     return params
+
+
+def _generate(args):
+    import zipfile
+
+    from msdash.dataset import save_dataset
+    from msdash.selection import selection_zip
+    from msdash.synthetic.generate import GENERATORS, generate_dataset
+
+    if args.kind not in GENERATORS:
+        raise InputError(f"unknown generator {args.kind!r}; choose one of {', '.join(GENERATORS)}")
+    defaults = GENERATORS[args.kind][1]
+    params = {}
+    for key, value in _parse_params(args.param).items():
+        if key not in defaults:
+            raise InputError(f"unknown parameter {key!r} for {args.kind}; valid: {', '.join(defaults)}")
+        try:
+            params[key] = type(defaults[key])(float(value)) if isinstance(defaults[key], int) else float(value)
+        except ValueError:
+            raise InputError(f"--param {key} must be a number, got {value!r}") from None
+    if args.out and not args.out.lower().endswith(".zip"):
+        raise InputError(f"--out must end in .zip, got {args.out!r}")
+
+    def progress(done, total, message=""):
+        print(f"\r{done}/{total} {message}", end="", file=sys.stderr, flush=True)
+
+    dataset = generate_dataset(args.kind, progress=progress, **params)
+    dataset_id = save_dataset(dataset)
+    print(file=sys.stderr)
+    if args.out:
+        Path(args.out).write_bytes(selection_zip(dataset, dataset.names))
+        with zipfile.ZipFile(args.out, "a") as archive:
+            archive.writestr("properties.csv", dataset.properties.to_csv(index_label="name"))
+    print(f"{dataset_id}\t{dataset.name}\t{len(dataset)} samples")
+    return 0
 
 
 def _parse_shard(text):
