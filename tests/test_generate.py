@@ -28,3 +28,15 @@ class TestGenerateDataset:
             generate_dataset("voronoi")
         with pytest.raises(InputError, match="unknown parameter"):
             generate_dataset("ising", temperature=2.0)
+
+
+class TestTwoPhaseWithStiffness:
+    def test_modulus_within_voigt_and_reuss_and_grows_with_the_stiff_phase(self):
+        ds = generate_dataset("two-phase", n=6, size=24, seed=2)
+        props = ds.properties
+        vf, modulus = props["volume_fraction"].to_numpy(), props["E_x (E0 units)"].to_numpy()
+        # plane strain: each phase's modulus along x is E/(1 - ν²); phase 1 is 50× stiffer
+        e0, e1 = 1 / (1 - 0.3 ** 2), 50 / (1 - 0.3 ** 2)
+        assert np.all(modulus <= vf * e1 + (1 - vf) * e0 + 1e-9)
+        assert np.all(modulus >= 1 / (vf / e1 + (1 - vf) / e0) - 1e-9)
+        assert np.corrcoef(vf, modulus)[0, 1] > 0.8
