@@ -42,6 +42,18 @@ class TestMakeDemo:
         np.testing.assert_array_equal(properties["interface_density (1/px)"], interface_density(images))
         np.testing.assert_allclose(properties["E_HS_upper (GPa)"], hashin_shtrikman_upper(vf), rtol=1e-12)
 
+    def test_fft_modulus_is_the_homogenised_cell_within_the_bounds(self, generated):
+        from msdash.synthetic import effective_stiffness, youngs_modulus_x
+
+        images, properties = generated
+        for i in (0, 7, 42):  # an independent call with the phases in label order
+            C = effective_stiffness(images[i], youngs=(4.0, 200.0), poisson=(0.3, 0.3))
+            assert properties["E_x FFT (GPa)"][i] == pytest.approx(youngs_modulus_x(C), rel=1e-9)
+        vf = properties["volume_fraction"].to_numpy()
+        plane = 1 / (1 - 0.3 ** 2)  # plane strain: phase moduli along x are E/(1 − ν²)
+        upper, lower = plane * (200 * vf + 4 * (1 - vf)), plane / (vf / 200 + (1 - vf) / 4)
+        assert np.all(properties["E_x FFT (GPa)"] <= upper + 1e-9) and np.all(properties["E_x FFT (GPa)"] >= lower - 1e-9)
+
     def test_parameter_ranges(self, generated):
         _, properties = generated
         assert properties["volume_fraction"].between(0.2 - 1 / 4096, 0.8 + 1 / 4096).all()

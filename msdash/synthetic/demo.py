@@ -17,8 +17,10 @@ Properties, one row per sample (phase 1 = label 1 = white):
   nearest-neighbour pairs (periodic, both axes) over all pairs;
 - ``E_HS_upper (GPa)`` — Hashin–Shtrikman upper bound on the Young's modulus at the measured volume
   fraction, phase 1 E = 200 GPa, ν = 0.3, phase 0 E = 4 GPa, ν = 0.3 (stiffness contrast 50 as in study A).
-  It depends on the volume fraction only; the physics-generator issue replaces it by the FFT-homogenised
-  modulus of each microstructure.
+  It depends on the volume fraction only and is kept as a reference;
+- ``E_x FFT (GPa)`` — the modulus of each microstructure along x by FFT homogenisation
+  (:func:`~msdash.synthetic.homogenisation.effective_stiffness`, same phases, plane strain, CG solver,
+  tol 1e-6): ``1 / (C⁻¹)_xx`` of the effective 3×3 Voigt tensor, i.e. E/(1 − ν²) for an isotropic cell.
 
 ``data/make_demo.py`` calls :func:`write_demo` to store the set in ``data/demo``;
 :func:`msdash.dataset.demo_dataset` reads it back with :func:`read_demo`.
@@ -43,12 +45,21 @@ PROPERTY_COLUMNS = [
     "correlation_length (px)",
     "anisotropy",
     "E_HS_upper (GPa)",
+    "E_x FFT (GPa)",
     "family",
 ]
 FAMILIES = ("iso", "aniso-x", "aniso-y")
 #: Moduli of phase 1 (white) and phase 0 (black) for the stiffness label, GPa.
 E_PHASES = (200.0, 4.0)
 NU_PHASES = (0.3, 0.3)
+
+
+def fft_modulus(image):
+    """Plane-strain modulus along x (GPa) of one demo cell by FFT homogenisation (phase 1 = 200 GPa)."""
+    from .homogenisation import effective_stiffness, youngs_modulus_x
+
+    stiffness = effective_stiffness(image, youngs=E_PHASES[::-1], poisson=NU_PHASES[::-1], tol=1e-6)
+    return float(youngs_modulus_x(stiffness))
 
 
 def make_demo(n=300, size=64, seed=DEMO_SEED):
@@ -104,6 +115,7 @@ def make_demo(n=300, size=64, seed=DEMO_SEED):
             "correlation_length (px)": length,
             "anisotropy": anisotropy,
             "E_HS_upper (GPa)": hashin_shtrikman_upper(volume_fraction, E=E_PHASES, nu=NU_PHASES),
+            "E_x FFT (GPa)": [fft_modulus(image) for image in images],
             "family": family.astype(str),
         },
         columns=PROPERTY_COLUMNS,
