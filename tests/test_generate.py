@@ -40,3 +40,9 @@ class TestTwoPhaseWithStiffness:
         assert np.all(modulus <= vf * e1 + (1 - vf) * e0 + 1e-9)
         assert np.all(modulus >= 1 / (vf / e1 + (1 - vf) / e0) - 1e-9)
         assert np.corrcoef(vf, modulus)[0, 1] > 0.8
+
+    @pytest.mark.parametrize("kind", ["disks", "lamellae"])
+    def test_shape_generators_label_their_geometry(self, kind):
+        ds = generate_dataset(kind, n=3, size=16, seed=1)
+        assert len(ds) == 3 and ds.names[0].startswith(kind)
+        assert np.all(ds.properties["E_x (E0 units)"] > 1 / (1 - 0.3 ** 2))  # stiffer than phase 0 alone

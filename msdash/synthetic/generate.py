@@ -2,7 +2,8 @@
 
 Each generator returns a :class:`msdash.dataset.Dataset` whose properties come from the physics:
 
-- ``two-phase``: Gaussian-random-field microstructures (2D or 3D) with their volume fraction and, by FFT
+- ``two-phase`` (Gaussian random fields), ``disks`` (overlapping disks/spheres) and ``lamellae``, 2D or 3D,
+  with their volume fraction and, by FFT
   homogenisation (:func:`msdash.synthetic.effective_stiffness`), the effective Young's modulus along x
   (contrast 50 by default, as in study A; plane strain in 2D);
 - ``ising``: Metropolis snapshots on a periodic square lattice (study D), property = temperature rescaled to
@@ -21,6 +22,12 @@ GENERATORS = {
     "two-phase": ("Two-phase microstructures with FFT-homogenised stiffness",
                   {"n": 50, "size": 64, "dims": 2, "vf_min": 0.2, "vf_max": 0.8, "length_min": 2.0,
                    "length_max": 8.0, "contrast": 50.0, "seed": 0}),
+    "disks": ("Random overlapping disks/spheres with FFT-homogenised stiffness",
+              {"n": 50, "size": 64, "dims": 2, "vf_min": 0.1, "vf_max": 0.5, "radius_min": 2.0, "radius_max": 6.0,
+               "contrast": 50.0, "seed": 0}),
+    "lamellae": ("Lamellae with FFT-homogenised stiffness",
+                 {"n": 20, "size": 64, "dims": 2, "vf_min": 0.2, "vf_max": 0.8, "period": 8, "contrast": 50.0,
+                  "seed": 0}),
     "ising": ("Ising model snapshots (Metropolis)", {"n": 200, "size": 64, "seed": 0}),
     "cahn-hilliard": ("Cahn–Hilliard phase separation runs", {"runs": 4, "size": 64, "steps": 2000,
                                                                "snapshots": 20, "seed": 0}),
@@ -52,31 +59,42 @@ def generate_dataset(kind, *, progress=None, **params):
                          name=unknown[0])
     settings = {**defaults, **params}
     progress = progress or (lambda done, total, message="": None)
-    return {"two-phase": _two_phase, "ising": _ising, "cahn-hilliard": _cahn_hilliard}[kind](settings, progress)
+    run = {"ising": _ising, "cahn-hilliard": _cahn_hilliard}.get(kind, _two_phase)
+    return run(dict(settings, structure=kind), progress)
 
 
 def _two_phase(p, progress):
     from msdash.dataset import Dataset
     from msdash.synthetic import effective_stiffness, two_phase, youngs_modulus_x
+    from msdash.synthetic.shapes import disks, lamellae
 
     n, size, dims = int(p["n"]), int(p["size"]), int(p["dims"])
     if dims not in (2, 3):
         raise InputError("`dims` must be 2 or 3", name="dims")
     rng = np.random.default_rng(int(p["seed"]))
+    structure, shape = p["structure"], (size,) * dims
     fractions = rng.uniform(p["vf_min"], p["vf_max"], n)
-    lengths = rng.uniform(p["length_min"], p["length_max"], n)
+    lengths = rng.uniform(p.get("length_min", 0), p.get("length_max", 0), n)
+    radii = rng.uniform(p.get("radius_min", 0), p.get("radius_max", 0), n)
     images, rows = {}, []
     for i in range(n):
-        micro = two_phase(1, (size,) * dims, volume_fraction=fractions[i], correlation_length=lengths[i],
-                          seed=rng)[0]
+        if structure == "disks":
+            micro = disks(1, shape, volume_fraction=fractions[i], radius=radii[i], seed=rng)[0]
+            extra = {"radius (px)": float(radii[i])}
+        elif structure == "lamellae":
+            micro = lamellae(1, shape, volume_fraction=fractions[i], period=int(p["period"]), seed=rng)[0]
+            extra = {"period (px)": int(p["period"])}
+        else:
+            micro = two_phase(1, shape, volume_fraction=fractions[i], correlation_length=lengths[i], seed=rng)[0]
+            extra = {"correlation_length (px)": float(lengths[i])}
         stiffness = effective_stiffness(micro, youngs=(1.0, float(p["contrast"])), poisson=(0.3, 0.3))
-        name = f"twophase_{i:04d}"
+        name = f"{structure}_{i:04d}"
         images[name] = micro.astype(np.float32)
-        rows.append({"volume_fraction": float(micro.mean()), "correlation_length (px)": float(lengths[i]),
+        rows.append({"volume_fraction": float(micro.mean()), **extra,
                      "E_x (E0 units)": float(youngs_modulus_x(stiffness))})
         progress(i + 1, n, "homogenised")
     properties = pd.DataFrame(rows, index=list(images))
-    label = f"{n} two-phase {'volumes' if dims == 3 else 'images'} {size}^{dims}, contrast {p['contrast']:g}"
+    label = f"{n} {structure} {'volumes' if dims == 3 else 'images'} {size}^{dims}, contrast {p['contrast']:g}"
     return Dataset(label, images, properties, source="generated",
                    notes=[f"two-phase generator, settings {p}"])
 
