@@ -20,15 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from msdash.synthetic.fields import two_phase  # noqa: E402
 from msdash.synthetic.homogenisation import effective_conductivity, effective_stiffness  # noqa: E402
 
 
 def random_cell(shape, seed, length=3.0):
-    rng = np.random.default_rng(seed)
-    freqs = np.meshgrid(*[2 * np.pi * np.fft.fftfreq(n) for n in shape], indexing="ij")
-    kernel = np.exp(-0.5 * length**2 * sum(f**2 for f in freqs))
-    field = np.fft.ifftn(np.fft.fftn(rng.standard_normal(shape)) * kernel).real
-    return field > np.median(field)
+    """An isotropic periodic random cell at volume fraction 0.5 (a Gaussian random field, see two_phase)."""
+    return two_phase(1, shape, volume_fraction=0.5, correlation_length=length, seed=seed)[0]
 
 
 def compare(solver, micro, tol):

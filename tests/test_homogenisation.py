@@ -5,16 +5,13 @@ import pytest
 
 from msdash.errors import InputError
 from msdash.synthetic import _green
+from msdash.synthetic.fields import two_phase
 from msdash.synthetic.homogenisation import effective_conductivity, effective_stiffness, youngs_modulus_x
 
 
 def random_cell(shape, seed, length=2.5):
-    """Periodic Gaussian-filtered noise cut at its median: an isotropic random cell at volume fraction 0.5."""
-    rng = np.random.default_rng(seed)
-    freqs = np.meshgrid(*[2 * np.pi * np.fft.fftfreq(n) for n in shape], indexing="ij")
-    kernel = np.exp(-0.5 * length**2 * sum(f**2 for f in freqs))
-    field = np.fft.ifftn(np.fft.fftn(rng.standard_normal(shape)) * kernel).real
-    return field > np.median(field)
+    """An isotropic periodic random cell at volume fraction 0.5 (a Gaussian random field, see two_phase)."""
+    return two_phase(1, shape, volume_fraction=0.5, correlation_length=length, seed=seed)[0]
 
 
 def laminate(n_layers_1, n_layers, width, depth=None):
