@@ -190,3 +190,40 @@ class TestEmbed:
 
     def test_labels(self):
         assert embed_labels(3, "clip-b32") == ["clip-b32[0]", "clip-b32[1]", "clip-b32[2]"]
+
+
+class TestRegistry:
+    def test_entries(self):
+        from msdash.features import EXTRACTORS
+
+        for family in ("dinov2", "clip", "sam"):
+            spec = EXTRACTORS[family]
+            assert spec.kind == "foundation" and spec.needs_weights and spec.input == "any"
+            models = dict((p.name, p) for p in spec.params)["model"].choices
+            assert models and all(PRESETS[m].family == family for m in models)
+            assert {"mode", "pooling", "batch_size", "sections"} <= set(spec.defaults)
+
+    def test_extract_from_fake_cache(self, folders, tmp_path, monkeypatch):
+        import shutil
+
+        from msdash.features import foundation_models
+        from msdash.features.extract import extract
+
+        snapshot = tmp_path / "models--facebook--dinov2-small" / "snapshots" / "0123"
+        shutil.copytree(folders["dinov2"], snapshot)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+        monkeypatch.setattr(foundation_models, "_LOADED", {})
+        table = extract(_images(3), "dinov2", store=False, model="dinov2-small", pooling="cls+mean")
+        assert table.values.shape == (3, 2 * DIM) and not table.errors and table.kind == "foundation"
+        assert table.labels[0] == "dinov2-small[0]"
+        expected = embed(_images(3), model=folders["dinov2"], pooling="cls+mean")
+        np.testing.assert_allclose(table.values, expected, atol=1e-5)
+
+    def test_extract_without_weights_reports_the_id(self, tmp_path, monkeypatch):
+        from msdash.features import foundation_models
+        from msdash.features.extract import extract
+
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+        monkeypatch.setattr(foundation_models, "_LOADED", {})
+        table = extract(_images(1), "clip", store=False)
+        assert table.errors and "openai/clip-vit-base-patch16" in table.errors[0].message

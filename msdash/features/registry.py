@@ -348,3 +348,29 @@ def _register_builtins():
         f"{spec_mod}:grad_feature", input="grey", label_function=_module_labels(spec_mod, "grad_labels")))
 
 _register_builtins()
+
+
+def _foundation_labels(params, shape, d):
+    return importlib.import_module("msdash.features.foundation").embed_labels(d or 0, params["model"])
+
+
+def _register_foundation():
+    # Preset names only (a Param "choice"); local folders go through msdash.features.foundation.embed directly.
+    presets = importlib.import_module("msdash.features.foundation_models").PRESETS
+    families = (("dinov2", "DINOv2", "dinov2-small", "normed CLS token (or patch-token mean) of a DINOv2 ViT"),
+                ("clip", "CLIP", "clip-b16", "pooler output of a CLIP ViT vision tower"),
+                ("sam", "SAM", "sam-base", "globally averaged image embedding of a SAM ViT encoder"))
+    for family, title, default, what in families:
+        names = tuple(name for name, preset in presets.items() if preset.family == family)
+        params = (Param("model", default, "choice", names, help="Pretrained weights (must be present locally)."),
+                  Param("mode", "paper", "choice", ("paper", "standard"),
+                        help="'paper' reproduces study B (crop, no normalisation); 'standard' resizes and normalises."),
+                  Param("pooling", "cls", "choice", ("cls", "mean", "cls+mean"),
+                        help="CLS token, mean of patch tokens, or both (SAM always averages)."),
+                  Param("batch_size", 32, "int", min=1, max=4096, help="Images per forward pass."))
+        register(ExtractorSpec(
+            family, f"{title} features", "foundation", f"Task-agnostic image features: {what}.",
+            "msdash.features.foundation:extract_foundation", params, input="any", needs_weights=True,
+            label_function=_foundation_labels))
+
+_register_foundation()
