@@ -11,7 +11,7 @@ state.show_flash()
 dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 
-available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind == "classical"}
+available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind in ("classical", "foundation")}
 name = st.selectbox("Extractor", list(available), format_func=lambda n: available[n].title, key="extractor")
 spec = available[name]
 st.caption(spec.description)
@@ -19,8 +19,11 @@ with st.container(border=True, horizontal=True):
     params = forms.extractor_params(spec)
 if spec.input == "labels":
     panels.segmentation_preview(dataset, params.get("segmentation", "otsu"))
+ready = True
+if spec.needs_weights:
+    ready = panels.model_status(params.get("model"))
 
-if st.button("Compute features", type="primary", key="compute_features"):
+if st.button("Compute features", type="primary", key="compute_features", disabled=not ready):
     with widgets.user_errors("Computing the features"):
         features.feature_table(dataset_id, name, params)
         st.session_state["last_features"] = (dataset_id, name, params)

@@ -124,3 +124,15 @@ class TestUmap:
         spec = charts(at)[0]
         assert spec["layout"]["xaxis"]["title"]["text"] == "UMAP 1"
         assert sum(len(t["customdata"]) for t in spec["data"] if t.get("name") != "selected") == 300
+
+
+class TestFoundationOnFeaturesPage:
+    def test_missing_weights_are_named_and_block_computing(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+        at = page("pages/features.py")
+        at.selectbox(key="extractor").set_value("dinov2").run()
+        assert not at.exception
+        assert any("facebook/dinov2-small" in w.value for w in at.warning)
+        assert at.button(key="compute_features").disabled
+        rows = at.dataframe[0].value
+        assert len(rows) >= 13 and not rows["present"].any()

@@ -31,6 +31,27 @@ def segmentation_preview(dataset, method):
                     caption=f"segmented ({method}): phase 1 = white, volume fraction {float(np.mean(labels)):.3f}")
 
 
+def model_status(preset):
+    """Table of the foundation-model weights found on this machine; a clear message when ``preset`` is absent.
+
+    Returns
+    -------
+    bool
+        True when the chosen preset's weights are present (the extractor can run).
+    """
+    from msdash.features.foundation import model_status as status_of, status_table
+
+    with st.expander("Model weights on this machine", expanded=False):
+        st.dataframe([{k: row[k] for k in ("name", "id", "present", "size_mb", "path")} for row in status_table()],
+                     hide_index=True)
+        st.caption("Weights come from the Hugging Face cache (HF_HOME / HF_HUB_CACHE) and are never downloaded "
+                   "while you work; nothing leaves this machine.")
+    status = status_of(preset)
+    if not status["present"]:
+        st.warning(status["message"])
+    return bool(status["present"])
+
+
 def feature_summary(table):
     """Counts, failures, provenance and a preview of a FeatureTable, with a CSV download."""
     n, d = table.values.shape
