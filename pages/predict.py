@@ -90,8 +90,9 @@ if images:
         names = np.asarray(table.names)[ok]
         out = pd.DataFrame({"name": names, f"predicted {target}": predicted, "lower": lower, "upper": upper,
                             "distance to training set": distance, "out of distribution": flags})
-        st.metric("Samples predicted", len(out), delta=f"{int(flags.sum())} out of distribution",
-                  delta_color="inverse")
+        left, right = st.columns(2)
+        left.metric("Samples predicted", len(out))
+        right.metric("Out of distribution", int(flags.sum()))
         st.caption(f"{round(100 * alpha)} % intervals; a sample is out of distribution when its distance to the "
                    f"nearest training sample in the model's PCA space exceeds {threshold:.4g} (the 99th "
                    "percentile of the training samples' own nearest-neighbour distances).")
