@@ -1,6 +1,8 @@
 """Models: nested cross-validation of property models on one or more feature sets, parity plots linked to
 the map, study A's hold-out and learning curves."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -115,7 +117,7 @@ st.download_button("Out-of-fold predictions (CSV)",
                    lambda: pd.DataFrame({"name": run["names"], target: run["result"].y,
                                          "predicted": run["result"].predictions}).to_csv(index=False).encode(),
                    file_name="oof_predictions.csv", mime="text/csv", key="download_oof")
-st.download_button("CV results (JSON)", lambda: __import__("json").dumps(run["result"].to_dict()).encode(),
+st.download_button("CV results (JSON)", lambda: json.dumps(run["result"].to_dict()).encode(),
                    file_name="cv_results.json", mime="application/json", key="download_cv")
 panels.selected_panel(dataset, dataset_id, [n for n in st.session_state.get(SELECTED, []) if n in dataset.images])
 
