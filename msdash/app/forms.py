@@ -41,7 +41,9 @@ def extractor_params(spec, *, key_prefix="param"):
             values[param.name] = float(st.number_input(label, value=float(param.default), min_value=param.min,
                                                        max_value=param.max, key=key, help=param.help or None))
         else:
-            values[param.name] = st.text_input(label, value=str(param.default), key=key, help=param.help or None)
+            text = st.text_input(label, value="" if param.default is None else str(param.default), key=key,
+                                 help=param.help or None)
+            values[param.name] = text.strip() or None
     return values
 
 

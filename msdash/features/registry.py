@@ -15,7 +15,7 @@ from msdash.errors import InputError
 
 __all__ = ["Param", "ExtractorSpec", "EXTRACTORS", "register", "get_spec", "resolve_params"]
 
-_TYPES = ("int", "float", "bool", "choice")
+_TYPES = ("int", "float", "bool", "choice", "str")
 _KINDS = ("classical", "foundation", "learned", "imported")
 _INPUTS = ("labels", "grey", "any")
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
@@ -34,7 +34,9 @@ class Param:
     name : str
     default : object
         Used when the caller gives no value. ``None`` means "optional": ``None`` is then accepted.
-    type : {"int", "float", "bool", "choice"}
+    type : {"int", "float", "bool", "choice", "str"}
+        ``"str"`` is free text (a local folder, a trained run's id); it is stripped and must not be empty
+        unless the default is ``None``.
     choices : tuple of str, optional
         The allowed values of a ``"choice"``.
     min, max : float, optional
@@ -86,6 +88,10 @@ class Param:
         return converted
 
     def _convert(self, value):
+        if self.type == "str":
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError
+            return value.strip()
         if self.type == "bool":
             if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
                 return value.strip().lower() in _TRUE
@@ -110,6 +116,8 @@ class Param:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.type == "bool":
             return "true or false"
+        if self.type == "str":
+            return "a non-empty text" + (" or none" if self.default is None else "")
         bounds = [f">= {self.min:g}" if self.min is not None else "", f"<= {self.max:g}" if self.max is not None else ""]
         text = f"an {self.type}" if self.type == "int" else "a number"
         text += " " + " and ".join(b for b in bounds if b) if any(bounds) else ""
