@@ -88,7 +88,8 @@ def two_point(images, *, phases=(1, 1), periodic=True, cutoff=None, ndim=None, w
         Spatial dimension of a sample. None: a 3-D input is a stack of 2-D images and a 4-D input a stack of
         volumes; 2 or 3 force the reading (so a single volume ``(n_z, n_y, n_x)`` needs ``ndim=3``).
     workers : int, optional
-        Threads for ``scipy.fft`` (-1: all cores).
+        Threads (scipy.fft's convention: None one, -1 all cores). Samples go through in chunks whose
+        spectra fit in the CPU caches (about 1 MiB each), one chunk per thread at a time.
 
     Returns
     -------
@@ -124,14 +125,45 @@ def two_point(images, *, phases=(1, 1), periodic=True, cutoff=None, ndim=None, w
     p, q = _check_phases(phases)
     sizes = shape if periodic else tuple(scipy.fft.next_fast_len(n + c, real=True) for n in shape)
 
-    counts = None
-    if _float32_is_exact(shape, sizes):
-        counts = _pair_sums(stack, p, q, sizes, c, np.float32, workers)
-        if np.abs(counts - np.rint(counts)).max() > 0.25:  # never seen; the bound has a wide margin
-            counts = None
-    if counts is None:
-        counts = _pair_sums(stack, p, q, sizes, c, np.float64, workers)
-    return np.rint(counts).astype(np.float64) / _pair_counts(shape, c, periodic)
+    pairs = _pair_counts(shape, c, periodic)
+    dtype = np.float32 if _float32_is_exact(shape, sizes) else np.float64
+    out = np.empty((len(stack),) + (2 * c + 1,) * len(shape))
+    step = max(1, _CHUNK_BYTES // (int(np.prod(sizes[:-1])) * (sizes[-1] // 2 + 1) * np.dtype(dtype).itemsize * 2))
+
+    def chunk(start):
+        part = stack[start:start + step]
+        counts = _pair_sums(part, p, q, sizes, c, dtype, 1)
+        rounded = np.rint(counts)
+        if dtype == np.float32 and np.abs(counts - rounded).max() > 0.25:  # never seen; the bound has a wide margin
+            rounded = np.rint(_pair_sums(part, p, q, sizes, c, np.float64, 1))
+        np.divide(rounded, pairs, out=out[start:start + step], dtype=np.float64)
+
+    starts = range(0, len(stack), step)
+    threads = min(len(starts), _threads(workers))
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(chunk, starts))
+    else:
+        for start in starts:
+            chunk(start)
+    return out
+
+
+#: Spectrum bytes per chunk of samples: small enough to stay in the CPU caches between the FFT passes.
+_CHUNK_BYTES = 2**20
+
+
+def _threads(workers):
+    """Number of threads for ``workers`` in scipy.fft's convention (None: 1; -1: all cores; -k: all but k-1)."""
+    import os
+
+    if workers is None:
+        return 1
+    if workers < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + workers)
+    return max(1, int(workers))
 
 
 def two_point_labels(cutoff, *, ndim=2, order="C"):
