@@ -7,13 +7,16 @@ from msdash.errors import InputError
 from msdash.synthetic.cahn_hilliard import cahn_hilliard, cahn_hilliard_dataset, free_energy, time_schedule
 
 
-def _characteristic_length(fields):
-    """2π / (first moment of |k|) of the structure factor, averaged over the stack (n, N, N)."""
-    n = fields.shape[-1]
-    k = 2 * np.pi * np.fft.fftfreq(n)
-    modulus = np.sqrt(k[:, None] ** 2 + k[None, :] ** 2)
-    s = (np.abs(np.fft.fft2(fields - fields.mean(axis=(-2, -1), keepdims=True))) ** 2).mean(axis=0)
-    return 2 * np.pi * s.sum() / (modulus * s).sum()
+def _interface_length(fields):
+    """Area over interface length of the thresholded fields (n, N, N), in pixels, averaged over the stack.
+
+    The interface is counted as the unlike nearest-neighbour pairs of ``c > 1/2`` (periodic). Unlike the
+    first moment of the structure factor, whose 2D Porod tail adds a log(L) lag, this length reaches the
+    t^(1/3) scaling early (bench/cahn_hilliard.py compares the measures on longer runs).
+    """
+    phase = fields > 0.5
+    unlike = (phase != np.roll(phase, 1, axis=-1)).sum() + (phase != np.roll(phase, 1, axis=-2)).sum()
+    return phase.size / unlike
 
 
 class TestCahnHilliard:
@@ -41,17 +44,18 @@ class TestCahnHilliard:
         assert np.mean((values < 0.1) | (values > 0.9)) > 0.7  # most pixels sit in a phase, not an interface
 
     def test_coarsening_exponent(self):
-        # Late-time domain growth L ~ t^(1/3) (Lifshitz–Slyozov). On these short runs the measured exponent
-        # is still below 1/3 (about 0.23); the check is that it is of that order, not diffusive (1/2).
+        # Late-time domain growth L ~ t^(1/3) (Lifshitz–Slyozov, Huse). Measured by the interface length the
+        # exponent is 0.29–0.32 on these runs (seeds 6–8) and 0.31 on 4 × 256² up to t = 10⁴ (bench); well
+        # apart from diffusive (1/2) or stalled growth.
         steps, n_snapshots = 1000, 20
         x, _, _ = cahn_hilliard_dataset(4, size=128, steps=steps, dt=2.0, n_snapshots=n_snapshots, seed=6)
         dts, saved = time_schedule(steps, dt=2.0, n_snapshots=n_snapshots)
         times = np.cumsum(dts)[saved - 1]
         runs = x.reshape(4, n_snapshots, 128, 128)
-        lengths = np.array([_characteristic_length(runs[:, i]) for i in range(n_snapshots)])
+        lengths = np.array([_interface_length(runs[:, i]) for i in range(n_snapshots)])
         late = times >= 200
         exponent = np.polyfit(np.log(times[late]), np.log(lengths[late]), 1)[0]
-        assert 0.2 <= exponent <= 0.45
+        assert 0.27 <= exponent <= 0.38
         assert np.all(np.diff(lengths[late]) > 0)
 
     @pytest.mark.parametrize("kwargs, name", [
