@@ -20,13 +20,18 @@ with st.container(border=True, horizontal=True):
 if spec.input == "labels":
     panels.segmentation_preview(dataset, params.get("segmentation", "otsu"))
 ready = True
-if spec.needs_weights:
-    ready = panels.model_status(params.get("model"))
+if spec.kind == "foundation":
+    ready = features.foundation_weights(spec.name, params)
 
+if st.session_state.get("cancel_features"):  # pressing Cancel reran the page, which stopped the computation
+    st.info("Cancelled: the unfinished part was not stored; computing again continues from the feature store.")
 if st.button("Compute features", type="primary", key="compute_features", disabled=not ready):
+    cancel = st.empty()
+    cancel.button("Cancel", key="cancel_features", help="Stop after the current batch.")
     with widgets.user_errors("Computing the features"):
         features.feature_table(dataset_id, name, params)
         st.session_state["last_features"] = (dataset_id, name, params)
+    cancel.empty()
 last = st.session_state.get("last_features")
 if last and last[0] == dataset_id:
     with widgets.user_errors("Showing the features"):

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from foundation_tiny import DIM, save_tiny_models
 from msdash.errors import InputError
 from msdash.features import foundation
 from msdash.features.foundation import PRESETS, embed, embed_labels, load_model, model_status, status_table
@@ -13,32 +14,10 @@ from msdash.features.foundation import PRESETS, embed, embed_labels, load_model,
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-DIM = 32
-
-
-def _save(model, folder):
-    model.save_pretrained(folder, safe_serialization=True)
-    return str(folder)
-
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("models")
-    dinov2 = transformers.Dinov2Model(transformers.Dinov2Config(
-        hidden_size=DIM, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, image_size=56,
-        patch_size=14))
-    registers = transformers.Dinov2WithRegistersModel(transformers.Dinov2WithRegistersConfig(
-        hidden_size=DIM, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, image_size=56,
-        patch_size=14, num_register_tokens=4))
-    clip = transformers.CLIPVisionModel(transformers.CLIPVisionConfig(
-        hidden_size=DIM, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, image_size=32,
-        patch_size=8))
-    sam = transformers.SamModel(transformers.SamConfig(vision_config=dict(
-        hidden_size=DIM, num_hidden_layers=2, num_attention_heads=2, mlp_dim=64, image_size=64, patch_size=16,
-        output_channels=16, global_attn_indexes=[1], window_size=2)))
-    return {name: _save(m.eval(), root / name)
-            for name, m in (("dinov2", dinov2), ("registers", registers), ("clip", clip), ("sam", sam))}
+    return save_tiny_models(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +48,7 @@ class TestModelStatus:
     def test_fake_cache_is_present(self, tmp_path, monkeypatch):
         snapshot = tmp_path / "models--facebook--dinov2-small" / "snapshots" / "abc123"
         snapshot.mkdir(parents=True)
-        (snapshot / "config.json").write_text("{}")
+        (snapshot / "config.json").write_text('{"model_type": "dinov2"}')
         (snapshot / "model.safetensors").write_bytes(b"0" * 2048)
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
         status = model_status("dinov2-small")
@@ -86,7 +65,8 @@ class TestModelStatus:
         monkeypatch.setenv("HF_HOME", str(tmp_path))
         snapshot = tmp_path / "hub" / "models--facebook--sam-vit-base" / "snapshots" / "x"
         snapshot.mkdir(parents=True)
-        (snapshot / "config.json").write_text("{}")
+        (snapshot / "config.json").write_text('{"model_type": "sam"}')
+        (snapshot / "model.safetensors").write_bytes(b"0")
         assert model_status("sam-base")["present"]
 
     def test_status_table_lists_every_preset(self, tmp_path):
@@ -95,7 +75,41 @@ class TestModelStatus:
 
     def test_local_folder(self, folders):
         status = model_status(folders["dinov2"])
-        assert status["present"] and status["id"] is None
+        assert status["present"] and status["id"] is None and status["family"] == "dinov2"
+        assert model_status(folders["registers"])["family"] == "dinov2"
+        assert model_status(folders["clip"])["family"] == "clip" and model_status(folders["sam"])["family"] == "sam"
+
+    @pytest.mark.parametrize("files, problem", [
+        ({}, "no config.json"),
+        ({"config.json": "{not json"}, "cannot be read"),
+        ({"config.json": '{"model_type": "bert"}', "model.safetensors": "x"}, "'bert'"),
+        ({"config.json": '{"model_type": "dinov2"}'}, "no weights"),
+    ])
+    def test_folder_that_cannot_be_loaded_says_why(self, tmp_path, files, problem):
+        folder = tmp_path / "weights"
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        status = model_status(str(folder))
+        assert not status["present"] and problem in status["message"] and str(folder) in status["message"]
+
+    def test_missing_folder_is_not_present(self, tmp_path):
+        status = model_status(str(tmp_path / "nowhere"))
+        assert not status["present"] and "does not exist" in status["message"]
+
+    def test_fingerprint_changes_with_the_weights(self, tmp_path):
+        folder = tmp_path / "w"
+        folder.mkdir()
+        (folder / "config.json").write_text('{"model_type": "clip_vision_model"}')
+        (folder / "model.safetensors").write_bytes(b"1234")
+        first = model_status(str(folder))["fingerprint"]
+        assert first == foundation.weights_fingerprint(folder) and len(first) == 16
+        (folder / "model.safetensors").write_bytes(b"12345")
+        assert model_status(str(folder))["fingerprint"] != first
+
+    def test_status_table_adds_folders(self, tmp_path, folders):
+        table = status_table(cache_dir=tmp_path, folders=[folders["clip"]])
+        assert len(table) == len(PRESETS) + 1 and table[-1]["present"] and table[-1]["family"] == "clip"
 
 
 class TestLoadModel:
@@ -175,7 +189,7 @@ class TestEmbed:
 
     def test_load_by_folder_and_progress(self, folders):
         calls = []
-        out = embed(_images(3), model=folders["dinov2"], batch_size=2, progress=lambda d, t: calls.append((d, t)))
+        out = embed(_images(3), model=folders["dinov2"], batch_size=2, progress=lambda d, t, m: calls.append((d, t)))
         assert out.shape == (3, DIM) and calls == [(2, 3), (3, 3)]
         assert foundation.extract_foundation(np.stack(_images(2)), model=folders["dinov2"]).shape == (2, DIM)
 

@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 import streamlit as st
 
-from msdash.app import state
+from msdash.app import state, widgets
 
 #: Session-state key: names of the samples selected on a map or a parity plot (shared by the pages).
 SELECTED = "selected_samples"
@@ -29,6 +29,7 @@ def feature_table(dataset_id, name, params):
     Computing shows a progress bar.
     """
     from msdash.features import extract
+    from msdash.features.registry import get_spec
     from msdash.features.store import save_table_meta
 
     cache = _shared_tables()
@@ -39,9 +40,18 @@ def feature_table(dataset_id, name, params):
     bar = st.progress(0.0, text=f"{name}: reading the feature store…")
 
     def progress(done, total, message=""):
-        bar.progress(min(1.0, done / max(total, 1)), text=f"{name}: {done} of {total} samples {message}")
+        bar.progress(min(1.0, done / max(total or 1, 1)), text=f"{name}: {done} of {total} samples {message}")
 
-    table = extract(state.current_dataset(), name, progress=progress, **params)
+    dataset = state.current_dataset()
+    if get_spec(name).kind == "foundation":
+        from msdash.features.foundation_extract import reporting
+
+        # Per-batch progress (images/s, time left); a rerun (the Cancel button) stops at the next batch.
+        with reporting(progress, total=len(dataset.names)):
+            table = extract(dataset, name, progress=progress, **params)
+        table.provenance["weights"] = weights_provenance(params)
+    else:
+        table = extract(dataset, name, progress=progress, **params)
     bar.empty()
     save_table_meta(dataset_id, table)
     cache[key] = table
@@ -80,3 +90,74 @@ def load_feature_set(dataset_id, entry):
     from msdash.features.imported import load_imported
 
     return load_imported(dataset_id, name)
+
+
+# --- foundation-model weights ---------------------------------------------------------------------------
+
+def weights_provenance(params):
+    """Which weights a foundation extractor used: source, hub id, folder and fingerprint (for provenance)."""
+    from msdash.features.foundation_models import model_status
+
+    source = params.get("folder") or params.get("model")
+    status = model_status(source)
+    return {"source": str(source), "id": status["id"], "path": status["path"], "fingerprint": status["fingerprint"]}
+
+
+def foundation_weights(family, params):
+    """Status of the chosen weights: a table of all presets (and the chosen folder), a clear message when the
+    weights are missing or of another family, and a download button for a missing preset.
+
+    Parameters
+    ----------
+    family : {"dinov2", "clip", "sam"}
+        The extractor's family.
+    params : dict
+        The extractor's parameters from the form (``model``, ``folder``).
+
+    Returns
+    -------
+    bool
+        True when the chosen weights are present, loadable and of ``family`` (the extractor can run).
+    """
+    from msdash.features.foundation_download import offline
+    from msdash.features.foundation_models import PRESETS, model_status, status_table
+
+    folder = params.get("folder")
+    with st.expander("Model weights on this machine", expanded=False):
+        rows = status_table(folders=[folder] if folder else [])
+        st.dataframe([{k: row[k] for k in ("name", "id", "family", "present", "size_mb", "path")} for row in rows],
+                     hide_index=True)
+        st.caption("Weights come from the Hugging Face cache (HF_HOME / HF_HUB_CACHE) or a local folder holding "
+                   "config.json and model.safetensors; nothing is downloaded unless you press Download.")
+    status = model_status(folder or params.get("model"))
+    if status["present"] and status["family"] != family:
+        st.warning(f"{folder} holds {status['family']} weights; choose the {status['family']} extractor for it.")
+        return False
+    if status["present"]:
+        if folder:
+            st.caption(f"Using the weights in {status['path']} ({status['size_mb']} MB) instead of the preset.")
+        return True
+    st.warning(status["message"])
+    model = params.get("model")
+    if not folder and model in PRESETS:
+        is_offline = offline()
+        if is_offline:
+            st.caption("HF_HUB_OFFLINE is set: this machine does not download. Unset it to enable the button.")
+        if st.button(f"Download {PRESETS[model].hub_id}", key="download_weights", disabled=is_offline):
+            _download(model)
+    return False
+
+
+def _download(model):
+    from msdash.features.foundation_download import download_model
+
+    bar = st.progress(0.0, text=f"Downloading {model}…")
+
+    def progress(done, total, message):
+        bar.progress(min(1.0, done / total) if total else 0.0, text=message)
+
+    with widgets.user_errors(f"Downloading {model}"):
+        status = download_model(model, progress=progress)
+        state.flash(f"Downloaded {status['id']} ({status['size_mb']} MB) into {status['path']}.")
+        st.rerun()
+    bar.empty()

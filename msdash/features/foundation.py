@@ -1,94 +1,114 @@
 """Foundation-model image features (DINOv2, CLIP, SAM): batched embedding in study B's "paper" mode or "standard" mode.
 
-Presets, weight status and loading live in :mod:`msdash.features.foundation_models` and are re-exported here.
-Nothing touches the network, and torch/transformers are imported inside the functions that need them.
+Presets, weight status and loading live in :mod:`msdash.features.foundation_models`, preprocessing in
+:mod:`~msdash.features.foundation_prep`, downloads in :mod:`~msdash.features.foundation_download`, volumes and
+tiles in :mod:`~msdash.features.foundation_extract`; the public names are re-exported here. Nothing touches
+the network, and torch/transformers are imported inside the functions that need them.
 """
+
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from msdash.errors import InputError
 from msdash.features.foundation_models import (PRESETS, FoundationModel, Preset, _get_model, load_model,
-                                               model_status, status_table)
+                                               model_status, status_table, weights_fingerprint)
+from msdash.features.foundation_prep import FITS, MODES, prepare, prepared_shape
 
-__all__ = ["Preset", "PRESETS", "FoundationModel", "model_status", "status_table", "load_model", "embed",
-           "embed_labels", "extract_foundation"]
+__all__ = ["Preset", "PRESETS", "FoundationModel", "model_status", "status_table", "weights_fingerprint",
+           "load_model", "embed", "embed_labels", "auto_batch_size", "rate_message", "EmbeddingCancelled",
+           "extract_foundation", "download_model", "MODES", "FITS", "POOLINGS"]
 
-MODES = ("paper", "standard")
 POOLINGS = ("cls", "mean", "cls+mean")
-_IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-_CLIP = ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
+#: Bytes of activations one CPU batch may take; beyond a few images per batch the CPU gains nothing.
+CPU_BUDGET = 1 << 30
+CPU_MAX_BATCH = 64
+GPU_MAX_BATCH = 512
 
 
-# --- preprocessing and embedding ----------------------------------------------------------------------
+class EmbeddingCancelled(BaseException):  # noqa: N818 — reads as what happened
+    """Raised when a progress callback returns False or the cancel event is set.
 
-def _as_rgb(image):
-    """(H, W) grey or (H, W, 3) RGB, floats in [0, 1] or uint8 → float32 (H, W, 3) in [0, 1]."""
-    array = np.asarray(image)
-    scale = 255.0 if array.dtype == np.uint8 else 1.0
-    array = array.astype(np.float32) / scale
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise InputError(f"`images` must be 2-D grey or (H, W, 3) RGB arrays, got shape {np.shape(image)}",
-                         name="images")
-    return array[:, :, :3]
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that per-sample error handling, which turns an
+    ``Exception`` into a cached failure, lets it through: a cancelled batch is never stored.
+    """
 
 
-def _pil_resize(rgb, side):
-    """PIL bilinear resize of the 8-bit version of ``rgb`` (what torchvision's ``Resize`` does on a PIL image)."""
-    from PIL import Image
+# --- batch size, progress -----------------------------------------------------------------------------
 
-    eight_bit = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-    resized = Image.fromarray(eight_bit).resize((side, side), Image.BILINEAR)
-    return np.asarray(resized, dtype=np.float32) / 255.0
-
-
-def _mean_std(fm):
-    processor = fm.processor
-    if processor is not None and getattr(processor, "image_mean", None) is not None:
-        return tuple(processor.image_mean), tuple(processor.image_std)
-    return _CLIP if fm.family == "clip" else _IMAGENET
+def _activation_bytes(fm, shape):
+    """Rough peak activation bytes of one image of prepared ``shape`` (3, h, w) in one transformer layer."""
+    config = getattr(fm.model.config, "vision_config", fm.model.config)
+    hidden = int(getattr(config, "hidden_size", 768))
+    heads = int(getattr(config, "num_attention_heads", 12))
+    tokens = (shape[1] // fm.patch_size) * (shape[2] // fm.patch_size) + 1 + fm.num_registers
+    element = 2 if str(fm.dtype) in ("torch.bfloat16", "torch.float16") else 4
+    # q, k, v, attention output, MLP (4× hidden) and residuals ≈ 12 × hidden per token; scores if materialised.
+    return element * tokens * (12 * hidden + heads * tokens) + 4 * int(np.prod(shape))
 
 
-def _standard_side(fm):
-    processor = fm.processor
-    for attr in ("crop_size", "size"):
-        size = getattr(processor, attr, None) if processor is not None else None
-        size = dict(size) if size is not None and not isinstance(size, int) else size
-        if isinstance(size, int):
-            return size
-        if size:
-            return int(size.get("height") or size.get("shortest_edge") or size.get("longest_edge"))
-    return fm.image_size
+def auto_batch_size(fm, shape, *, free_bytes=None):
+    """Images per forward pass for images of prepared ``shape``, from the memory one image needs.
 
+    Parameters
+    ----------
+    fm : FoundationModel
+    shape : tuple of int
+        Prepared image shape ``(3, h, w)``.
+    free_bytes : int, optional
+        Memory the batch may use. Default: half the free memory of the CUDA device, or :data:`CPU_BUDGET`
+        on the CPU.
 
-def _prepare(image, fm, mode):
-    """One image → float32 (3, h, w) model input, following :func:`embed`'s ``mode``."""
-    rgb = _as_rgb(image)
-    h, w = rgb.shape[:2]
-    if mode == "paper":
-        if fm.family == "dinov2":
-            h, w = h // fm.patch_size * fm.patch_size, w // fm.patch_size * fm.patch_size
-            if h == 0 or w == 0:
-                raise InputError(f"Image of shape {rgb.shape[:2]} is smaller than one {fm.patch_size}-pixel patch.",
-                                 name="images")
-            rgb = rgb[:h, :w]
+    Returns
+    -------
+    int
+        Between 1 and :data:`GPU_MAX_BATCH` (CUDA) or :data:`CPU_MAX_BATCH` (CPU).
+    """
+    cuda = getattr(fm.device, "type", str(fm.device)) == "cuda"
+    if free_bytes is None:
+        if cuda:
+            import torch
+
+            free_bytes = torch.cuda.mem_get_info(fm.device)[0] // 2
         else:
-            step = fm.patch_size if fm.family == "clip" else 14
-            side = min(h, w) // step * step
-            if side == 0:
-                raise InputError(f"Image of shape {rgb.shape[:2]} is smaller than {step} pixels.", name="images")
-            rgb = _pil_resize(rgb[:side, :side], fm.image_size)
-        return np.ascontiguousarray(rgb.transpose(2, 0, 1))
-    import torch
-    import torch.nn.functional as F
+            free_bytes = CPU_BUDGET
+    limit = GPU_MAX_BATCH if cuda else CPU_MAX_BATCH
+    return int(max(1, min(limit, free_bytes // _activation_bytes(fm, shape))))
 
-    side = _standard_side(fm)
-    tensor = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
-    tensor = F.interpolate(tensor, size=(side, side), mode="bilinear", align_corners=False, antialias=True)[0]
-    mean, std = (torch.tensor(v, dtype=torch.float32)[:, None, None] for v in _mean_std(fm))
-    return ((tensor - mean) / std).numpy()
 
+def rate_message(done, total, seconds, *, images=None):
+    """Progress text: images per second and the time left for ``done`` of ``total`` after ``seconds``.
+
+    Parameters
+    ----------
+    done, total : float
+        Work done and to do, in any unit (images, or samples when one sample is several images);
+        ``total=None`` leaves out the time left.
+    seconds : float
+        Time spent on ``done``.
+    images : int, optional
+        Images embedded in ``seconds`` (the rate's numerator); default ``done``.
+
+    Examples
+    --------
+    >>> rate_message(50, 150, 4.0)
+    '12.5 images/s, about 0:08 left'
+    >>> rate_message(5, 15, 4.0, images=50)
+    '12.5 images/s, about 0:08 left'
+    >>> rate_message(0, 10, 0.0)
+    'starting'
+    """
+    if done <= 0 or seconds <= 0:
+        return "starting"
+    text = f"{(done if images is None else images) / seconds:.3g} images/s"
+    if total is None:
+        return text
+    left = int(round(max(0.0, total - done) * seconds / done))
+    return f"{text}, about {left // 60}:{left % 60:02d} left"
+
+
+# --- forward ------------------------------------------------------------------------------------------
 
 def _forward(fm, pixels, pooling):
     """Features of one batch of prepared images, float32 tensor (b, d)."""
@@ -96,7 +116,10 @@ def _forward(fm, pixels, pooling):
 
     if fm.family == "sam":
         return fm.model.get_image_embeddings(pixel_values=pixels).float().mean(dim=(2, 3))
-    out = fm.model(pixel_values=pixels)
+    kwargs = {}
+    if fm.family == "clip" and tuple(pixels.shape[2:]) != (fm.image_size, fm.image_size):
+        kwargs["interpolate_pos_encoding"] = True  # CLIP refuses other sizes otherwise
+    out = fm.model(pixel_values=pixels, **kwargs)
     cls = out.pooler_output.float()
     if pooling == "cls":
         return cls
@@ -104,66 +127,108 @@ def _forward(fm, pixels, pooling):
     return patches if pooling == "mean" else torch.cat([cls, patches], dim=1)
 
 
-def embed(images, *, model, mode="paper", pooling="cls", batch_size=None, device=None, progress=None):
+def _check_options(mode, pooling, fit, batch_size):
+    if mode not in MODES:
+        raise InputError(f"`mode` must be one of {MODES}, got {mode!r}", name="mode")
+    if pooling not in POOLINGS:
+        raise InputError(f"`pooling` must be one of {POOLINGS}, got {pooling!r}", name="pooling")
+    if fit not in FITS:
+        raise InputError(f"`fit` must be one of {FITS}, got {fit!r}", name="fit")
+    if batch_size is not None and int(batch_size) < 1:
+        raise InputError(f"`batch_size` must be >= 1, got {batch_size}", name="batch_size")
+
+
+def _batches(images, fm, mode, size, fit, batch_size):
+    """Index lists of equal prepared shape, each at most one batch long, and their shape."""
+    groups = {}
+    for index, image in enumerate(images):
+        groups.setdefault(prepared_shape(np.shape(image), fm, mode=mode, size=size, fit=fit), []).append(index)
+    for shape, indices in groups.items():
+        step = int(batch_size) if batch_size is not None else auto_batch_size(fm, shape)
+        for start in range(0, len(indices), step):
+            yield indices[start:start + step]
+
+
+def embed(images, *, model, mode="paper", pooling="cls", batch_size=None, device=None, progress=None,
+          size=None, fit="resize", cancel=None):
     """Image-level features of a foundation model, batched.
+
+    Images are bucketed by prepared shape (one forward pass never mixes sizes), each batch is prepared on a
+    CPU thread while the model runs the previous one, and the model runs under ``torch.inference_mode()``
+    in the dtype it was loaded with (bf16/fp16 on CUDA, float32 on the CPU); features are float32.
 
     Parameters
     ----------
     images : sequence of ndarray
         ``n`` images, each (H, W) grey or (H, W, 3) RGB with floats in [0, 1] (uint8 is divided by 255);
-        grey images become three identical channels. Sizes may differ: images are grouped by prepared size.
+        grey images become three identical channels. Sizes may differ.
     model : str, Path or FoundationModel
         A :data:`PRESETS` name, a cached Hugging Face id, a local folder, or a model from :func:`load_model`.
         Names and folders are loaded once per process.
     mode : {"paper", "standard"}
-        ``"paper"`` reproduces study B: DINOv2 gets the top-left crop to multiples of the patch size (14) at
-        full resolution; CLIP the top-left square crop whose side is the largest multiple of its patch size,
-        resized (PIL bilinear, 8-bit) to its image size (224); SAM the top-left square crop to a multiple of
-        14 resized to its image size (1024). No normalisation (``ToTensor`` only). ``"standard"``: the whole
-        image resized (bilinear, antialiased; no crop) to the processor's size and normalised with its mean
-        and std (ImageNet for DINOv2 and SAM, CLIP's for CLIP when no processor was saved).
+        ``"paper"`` reproduces study B's notebook (top-left crops, PIL resize for CLIP/SAM, no normalisation);
+        ``"standard"`` resizes, crops or pads (``fit``) to ``size`` and normalises. See
+        :func:`msdash.features.foundation_prep.prepare`, which also says what happens to sizes that are not
+        multiples of the patch size (never a silent truncation).
     pooling : {"cls", "mean", "cls+mean"}
         ViTs: ``pooler_output`` (DINOv2: normed CLS; CLIP: post-layernorm CLS of the vision tower), the mean
         of the patch tokens (CLS and register tokens excluded), or both concatenated. SAM has no CLS token:
         its feature is always the global average of ``get_image_embeddings`` and ``pooling`` is ignored.
     batch_size : int, optional
-        Images per forward pass; default 32.
+        Images per forward pass; default :func:`auto_batch_size` per shape (from free GPU memory on CUDA).
     device : str, optional
         Used when ``model`` is loaded here.
     progress : callable, optional
-        Called as ``progress(done, total)`` after every batch.
+        Called as ``progress(done, total, message)`` after every batch, ``message`` like
+        ``"12.5 images/s, about 0:08 left"`` (:func:`rate_message`). Returning ``False`` cancels.
+    size : int, optional
+        Input side in pixels, a multiple of the patch size (see ``prepare``).
+    fit : {"resize", "crop", "pad"}
+        How "standard" mode reaches ``size``; ignored in "paper" mode.
+    cancel : threading.Event, optional
+        Checked before every batch; when set, the call stops.
 
     Returns
     -------
     ndarray, shape (n, d), float32
         ``d`` is the preset's ``dim`` for "cls" (SAM: the image-embedding channels), twice that for "cls+mean".
+
+    Raises
+    ------
+    InputError
+        Bad option, image or size.
+    EmbeddingCancelled
+        ``progress`` returned False or ``cancel`` was set; nothing is returned.
     """
     import torch
 
-    if mode not in MODES:
-        raise InputError(f"`mode` must be one of {MODES}, got {mode!r}", name="mode")
-    if pooling not in POOLINGS:
-        raise InputError(f"`pooling` must be one of {POOLINGS}, got {pooling!r}", name="pooling")
-    batch_size = 32 if batch_size is None else int(batch_size)
-    if batch_size < 1:
-        raise InputError(f"`batch_size` must be >= 1, got {batch_size}", name="batch_size")
+    _check_options(mode, pooling, fit, batch_size)
     fm = _get_model(model, device)
-    prepared = [_prepare(image, fm, mode) for image in images]
-    groups = {}
-    for index, array in enumerate(prepared):
-        groups.setdefault(array.shape, []).append(index)
-    rows, done = [None] * len(prepared), 0
-    with torch.inference_mode():
-        for indices in groups.values():
-            for start in range(0, len(indices), batch_size):
-                chunk = indices[start:start + batch_size]
-                pixels = torch.from_numpy(np.stack([prepared[i] for i in chunk])).to(fm.device, fm.dtype)
-                features = _forward(fm, pixels, pooling).cpu().numpy()
-                for i, row in zip(chunk, features):
-                    rows[i] = row
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, len(prepared))
+    images = list(images)
+    batches = list(_batches(images, fm, mode, size, fit, batch_size))
+    rows, done, start = [None] * len(images), 0, time.perf_counter()
+
+    def load(chunk):
+        arrays = [prepare(images[i], fm, mode=mode, size=size, fit=fit) for i in chunk]
+        return torch.from_numpy(np.stack(arrays))
+
+    with ThreadPoolExecutor(1) as pool, torch.inference_mode():
+        pending = pool.submit(load, batches[0]) if batches else None
+        for k, chunk in enumerate(batches):
+            if cancel is not None and cancel.is_set():
+                raise EmbeddingCancelled("cancelled")
+            pixels = pending.result()
+            pending = pool.submit(load, batches[k + 1]) if k + 1 < len(batches) else None
+            features = _forward(fm, pixels.to(fm.device, fm.dtype), pooling).cpu().numpy()
+            for i, row in zip(chunk, features):
+                rows[i] = row
+            done += len(chunk)
+            if progress is not None:
+                message = rate_message(done, len(images), time.perf_counter() - start)
+                if progress(done, len(images), message) is False:
+                    if pending is not None:
+                        pending.cancel()
+                    raise EmbeddingCancelled("cancelled")
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack(rows).astype(np.float32, copy=False)
@@ -180,6 +245,16 @@ def embed_labels(d, name):
     return [f"{name}[{i}]" for i in range(int(d))]
 
 
-def extract_foundation(images, *, model, mode="paper", pooling="cls", batch_size=32, progress=None):
-    """Registry adapter of :func:`embed`: a stack or list of images → (n, d) float32, model loaded once per process."""
-    return embed(list(images), model=model, mode=mode, pooling=pooling, batch_size=batch_size, progress=progress)
+def extract_foundation(images, **kwargs):
+    """Registry adapter: see :func:`msdash.features.foundation_extract.extract_foundation`."""
+    from msdash.features.foundation_extract import extract_foundation as run
+
+    return run(images, **kwargs)
+
+
+def download_model(preset, **kwargs):
+    """Fetch a preset's weights on request: see :func:`msdash.features.foundation_download.download_model`."""
+    from msdash.features.foundation_download import download_model as run
+
+    return run(preset, **kwargs)
+

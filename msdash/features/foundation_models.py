@@ -11,7 +11,8 @@ from pathlib import Path
 
 from msdash.errors import InputError
 
-__all__ = ["Preset", "PRESETS", "FoundationModel", "model_status", "status_table", "load_model"]
+__all__ = ["Preset", "PRESETS", "FoundationModel", "model_status", "status_table", "weights_fingerprint",
+           "load_model"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,62 @@ def _size_bytes(folder):
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
 
 
+_FAMILIES = {"dinov2": "dinov2", "dinov2_with_registers": "dinov2", "clip": "clip", "clip_vision_model": "clip",
+             "sam": "sam", "sam_vision_model": "sam"}
+
+
+def _weight_files(folder):
+    folder = Path(folder)
+    return sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
+
+
+def _check_folder(folder):
+    """``(family or None, problem or None)`` of a folder: config.json readable, a known model type, weights."""
+    import json
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None, "the folder does not exist"
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except FileNotFoundError:
+        return None, "it holds no config.json"
+    except (OSError, ValueError) as exc:
+        return None, f"its config.json cannot be read ({exc})"
+    kind = str(config.get("model_type", "")) if isinstance(config, dict) else ""
+    family = _FAMILIES.get(kind)
+    if family is None:
+        return None, f"its config.json names model type {kind or 'none'!r}; DINOv2, CLIP or SAM are supported"
+    if not _weight_files(folder):
+        return family, "it holds no weights (model.safetensors)"
+    return family, None
+
+
+def weights_fingerprint(folder):
+    """Short hex digest of a weights folder's config and weight files (names, sizes, modification times).
+
+    Cheap (no file is read) and changes whenever the weights are replaced; for a Hugging Face cache snapshot
+    the folder name (the commit hash) already names the revision.
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    str
+        16 hex characters.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in [Path(folder) / "config.json", *_weight_files(folder)]:
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def _how_to_get(hub_id):
     if hub_id is None:
         return "Choose a folder holding config.json and model.safetensors (saved with `save_pretrained`)."
@@ -109,7 +166,11 @@ def _how_to_get(hub_id):
 
 
 def model_status(preset_or_path, *, cache_dir=None):
-    """Say whether the weights of a preset, hub id or local folder are present on this machine.
+    """Say whether the weights of a preset, hub id or local folder are present and loadable on this machine.
+
+    A folder (or cached snapshot) is loadable when its ``config.json`` names a DINOv2, CLIP or SAM model
+    type and it holds weights (``*.safetensors``, else ``pytorch_model*.bin``); nothing is imported or read
+    beyond the config.
 
     Parameters
     ----------
@@ -121,26 +182,38 @@ def model_status(preset_or_path, *, cache_dir=None):
     Returns
     -------
     dict
-        ``name``, ``id`` (hub id or None), ``family`` (None when unknown), ``present`` (bool), ``path``
-        (str or None), ``size_mb`` (float or None) and ``message`` (plain text; how to get missing weights).
+        ``name``, ``id`` (hub id or None), ``family`` (from the preset, else from the folder's config; None
+        when unknown), ``present`` (bool: loadable), ``path`` (str or None), ``size_mb`` (float or None),
+        ``fingerprint`` (:func:`weights_fingerprint`, or None) and ``message`` (plain text; what is missing and
+        how to get it).
     """
     hub_id, folder, preset = _resolve(preset_or_path)
     if folder is None:
         folder = _cached_snapshot(hub_id, cache_dir)
-    present = folder is not None and (Path(folder) / "config.json").is_file()
-    where = f"the Hugging Face cache ({_hub_cache(cache_dir)})" if hub_id else str(folder)
+    family, problem = _check_folder(folder) if folder is not None else (None, "not downloaded")
+    present = problem is None
+    where = f"the Hugging Face cache ({_hub_cache(cache_dir)})" if hub_id else f"the folder {folder}"
     if present:
         message = f"{hub_id or folder} is available in {where}."
+    elif hub_id is None or folder is None:
+        message = f"{hub_id or folder} is not available in {where}: {problem}. {_how_to_get(hub_id)}"
     else:
-        message = f"{hub_id or folder} is not available in {where}. {_how_to_get(hub_id)}"
-    return {"name": str(preset_or_path), "id": hub_id, "family": preset.family if preset else None,
+        message = f"{hub_id} is in {where} but cannot be loaded: {problem}. {_how_to_get(hub_id)}"
+    return {"name": str(preset_or_path), "id": hub_id, "family": preset.family if preset else family,
             "present": present, "path": str(folder) if present else None,
-            "size_mb": round(_size_bytes(folder) / 2**20, 1) if present else None, "message": message}
+            "size_mb": round(_size_bytes(folder) / 2**20, 1) if present else None,
+            "fingerprint": weights_fingerprint(folder) if present else None, "message": message}
 
 
-def status_table(*, cache_dir=None):
-    """:func:`model_status` of every preset, as a list of dicts (one row per preset, in :data:`PRESETS` order)."""
-    return [model_status(name, cache_dir=cache_dir) for name in PRESETS]
+def status_table(*, cache_dir=None, folders=()):
+    """:func:`model_status` of every preset (in :data:`PRESETS` order), then of each of ``folders``.
+
+    Returns
+    -------
+    list of dict
+        One row per preset and per folder.
+    """
+    return [model_status(name, cache_dir=cache_dir) for name in [*PRESETS, *map(str, folders)]]
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -256,7 +329,8 @@ def _get_model(model, device=None):
     """A :class:`FoundationModel` for a loaded model, preset name, hub id or folder (loaded once per process)."""
     if isinstance(model, FoundationModel):
         return model
-    key = (str(model), None if device is None else str(device))
+    # The fingerprint makes a folder whose weights were replaced load again instead of reusing the old model.
+    key = (str(model), None if device is None else str(device), model_status(model)["fingerprint"])
     if key not in _LOADED:
         _LOADED[key] = load_model(model, device=device)
     return _LOADED[key]

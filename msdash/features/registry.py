@@ -358,27 +358,59 @@ def _register_builtins():
 _register_builtins()
 
 
+def _foundation_name(params):
+    folder = params.get("folder")
+    return params["model"] if not folder else (importlib.import_module("pathlib").Path(folder).name or folder)
+
+
 def _foundation_labels(params, shape, d):
-    return importlib.import_module("msdash.features.foundation").embed_labels(d or 0, params["model"])
+    module = importlib.import_module("msdash.features.foundation_extract")
+    name = _foundation_name(params)
+    base = module.feature_dim(params.get("folder") or params["model"], params["pooling"])
+    if params.get("sections") == "concat" and base and d == 3 * base:  # volumes: z, y, x sections side by side
+        return [f"{name}[{i}]@{axis}" for axis in "zyx" for i in range(base)]
+    return [f"{name}[{i}]" for i in range(d or 0)]
+
+
+def _foundation_kwargs(family):
+    def kwargs(params):
+        return dict(params, family=family)
+    return kwargs
 
 
 def _register_foundation():
-    # Preset names only (a Param "choice"); local folders go through msdash.features.foundation.embed directly.
+    # The registry adapter handles volumes itself (section position, k slices), so dims include 3.
     presets = importlib.import_module("msdash.features.foundation_models").PRESETS
     families = (("dinov2", "DINOv2", "dinov2-small", "normed CLS token (or patch-token mean) of a DINOv2 ViT"),
                 ("clip", "CLIP", "clip-b16", "pooler output of a CLIP ViT vision tower"),
                 ("sam", "SAM", "sam-base", "globally averaged image embedding of a SAM ViT encoder"))
     for family, title, default, what in families:
         names = tuple(name for name, preset in presets.items() if preset.family == family)
-        params = (Param("model", default, "choice", names, help="Pretrained weights (must be present locally)."),
-                  Param("mode", "paper", "choice", ("paper", "standard"),
-                        help="'paper' reproduces study B (crop, no normalisation); 'standard' resizes and normalises."),
-                  Param("pooling", "cls", "choice", ("cls", "mean", "cls+mean"),
-                        help="CLS token, mean of patch tokens, or both (SAM always averages)."),
-                  Param("batch_size", 32, "int", min=1, max=4096, help="Images per forward pass."))
+        params = (
+            Param("model", default, "choice", names, help="Pretrained weights (Hugging Face cache)."),
+            Param("folder", None, "str", help="A local folder with config.json and model.safetensors; "
+                                              "overrides the preset when set."),
+            Param("mode", "paper", "choice", ("paper", "standard"),
+                  help="'paper' reproduces study B (top-left crop, no normalisation); 'standard' normalises."),
+            Param("fit", "resize", "choice", ("resize", "crop", "pad"),
+                  help="'standard' mode: stretch the whole image, cut the central square, or scale and pad."),
+            Param("size", None, "int", min=14, max=4096,
+                  help="Input side in px, a multiple of the patch (study A: 42 crop via 'paper', or 224)."),
+            Param("pooling", "cls", "choice", ("cls", "mean", "cls+mean"),
+                  help="CLS token, mean of patch tokens, or both (SAM always averages)."),
+            Param("batch_size", None, "int", min=1, max=4096,
+                  help="Images per forward pass; default from free GPU memory (or a CPU default)."),
+            Param("tile", None, "int", min=14, max=8192,
+                  help="Large micrographs: embed tiles of this side (px) and average them."),
+            Param("stride", None, "int", min=1, max=8192, help="Step between tiles (px); default the tile side."),
+            Param("section", "centre", "choice", ("first", "centre", "mean"),
+                  help="Volumes: sections at index 0 (study A), through the centre, or k evenly spaced ones."),
+            Param("slices", 3, "int", min=1, max=64, help="Volumes, section 'mean': sections per axis."),
+            Param("sections", "mean", "choice", SECTION_MODES,
+                  help="Volumes: average the three orthogonal sections' features, or concatenate them."))
         register(ExtractorSpec(
             family, f"{title} features", "foundation", f"Task-agnostic image features: {what}.",
-            "msdash.features.foundation:extract_foundation", params, input="any", needs_weights=True,
-            label_function=_foundation_labels))
+            "msdash.features.foundation_extract:extract_foundation", params, input="any", dims=(2, 3),
+            needs_weights=True, label_function=_foundation_labels, call_kwargs=_foundation_kwargs(family)))
 
 _register_foundation()

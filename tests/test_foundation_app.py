@@ -1,0 +1,66 @@
+"""Features page with foundation models (AppTest): a local folder, the download button, the offline case."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from foundation_tiny import DIM, fake_snapshot_download, save_tiny_models
+
+huggingface_hub = pytest.importorskip("huggingface_hub")
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return save_tiny_models(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+
+
+def features_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at = at.switch_page("pages/features.py").run()
+    return at.selectbox(key="extractor").set_value("dinov2").run()
+
+
+def test_local_folder_computes_on_the_demo(tiny, empty_cache):
+    at = features_page()
+    assert at.button(key="compute_features").disabled
+    at.text_input(key="param_dinov2_folder").set_value(tiny["dinov2"]).run()
+    assert not at.warning and not at.button(key="compute_features").disabled
+    assert any(tiny["dinov2"] in c.value for c in at.caption)
+    rows = at.dataframe[0].value
+    assert rows["present"].iloc[-1] and rows["path"].iloc[-1] == tiny["dinov2"]
+    at.button(key="compute_features").click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Features per sample"] == str(DIM) and metrics["Failed samples"] == "0"
+
+
+def test_folder_of_another_family_is_named(tiny, empty_cache):
+    at = features_page()
+    at.text_input(key="param_dinov2_folder").set_value(tiny["clip"]).run()
+    assert any("holds clip weights" in w.value for w in at.warning) and at.button(key="compute_features").disabled
+
+
+def test_download_button_fetches_a_missing_preset(tiny, empty_cache, monkeypatch):
+    calls = []
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download(tiny["dinov2"], calls))
+    at = features_page()
+    assert any("facebook/dinov2-small" in w.value for w in at.warning)
+    at.button(key="download_weights").click().run()
+    assert not at.exception and [c["repo_id"] for c in calls] == ["facebook/dinov2-small"]
+    assert any("Downloaded facebook/dinov2-small" in s.value for s in at.success)
+    assert not at.warning and not at.button(key="compute_features").disabled
+
+
+def test_offline_disables_the_download(empty_cache, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = features_page()
+    assert at.button(key="download_weights").disabled
+    assert any("HF_HUB_OFFLINE" in c.value for c in at.caption)
