@@ -20,6 +20,15 @@ rotated scheme needs 3–4× fewer iterations there. Both give laminates exactly
 fields are discrete-compatible) and symmetric tensors between the Voigt and Reuss bounds, since the
 solution minimises the energy over a subspace of compatible fields.
 
+Reference medium. Preconditioned CG is invariant to a scaling of its preconditioner, so for ``"cg"`` only
+the shape of ``C0`` matters, in elasticity its Poisson ratio: geometric means of the bulk and shear moduli
+keep ``ν0`` at the phases' common ``ν``, which measured best (32³ random cell, contrast 50, ``ν = 0.3``:
+``ν0`` = 0, 0.1, 0.2, 0.3, 0.4, 0.45 took 56, 53, 48, 41, 55, 75 iterations). The fixed point is not
+scale-invariant and keeps its classic optimum, the means of the phase extremes. Block CG over the loads
+(one shared Krylov space) and the residual-minimising conjugate-residual variant saved at most 1–2
+iterations there: the preconditioned two-phase spectrum fills [1, contrast] densely, so the count stays
+near the Chebyshev bound ``√contrast · ln(2/tol) / 2`` (51 at contrast 50, tol 1e-6; measured 38–44).
+
 References
 ----------
 .. [1] H. Moulinec, P. Suquet, "A numerical method for computing the overall response of nonlinear
