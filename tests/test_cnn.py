@@ -281,14 +281,16 @@ class TestTrainCnnRegressor:
 
     @pytest.mark.parametrize("option, match", [({"arch": "vgg"}, "arch"), ({"loss": "huber"}, "loss"),
                                                ({"inputs": "fft"}, "inputs"), ({"epochs": 0}, "epochs"),
-                                               ({"lr": -1.0}, "lr")])
+                                               ({"lr": -1.0}, "lr"), ({"val_fraction": 0}, "val_fraction")])
     def test_bad_settings(self, option, match):
         images, y = fraction_set(10, size=16)
         with pytest.raises(InputError, match=match):
             _train(images, y, **option)
 
-    def test_bad_data(self):
+    def test_bad_data(self, tmp_path):
         images, y = fraction_set(10, size=16)
+        with pytest.raises(InputError, match="run folder"):
+            train_cnn_regressor(images, y, run_dir=tmp_path, overrides=TINY)
         with pytest.raises(InputError, match="y"):
             _train(images, y[:5])
         with pytest.raises(InputError, match="stack"):
@@ -355,7 +357,7 @@ def test_learned_modules_import_without_torch_or_pywt():
 
     from conftest import ROOT
 
-    modules = ", ".join(f"msdash.learned.{m}" for m in ("mucha", "resnet", "cnn", "cnn_cv", "cnn_schedule",
+    modules = ", ".join(f"msdash.learned.{m}" for m in ("mucha", "resnet", "cnn", "cnn_cv", "cnn_data", "cnn_schedule",
                                                          "cnn_spec"))
     code = (f"import sys, {modules}; "
             "print(','.join(m for m in ('torch', 'transformers', 'pywt') if m in sys.modules))")

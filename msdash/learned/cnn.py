@@ -7,7 +7,6 @@ loss. Training follows the contract of :mod:`msdash.learned.runs` (checkpoint an
 cancel, resume). :func:`msdash.learned.cnn_cv.cnn_cv` evaluates the recipe on given outer folds.
 """
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from msdash.errors import InputError
+from msdash.learned.cnn_data import INPUTS, check_targets, fingerprint, prepare_inputs, statistics
 from msdash.learned.cnn_schedule import PlateauSchedule, validation_split
 from msdash.learned.runs import has_checkpoint, load_checkpoint, read_meta, save_checkpoint, write_meta
 
-__all__ = ["CNNFit", "train_cnn_regressor", "load_cnn_regressor", "predict_cnn", "prepare_inputs", "INPUTS"]
+__all__ = ["CNNFit", "train_cnn_regressor", "load_cnn_regressor", "predict_cnn", "prepare_inputs", "read_run",
+           "INPUTS"]
 
-#: Input kinds → (default arch, default optimizer): the study D choices.
-INPUTS = {"image": ("resnet18", "adam"), "mucha": ("resnet34", "sgd")}
 LOSSES, OPTIMIZERS = ("l1", "mse"), ("adam", "sgd")
 BEST = "best.safetensors"
 _EVAL_BATCH = 256
@@ -54,56 +53,6 @@ class CNNFit:
     best_epoch: int = 0
 
 
-def prepare_inputs(images, inputs="image"):
-    """Images → float32 network inputs (n, c, H, W), before standardisation.
-
-    Parameters
-    ----------
-    images : array_like, shape (n, H, W), or sequence of (H, W) arrays
-        Grey images, floats in [0, 1] or ``uint8``; ``"image"`` inputs need one size for all.
-    inputs : {"image", "mucha"}
-        ``"image"``: one channel, the image in [0, 1]; ``"mucha"``: the three 64×64 channels of
-        :func:`msdash.learned.mucha.mucha_channels` (0..255).
-
-    Returns
-    -------
-    ndarray of float32, shape (n, 1, H, W) or (n, 3, 64, 64)
-    """
-    if inputs not in INPUTS:
-        raise InputError(f"`inputs` must be one of {', '.join(INPUTS)}, got {inputs!r}", name="inputs")
-    if inputs == "mucha":
-        from msdash.learned.mucha import mucha_channels
-
-        return mucha_channels(images)
-    try:
-        array = np.asarray(images)
-    except ValueError:
-        array = np.empty(0)
-    if array.ndim != 3 or array.dtype == object or min(array.shape) < 2:
-        raise InputError("`images` must be a stack (n, H, W) of grey images of one size"
-                         f"{'' if array.dtype == object else f', got shape {array.shape}'}", name="images")
-    if array.dtype == np.uint8:
-        return (array.astype(np.float32) / 255.0)[:, None]
-    if not (np.issubdtype(array.dtype, np.floating) or array.dtype == bool):
-        raise InputError(f"`images` must be floats in [0, 1] or uint8, got {array.dtype}", name="images")
-    array = array.astype(np.float32)
-    if not np.isfinite(array).all():
-        raise InputError("`images` has NaN or infinite values", name="images")
-    return array[:, None]
-
-
-def _check_targets(y, n):
-    try:
-        y = np.asarray(y, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise InputError("`y` must be numeric", name="y") from None
-    if len(y) != n:
-        raise InputError(f"`y` has {len(y)} values for {n} images", name="y")
-    if not np.isfinite(y).all():
-        raise InputError("`y` has NaN or infinite values; drop those images first", name="y")
-    return y
-
-
 def _settings(arch, inputs, loss, optimizer, lr, momentum, batch_size, epochs, patience, lr_patience, min_lr,
               val_fraction, seed, folder, overrides):
     if inputs not in INPUTS:
@@ -119,7 +68,8 @@ def _settings(arch, inputs, loss, optimizer, lr, momentum, batch_size, epochs, p
                              ("seed", seed, 0)) + ((("patience", patience, 1),) if patience is not None else ()):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise InputError(f"`{name}` must be an integer >= {low}, got {value!r}", name=name)
-    for name, value, ok, expected in (("lr", lr, lambda v: 0 < v <= 1, "in (0, 1]"),
+    for name, value, ok, expected in (("val_fraction", val_fraction, lambda v: 0 < v < 1, "in (0, 1)"),
+                                      ("lr", lr, lambda v: 0 < v <= 1, "in (0, 1]"),
                                       ("min_lr", min_lr, lambda v: 0 < v <= lr, "in (0, lr]"),
                                       ("momentum", momentum, lambda v: 0 <= v < 1, "in [0, 1)")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
@@ -131,20 +81,13 @@ def _settings(arch, inputs, loss, optimizer, lr, momentum, batch_size, epochs, p
             "folder": None if folder is None else str(folder), "overrides": overrides or None}
 
 
-def _fingerprint(x, y, groups):
-    digest = hashlib.sha1(np.ascontiguousarray(x).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    if groups is not None:
-        digest.update(repr(np.asarray(groups).tolist()).encode())
-    return digest.hexdigest()
-
-
-def _statistics(x, y, rows):
-    mean = x[rows].mean(axis=(0, 2, 3), dtype=np.float64)
-    std = x[rows].std(axis=(0, 2, 3), dtype=np.float64)
-    t_mean, t_std = float(y[rows].mean()), float(y[rows].std())
-    return {"input_mean": mean.tolist(), "input_std": np.where(std > 0, std, 1.0).tolist(),
-            "target_mean": t_mean, "target_std": t_std if t_std > 0 else 1.0}
+def read_run(run_dir):
+    """The meta of a run folder made by :func:`msdash.learned.runs.new_run`; :class:`InputError` otherwise."""
+    try:
+        return read_meta(run_dir)
+    except (OSError, ValueError):
+        raise InputError(f"{str(run_dir)!r} is not a training run folder (make one with new_run)",
+                         name="run_dir") from None
 
 
 def _save_best(run_dir, model):
@@ -246,12 +189,12 @@ def train_cnn_regressor(images, y, *, run_dir, arch=None, inputs="image", loss="
     s = _settings(arch, inputs, loss, optimizer, lr, momentum, batch_size, epochs, patience, lr_patience, min_lr,
                   val_fraction, seed, folder, overrides)
     x = prepare_inputs(images, inputs)
-    y = _check_targets(y, len(x))
+    y = check_targets(y, len(x))
     fit, val = validation_split(len(x), val_fraction, seed=seed, groups=groups)
-    stats = _statistics(x, y, fit)
+    stats = statistics(x, y, fit)
     run_dir = Path(run_dir)
-    meta = read_meta(run_dir)
-    data = {"n": len(x), "shape": list(x.shape[1:]), "sha1": _fingerprint(x, y, groups), "n_fit": len(fit),
+    meta = read_run(run_dir)
+    data = {"n": len(x), "shape": list(x.shape[1:]), "sha1": fingerprint(x, y, groups), "n_fit": len(fit),
             "n_val": len(val)}
     if resume:
         old = meta.get("training")
@@ -358,7 +301,7 @@ def load_cnn_regressor(run_dir):
     from msdash.learned.resnet import regressor_from_config
 
     run_dir = Path(run_dir)
-    meta = read_meta(run_dir)
+    meta = read_run(run_dir)
     training = meta.get("training")
     if training is None or not has_checkpoint(run_dir):
         raise InputError(f"Run {run_dir.name!r} has no trained CNN yet", name="run")

@@ -116,7 +116,7 @@ def cnn_cv(images, y, *, folds, scoring="mape", run_dir=None, resume=False, call
     CNNCVResult or None
         None when cancelled.
     """
-    from msdash.learned.cnn import predict_cnn, train_cnn_regressor
+    from msdash.learned.cnn import predict_cnn, read_run, train_cnn_regressor
 
     for name in ("run_dir", "resume", "callback"):
         train_options.pop(name, None)
@@ -135,7 +135,7 @@ def cnn_cv(images, y, *, folds, scoring="mape", run_dir=None, resume=False, call
         run_dir = new_run("cnn_cv", {"folds": len(folds), "n": len(y), "scoring": scoring,
                                      **{k: v for k, v in train_options.items() if k != "overrides"}})
     run_dir = Path(run_dir)
-    meta = read_meta(run_dir)
+    meta = read_run(run_dir)
     predictions = np.full(len(y), np.nan)
     fits, rows = [], []
     for k, (train, test) in enumerate(folds):
