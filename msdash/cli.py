@@ -1,4 +1,4 @@
-"""Command line: ``python -m msdash extract|cv|generate|list-extractors …``.
+"""Command line: ``python -m msdash extract|merge|cv|generate|list-extractors …``.
 
 ``generate`` makes a data set with :func:`msdash.synthetic.generate.generate_dataset`, saves it in the
 workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zip``, exports the images and
@@ -8,7 +8,13 @@ workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zi
 shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With
 ``--shard i/n`` it handles every n-th image (sorted names) from ``i``, so n jobs of a cluster fill the
 same store and a later run (or the dashboard) reads everything from it. Exit codes: 0 done (images that
-failed are NaN rows, reported on stderr), 2 bad arguments.
+failed are NaN rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray
+cluster (``map_batches`` workers running the same extractor into the same store, which must then be on a
+shared file system), then builds the table from the store exactly as a single process would.
+
+``merge`` joins the tables of ``extract --shard i/n`` runs into the single-process table: same rows in
+sorted-name order, same columns, same values (a shard whose columns differ, or a name in two shards, is an
+error).
 
 ``cv`` runs :func:`msdash.models.nested_cv` on a feature table (CSV or Parquet, as ``extract`` writes it):
 the first CSV column (the Parquet index) holds the sample names, every other column is a numeric feature —
@@ -43,7 +49,17 @@ def build_parser():
     ext.add_argument("--shard", default="0/1", metavar="I/N", help="process every N-th image from I (0-based)")
     ext.add_argument("--out", "-o", required=True, help="output table, .csv or .parquet")
     ext.add_argument("--no-store", action="store_true", help="compute everything, read and write no cache")
+    ext.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="ray: compute on a Ray cluster (RAY_ADDRESS, else a local instance) into the store first")
+    ext.add_argument("--ray-workers", type=int, default=2, metavar="N", help="Ray workers (actors) computing")
+    ext.add_argument("--ray-gpus", type=float, default=0, metavar="G", help="GPUs per Ray worker")
     ext.set_defaults(run=_extract)
+    mrg = commands.add_parser("merge", help="join the tables of extract --shard runs into one",
+                              description="Join shard tables (CSV or Parquet, as extract writes them) into the "
+                                          "table one process would have written.")
+    mrg.add_argument("parts", nargs="+", help="shard tables, .csv or .parquet")
+    mrg.add_argument("--out", "-o", required=True, help="output table, .csv or .parquet")
+    mrg.set_defaults(run=_merge)
     cv = commands.add_parser("cv", help="nested cross-validation of a regressor on a feature table",
                              description="Nested cross-validation (outer folds scored, inner folds choose the "
                                          "number of PCs or the hyper-parameters) of one model preset.")
@@ -163,20 +179,97 @@ def _extract(args):
         print(f"msdash extract: no images in shard {index}/{count} "
               f"({len(loaded.images)} read, {len(loaded.errors)} unreadable)", file=sys.stderr)
         return 0
-    table = extract({n: loaded.images[n] for n in names}, spec.name, store=False if args.no_store else None,
-                    **params)
+    images = {n: loaded.images[n] for n in names}
+    if args.engine == "ray":
+        if args.no_store:
+            raise InputError("--engine ray needs the feature store (its workers write there); drop --no-store")
+        _extract_on_ray(images, spec.name, params, workers=args.ray_workers, gpus=args.ray_gpus)
+    table = extract(images, spec.name, store=False if args.no_store else None, **params)
     for error in table.errors:
         print(f"failed {error.name}: {error.message}", file=sys.stderr)
-    frame = table.to_frame()
+    _write_frame(table.to_frame(), out)
+    p = table.provenance
+    print(f"msdash extract: {spec.name} on {len(names)} images (shard {index}/{count}): "
+          f"{len(names) - len(table.errors)} ok, {len(table.errors)} failed, {len(loaded.errors)} unreadable, "
+          f"{p['store_hits']} from store, {table.values.shape[1]} features → {out}", file=sys.stderr)
+    return 0
+
+
+def _write_frame(frame, out):
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         frame.to_csv(out)
     else:
         frame.to_parquet(out)
-    p = table.provenance
-    print(f"msdash extract: {spec.name} on {len(names)} images (shard {index}/{count}): "
-          f"{len(names) - len(table.errors)} ok, {len(table.errors)} failed, {len(loaded.errors)} unreadable, "
-          f"{p['store_hits']} from store, {table.values.shape[1]} features → {out}", file=sys.stderr)
+
+
+def _extract_on_ray(images, name, params, *, workers, gpus):
+    """Compute on Ray workers (``map_batches`` actors running ``extract`` without a store) and put their rows
+    into this machine's feature store, so the local ``extract`` that follows reads them all from there.
+
+    The store stays on the driver (SQLite in WAL mode must not live on a network file system); only the
+    feature rows travel back. Failed samples are not stored: the local run computes them again and reports them.
+    """
+    import os
+
+    import numpy as np
+
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--engine ray needs Ray: pip install -r requirements-cluster.txt") from None
+    import msdash
+    from msdash.features.registry import get_spec
+    from msdash.features.store import default_store, extractor_key, image_hash
+
+    spec = get_spec(name)
+    root = str(Path(msdash.__file__).resolve().parent.parent)  # a local Ray instance imports msdash from here
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
+
+    class Worker:  # one per actor, so a foundation model is loaded once per worker
+        def __call__(self, batch):
+            from msdash.features import extract
+
+            table = extract(dict(zip(map(str, batch["name"]), batch["image"])), name, store=False, **params)
+            failed = {e.name for e in table.errors}
+            return {"name": np.asarray(table.names), "ok": np.asarray([n not in failed for n in table.names]),
+                    "values": table.values}
+
+    items = [{"name": n, "image": np.asarray(image, dtype=np.float32)} for n, image in images.items()]
+    dataset = ray.data.from_items(items).map_batches(Worker, batch_size=64, concurrency=max(1, workers),
+                                                     num_gpus=gpus, batch_format="numpy")
+    key = extractor_key(spec.name, params, spec.version)
+    rows = []
+    for row in dataset.iter_rows():
+        if row["ok"]:  # hashed as extract hashes a float32 sample, so the local run finds the row
+            rows.append((image_hash(np.asarray(images[str(row["name"])], dtype=np.float32)), row["values"], None))
+    default_store().put_many(key, rows)
+    print(f"msdash extract: Ray workers computed {len(items)} images ({len(items) - len(rows)} failed) into the "
+          "feature store", file=sys.stderr)
+
+
+def _merge(args):
+    import pandas as pd
+
+    out = Path(args.out)
+    if out.suffix.lower() not in _OUT_TYPES:
+        raise InputError(f"--out must end in {' or '.join(_OUT_TYPES)}, got {out.name!r}")
+    parts = [_read_table(part, "PARTS") for part in args.parts]
+    columns = list(parts[0].columns)
+    for path, frame in zip(args.parts, parts):
+        if list(frame.columns) != columns:
+            raise InputError(f"{path} has other columns than {args.parts[0]}: not shards of one extract run")
+    merged = pd.concat(parts)
+    twice = merged.index[merged.index.duplicated()].unique()
+    if len(twice):
+        raise InputError(f"{len(twice)} sample(s) are in more than one part, e.g. {twice[0]!r}")
+    merged = merged.loc[sorted(merged.index)]
+    merged.index.name = parts[0].index.name
+    _write_frame(merged, out)
+    print(f"msdash merge: {len(parts)} parts, {len(merged)} samples × {len(columns)} features → {out}",
+          file=sys.stderr)
     return 0
 
 

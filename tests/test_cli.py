@@ -78,3 +78,70 @@ def test_list_extractors(workspace):
     assert result.returncode == 0
     names = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert {"volume_fraction", "two_point", "two_point_paper_a", "two_point_paper_b", "radial_psd"} <= set(names)
+
+
+class TestShardsAndMerge:
+    ARGS = ("-e", "two_point", "-p", "cutoff=2", "-p", "periodic=false")
+
+    @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+    def test_merged_shards_equal_the_single_process_table(self, folder, tmp_path, workspace, suffix):
+        root, _ = folder
+        single = tmp_path / f"single{suffix}"
+        assert _run("extract", root, *self.ARGS, "--no-store", "--out", single, home=workspace).returncode == 0
+        parts = [tmp_path / f"part{i}{suffix}" for i in range(3)]
+        for i, part in enumerate(parts):
+            result = _run("extract", root, *self.ARGS, "--shard", f"{i}/3", "--out", part, home=workspace)
+            assert result.returncode == 0, result.stderr
+        merged = tmp_path / f"merged{suffix}"
+        result = _run("merge", *reversed(parts), "--out", merged, home=workspace)
+        assert result.returncode == 0 and "3 parts, 6 samples × 25 features" in result.stderr
+        if suffix == ".csv":
+            assert merged.read_bytes() == single.read_bytes()
+        else:
+            expected, got = pd.read_parquet(single), pd.read_parquet(merged)
+            assert list(got.index) == list(expected.index) and list(got.columns) == list(expected.columns)
+            np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+
+    def test_overlapping_or_foreign_parts_are_refused(self, folder, tmp_path, workspace):
+        root, _ = folder
+        a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+        _run("extract", root, *self.ARGS, "--shard", "0/2", "--out", a, home=workspace)
+        _run("extract", root, "-e", "volume_fraction", "--shard", "1/2", "--out", b, home=workspace)
+        twice = _run("merge", a, a, "--out", tmp_path / "m.csv", home=workspace)
+        assert twice.returncode == 2 and "more than one part" in twice.stderr
+        foreign = _run("merge", a, b, "--out", tmp_path / "m.csv", home=workspace)
+        assert foreign.returncode == 2 and "other columns" in foreign.stderr
+        assert not (tmp_path / "m.csv").exists()
+
+
+def _ray_missing():
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is None
+
+
+@pytest.mark.skipif(not _ray_missing(), reason="Ray is installed")
+def test_engine_ray_without_ray_says_what_to_install(folder, tmp_path, workspace):
+    result = _run("extract", folder[0], "-e", "volume_fraction", "--engine", "ray", "--out", tmp_path / "x.csv",
+                  home=workspace)
+    assert result.returncode == 2 and "requirements-cluster.txt" in result.stderr
+
+
+@pytest.mark.skipif(_ray_missing(), reason="Ray is not installed (pip install -r requirements-cluster.txt)")
+def test_engine_ray_fills_the_store_with_the_single_process_values(folder, tmp_path, workspace, capsys):
+    import ray
+
+    from msdash.cli import main
+
+    root, _ = folder
+    ray.init(num_cpus=2, ignore_reinit_error=True)
+    try:
+        assert main(["extract", str(root), "-e", "volume_fraction", "--engine", "ray", "--ray-workers", "1",
+                     "--out", str(tmp_path / "ray.csv")]) == 0
+    finally:
+        ray.shutdown()
+    assert "6 from store" in capsys.readouterr().err  # the table was read from what the Ray workers stored
+    local = _run("extract", root, "-e", "volume_fraction", "--no-store", "--out", tmp_path / "local.csv",
+                 home=workspace)
+    assert local.returncode == 0
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
