@@ -98,7 +98,9 @@ def _svr_search(X, y, seed, with_pca):
              "svr__epsilon": loguniform(1e-2, 10)}
     if with_pca:
         space["pca__n_components"] = [k for k in (8, 16, 32, 64) if k < min(len(subset) * 0.8, X.shape[1])]
+    # the first halving round must leave every PCA candidate enough training rows (4/5 of the resources)
     search = HalvingRandomSearchCV(Pipeline(steps), space, n_candidates=60, cv=5, factor=3, random_state=seed,
+                                   min_resources=min(len(subset), 400), error_score="raise",
                                    scoring="neg_root_mean_squared_error")
     search.fit(X[subset], y[subset])
     return search.best_estimator_.fit(X, y), {k: (round(float(v), 4) if isinstance(v, float) else v)

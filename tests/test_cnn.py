@@ -141,6 +141,8 @@ class TestResnetEmbed:
             resnet_embed(np.zeros((8, 8)))
         with pytest.raises(InputError, match="batch_size"):
             resnet_embed(np.zeros((1, 8, 8)), batch_size=0)
+        with pytest.raises(InputError, match="one size"):
+            resnet_embed([np.zeros((8, 8)), np.zeros((9, 9))])
 
     def test_extractor_through_extract(self, tmp_path):
         from msdash.features import extract
@@ -253,7 +255,8 @@ class TestTrainCnnRegressor:
 
     def test_cancel_then_resume_continues_the_history(self):
         images, y = fraction_set(30, size=16)
-        options = {"epochs": 4, "patience": None, "seed": 2, "overrides": TINY, "device": "cpu"}
+        tuples = {k: tuple(v) if isinstance(v, list) else v for k, v in TINY.items()}  # JSON turns them to lists
+        options = {"epochs": 4, "patience": None, "seed": 2, "overrides": tuples, "device": "cpu"}
         whole = train_cnn_regressor(images, y, run_dir=new_run("cnn", {}), **options)
         run = new_run("cnn", {})
         seen = []
@@ -357,8 +360,8 @@ def test_learned_modules_import_without_torch_or_pywt():
 
     from conftest import ROOT
 
-    modules = ", ".join(f"msdash.learned.{m}" for m in ("mucha", "resnet", "cnn", "cnn_cv", "cnn_data", "cnn_schedule",
-                                                         "cnn_spec"))
+    names = ("mucha", "resnet", "cnn", "cnn_cv", "cnn_data", "cnn_schedule", "cnn_spec")
+    modules = ", ".join(f"msdash.learned.{m}" for m in names)
     code = (f"import sys, {modules}; "
             "print(','.join(m for m in ('torch', 'transformers', 'pywt') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -7,6 +7,7 @@ loss. Training follows the contract of :mod:`msdash.learned.runs` (checkpoint an
 cancel, resume). :func:`msdash.learned.cnn_cv.cnn_cv` evaluates the recipe on given outer folds.
 """
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,11 +75,15 @@ def _settings(arch, inputs, loss, optimizer, lr, momentum, batch_size, epochs, p
                                       ("momentum", momentum, lambda v: 0 <= v < 1, "in [0, 1)")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
             raise InputError(f"`{name}` must be a number {expected}, got {value!r}", name=name)
+    try:  # JSON form, as a resumed run reads it back from meta (tuples become lists)
+        overrides = json.loads(json.dumps(overrides or None))
+    except (TypeError, ValueError):
+        raise InputError("`overrides` must be a dict of plain ResNetConfig values", name="overrides") from None
     return {"arch": arch, "inputs": inputs, "loss": loss, "optimizer": optimizer, "lr": float(lr),
             "momentum": float(momentum), "batch_size": int(batch_size), "epochs": int(epochs),
             "patience": None if patience is None else int(patience), "lr_patience": int(lr_patience),
             "min_lr": float(min_lr), "val_fraction": float(val_fraction), "seed": int(seed),
-            "folder": None if folder is None else str(folder), "overrides": overrides or None}
+            "folder": None if folder is None else str(folder), "overrides": overrides}
 
 
 def read_run(run_dir):

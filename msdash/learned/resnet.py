@@ -152,7 +152,10 @@ def _stamp(folder):
 
 def _as_batch(images):
     """(n, H, W) grey or (n, H, W, 3) RGB, floats in [0, 1] or uint8 → float32 (n, 3, H, W) in [0, 1]."""
-    array = np.asarray(images)
+    try:
+        array = np.asarray(images)
+    except ValueError:  # ragged list
+        raise InputError("`images` must all have one size; embed each size separately", name="images") from None
     if array.ndim == 3:
         array = np.repeat(array[:, None], 3, axis=1)
     elif array.ndim == 4 and array.shape[-1] == 3:
