@@ -1,0 +1,379 @@
+"""TextureVAE (study C): a VAE whose reconstruction loss is the VGG19 style loss, trained on micrograph patches.
+
+Encoder: the frozen VGG19 features of the patch at pool4 (512 channels, patch / 16 pixels a side), average-pooled
+to a fixed 2×2 grid (:data:`GRID`) so the two trained fully connected heads (μ and log σ², 2048 → latent) stay
+small whatever the patch size, while keeping a coarse sense of where things are in the patch. Decoder: a linear
+map of z to 256 × (patch / 16)² values, then four blocks of 3×3 convolution + 2× nearest-neighbour upsampling +
+LeakyReLU(0.3) up to the patch size, and a 3×3 convolution to one grey channel squashed to [0, 1] by a sigmoid.
+
+Loss per patch = style loss (:func:`msdash.learned.style.style_loss` at conv1_1 and pool1–pool4 between the patch
+and its reconstruction) + ``beta`` × KL(N(μ, σ²) ‖ N(0, I)) summed over latent dimensions; the batch loss is the
+mean over patches. ``beta`` weighs how much the latent space is pulled towards the prior against how well textures
+are reproduced (``beta = 1`` is the plain VAE bound with the style loss in place of the likelihood). The style loss
+has no natural unit: it scales with the VGG's activations, and a random-weight VGG gives values ~10⁻³ where a KL of
+one nat is 1, so ``beta = 1`` there collapses the posterior (μ ≈ 0 for every patch). ``beta=None`` (the default)
+therefore calibrates it on the data: β = S_pair / :data:`AUTO_KL_NATS`, with S_pair the mean style loss between
+random pairs of training patches, so encoding a patch may cost up to ~100 nats of KL before it costs as much as
+the typical texture difference between two patches. The value used is stored in the run's config
+(``beta_used``, with ``style_scale`` = S_pair).
+
+VGG19 is not part of the checkpoint (it is frozen and 80 MB): the run's meta records whether it was pretrained,
+its weight file and a :func:`~msdash.learned.vgg.fingerprint`, and :func:`load_texture_vae` refuses a VGG whose
+weights differ. The views (:func:`encode`, :func:`reconstruct`, :func:`sample`, :func:`traverse`) live in
+:mod:`msdash.learned.vae_views`, the analysis (latent–property correlation, leave-one-micrograph-out patch
+predictions) in :mod:`msdash.learned.vae_analysis`; both are re-exported here.
+"""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from msdash.errors import InputError
+from msdash.features.patches import tile
+from msdash.learned import runs
+from msdash.learned.style import style_loss
+from msdash.learned.vgg import STYLE_LAYERS, fingerprint, load_vgg19, random_vgg19, vgg_features
+from msdash.learned.vae_analysis import latent_property_correlation, patch_latents, patch_predictions
+from msdash.learned.vae_views import encode, reconstruct, sample, traverse
+
+__all__ = ["KIND", "GRID", "AUTO_KL_NATS", "TextureVAE", "patch_stack", "vae_loss", "train_texture_vae", "load_texture_vae",
+           "encode", "reconstruct", "sample", "traverse", "latent_property_correlation", "patch_latents",
+           "patch_predictions"]
+
+KIND = "texture_vae"
+#: Side of the grid the pool4 maps are averaged to before the fully connected heads.
+GRID = 2
+_ENCODER_LAYER = STYLE_LAYERS.index("pool4")
+_CHANNELS = (256, 128, 64, 32, 32)
+#: KL budget (nats per patch) that sets the automatic β (module docstring).
+AUTO_KL_NATS = 100.0
+
+
+def _device(device):
+    """None → CPU; "auto" → CUDA when available; "cuda" must be available."""
+    if device is None:
+        return torch.device("cpu")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'.", name="device")
+    return device
+
+
+class TextureVAE(nn.Module):
+    """Frozen VGG19 encoder + trained μ / log σ² heads, and a convolutional decoder to grey patches.
+
+    Parameters
+    ----------
+    latent : int
+        Latent dimensions (study C compared 8–64 and kept 64).
+    patch : int
+        Patch side in pixels, a multiple of 16, at least 32.
+    vgg : VGG19, optional
+        The frozen feature network; default :func:`~msdash.learned.vgg.load_vgg19` (random if no weights).
+        It is not a registered submodule: not in ``parameters()`` nor in ``state_dict()``, but ``.to()`` moves it.
+    """
+
+    def __init__(self, latent=64, patch=128, *, vgg=None):
+        super().__init__()
+        if not isinstance(latent, (int, np.integer)) or not 1 <= latent <= 1024:
+            raise InputError(f"`latent` must be an integer from 1 to 1024, got {latent!r}", name="latent")
+        if not isinstance(patch, (int, np.integer)) or patch < 32 or patch % 16:
+            raise InputError(f"`patch` must be a multiple of 16 of at least 32 pixels, got {patch!r}", name="patch")
+        self.latent, self.patch = int(latent), int(patch)
+        object.__setattr__(self, "vgg", vgg if vgg is not None else load_vgg19())
+        inputs = 512 * GRID * GRID
+        self.pool = nn.AdaptiveAvgPool2d(GRID)
+        self.mu_head = nn.Linear(inputs, self.latent)
+        self.logvar_head = nn.Linear(inputs, self.latent)
+        self.start = self.patch // 16
+        self.decoder_input = nn.Linear(self.latent, _CHANNELS[0] * self.start**2)
+        blocks = []
+        for c_in, c_out in zip(_CHANNELS[:-1], _CHANNELS[1:]):
+            blocks += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.Upsample(scale_factor=2, mode="nearest"),
+                       nn.LeakyReLU(0.3)]
+        self.decoder = nn.Sequential(*blocks)
+        self.to_grey = nn.Conv2d(_CHANNELS[-1], 1, 3, padding=1)
+
+    @property
+    def pretrained_vgg(self):
+        """Whether the VGG19 behind the encoder and the loss has pretrained weights (False: random)."""
+        return bool(self.vgg.pretrained)
+
+    def _apply(self, fn, *args, **kwargs):
+        self.vgg._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def heads(self, pool4):
+        """(μ, log σ²), each (n, latent), from pool4 maps (n, 512, h, w)."""
+        flat = self.pool(pool4).flatten(1)
+        return self.mu_head(flat), self.logvar_head(flat)
+
+    def encode(self, patches):
+        """(μ, log σ²), each (n, latent), of grey patches (n, patch, patch) or (n, 1, patch, patch) in [0, 1]."""
+        with torch.no_grad():
+            pool4 = vgg_features(self.vgg, patches, layers=("pool4",))[0]
+        return self.heads(pool4)
+
+    def decode(self, z):
+        """Grey patches (n, 1, patch, patch) in [0, 1] from latent vectors z (n, latent)."""
+        x = self.decoder_input(z).view(-1, _CHANNELS[0], self.start, self.start)
+        x = self.decoder(nn.functional.leaky_relu(x, 0.3))
+        return torch.sigmoid(self.to_grey(x))
+
+
+def vae_loss(model, patches, *, beta=1.0, generator=None):
+    """Batch loss of a TextureVAE: mean over patches of style loss + ``beta`` · KL.
+
+    Parameters
+    ----------
+    model : TextureVAE
+    patches : tensor, shape (n, patch, patch), values in [0, 1], on the model's device
+    beta : float
+        Weight of the KL term.
+    generator : torch.Generator, optional
+        CPU generator of the reparameterisation noise (seeded runs).
+
+    Returns
+    -------
+    dict
+        ``loss``, ``kl``, ``style``: scalar tensors (batch means; ``loss`` carries the gradient).
+    """
+    with torch.no_grad():
+        target = vgg_features(model.vgg, patches, layers=STYLE_LAYERS)
+    mu, logvar = model.heads(target[_ENCODER_LAYER])
+    noise = torch.randn(mu.shape, generator=generator).to(mu.device)
+    recon = model.decode(mu + torch.exp(0.5 * logvar) * noise)
+    style = style_loss(vgg_features(model.vgg, recon, layers=STYLE_LAYERS), target, reduction="none")
+    kl = -0.5 * (1.0 + logvar - mu.square() - logvar.exp()).sum(dim=1)
+    loss = (style + beta * kl).mean()
+    return {"loss": loss, "kl": kl.mean().detach(), "style": style.mean().detach()}
+
+
+def _grey_unit(image, what):
+    """One image as float32 grey (H, W) in [0, 1] (uint8 is divided by 255, RGB converted to luminance)."""
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 3:
+        from msdash.io import to_grey
+
+        array = to_grey(array / 255.0 if array.dtype == np.uint8 else array)
+    elif array.dtype == np.uint8:
+        array = array / 255.0
+    if array.ndim != 2:
+        raise InputError(f"{what} must be a 2-D grey or (H, W, 3) RGB image, got shape {array.shape}", name="images")
+    array = np.asarray(array, dtype=np.float32)
+    if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+        raise InputError(f"{what} must hold grey levels in [0, 1] (or uint8), got values in "
+                         f"[{np.nanmin(array):g}, {np.nanmax(array):g}]", name="images")
+    return array
+
+
+def patch_stack(images, *, patch=128, stride=50):
+    """Cut every micrograph into ``patch``-sized patches (study C: 128 px, stride 50).
+
+    Parameters
+    ----------
+    images : ndarray (n, H, W) or sequence / dict of 2-D arrays (sizes may differ)
+        Grey levels in [0, 1] or uint8 (RGB is converted to grey).
+    patch, stride : int
+        Patch side and step between patch corners, pixels (see :func:`msdash.features.patches.tile`).
+
+    Returns
+    -------
+    patches : ndarray of float32, shape (n_patches, patch, patch)
+    parents : ndarray of int, shape (n_patches,)
+        Index (in ``images``) of the micrograph each patch was cut from.
+
+    Examples
+    --------
+    >>> patches, parents = patch_stack(np.zeros((2, 64, 96)), patch=32, stride=32)
+    >>> patches.shape, parents.tolist()
+    ((12, 32, 32), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    """
+    arrays = list(images.values()) if isinstance(images, dict) else list(images)
+    if not arrays:
+        raise InputError("`images` holds no micrographs", name="images")
+    patches, parents = [], []
+    for i, image in enumerate(arrays):
+        grey = _grey_unit(image, f"image {i}")
+        if min(grey.shape) < patch:
+            raise InputError(f"image {i} ({grey.shape[0]}×{grey.shape[1]} px) is smaller than the {patch}-px patch",
+                             name="images")
+        cut, _ = tile(grey, size=patch, stride=stride)
+        patches.append(cut)
+        parents.append(np.full(len(cut), i))
+    return np.concatenate(patches).astype(np.float32), np.concatenate(parents)
+
+
+def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, epochs=10, batch_size=16, lr=1e-3,
+                      beta=None, seed=0, resume=False, callback=None, vgg_folder=None, device=None):
+    """Train a TextureVAE on the patches of ``images``, checkpointing every epoch (see :mod:`msdash.learned.runs`).
+
+    Parameters
+    ----------
+    images : ndarray (n, H, W) or sequence / dict of 2-D arrays
+        Micrographs, grey in [0, 1] or uint8; cut by :func:`patch_stack`.
+    run_dir : path, optional
+        A folder from ``runs.new_run("texture_vae", ...)`` without weights yet; None creates one.
+    patch, stride, latent : int
+        Patch side and stride (pixels) and latent size.
+    epochs : int
+        Total epochs; with ``resume`` training continues up to this number.
+    batch_size : int
+        Patches per step.
+    lr : float
+        Adam learning rate.
+    beta : float, optional
+        Weight of the KL term; None calibrates it on the patches (module docstring).
+    seed : int
+        Seeds weights, patch order (per epoch) and noise, so a resumed run repeats an uninterrupted one.
+    resume : bool
+        Continue ``run_dir`` from its last saved epoch; its stored settings (all but ``epochs``) are used.
+    callback : callable, optional
+        ``callback(event)`` after every step (``event="step"``: ``epoch``, ``step``, ``steps``, ``loss``) and
+        after every saved epoch (``event="epoch"``: the history record plus ``epochs``). Returning ``False``
+        stops: at an epoch event after it is saved; at a step event at once, dropping the unfinished epoch.
+    vgg_folder : path, optional
+        Pretrained VGG19 weights (:func:`~msdash.learned.vgg.load_vgg19`); without any, random weights
+        (meta ``pretrained_vgg`` is False; figures must warn).
+    device : str, optional
+        ``None``/``"cpu"``, ``"cuda"`` or ``"auto"``.
+
+    Returns
+    -------
+    dict
+        The run's meta: ``config``, ``history`` (per epoch: ``epoch``, ``train_loss``, ``kl``, ``style``,
+        ``images_per_s`` in patches per second, ``seconds``, ``lr``), ``status`` ("done" or "cancelled"),
+        ``pretrained_vgg``, ``vgg_source``, ``vgg_fingerprint``, ``run_dir``.
+    """
+    device = _device(device)
+    if resume:
+        if run_dir is None:
+            raise InputError("`resume=True` needs the `run_dir` of the run to continue", name="run_dir")
+        meta = runs.read_meta(run_dir)
+        config = dict(meta["config"], epochs=int(epochs))
+        patch, stride, latent, batch_size = config["patch"], config["stride"], config["latent"], config["batch_size"]
+        lr, beta, seed = config["lr"], config["beta_used"], config["seed"]
+        vgg_folder = config.get("vgg_folder") if vgg_folder is None else vgg_folder
+    else:
+        config = {"patch": int(patch), "stride": int(stride), "latent": int(latent), "epochs": int(epochs),
+                  "batch_size": int(batch_size), "lr": float(lr), "seed": int(seed),
+                  "beta": None if beta is None else float(beta),
+                  "vgg_folder": None if vgg_folder is None else str(vgg_folder)}
+        run_dir = runs.new_run(KIND, config) if run_dir is None else Path(run_dir)
+        if runs.has_checkpoint(run_dir):
+            raise InputError(f"Run {Path(run_dir).name!r} has weights already: resume it or start a new run.",
+                             name="run_dir")
+        meta = runs.read_meta(run_dir)
+    if batch_size < 1 or epochs < 1 or not lr > 0 or (beta is not None and beta < 0):
+        raise InputError("`epochs` and `batch_size` must be at least 1, `lr` positive and `beta` non-negative",
+                         name="epochs")
+    patches, _ = patch_stack(images, patch=patch, stride=stride)
+    if len(patches) < 2:
+        raise InputError(f"The images give {len(patches)} patch of {patch} px; a TextureVAE needs at least two.",
+                         name="images")
+    vgg = load_vgg19(vgg_folder, device=device)
+    if resume and meta.get("vgg_fingerprint") not in (None, fingerprint(vgg)):
+        raise InputError("The VGG19 weights found now differ from those this run was trained with.",
+                         name="vgg_folder")
+    torch.manual_seed(seed)
+    model = TextureVAE(latent, patch, vgg=vgg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if resume and runs.has_checkpoint(run_dir):
+        runs.load_checkpoint(run_dir, model, optimizer=optimizer, device=device)
+    if beta is None:
+        config["style_scale"] = _pair_style(vgg, patches, seed, device)
+        beta = config["style_scale"] / AUTO_KL_NATS
+    config["beta_used"] = float(beta)
+    meta.update(config=dict(config, n_images=len(images), n_patches=len(patches)), status="running",
+                pretrained_vgg=vgg.pretrained, vgg_source=vgg.source, vgg_fingerprint=fingerprint(vgg))
+    runs.write_meta(run_dir, meta)
+    data, n = torch.from_numpy(patches), len(patches)
+    steps = -(-n // batch_size)
+    for epoch in range(len(meta["history"]), epochs):
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        noise = torch.Generator().manual_seed(seed * 7_919 + epoch + 1)
+        sums, started = np.zeros(3), time.perf_counter()
+        model.train()
+        for step in range(steps):
+            batch = data[order[step * batch_size:(step + 1) * batch_size]].to(device)
+            parts = vae_loss(model, batch, beta=beta, generator=noise)
+            optimizer.zero_grad(set_to_none=True)
+            parts["loss"].backward()
+            optimizer.step()
+            sums += len(batch) * np.array([parts[k].item() for k in ("loss", "kl", "style")])
+            if callback is not None and callback({"event": "step", "epoch": epoch + 1, "epochs": epochs,
+                                                  "step": step + 1, "steps": steps,
+                                                  "loss": parts["loss"].item()}) is False:
+                meta["status"] = "cancelled"
+                runs.write_meta(run_dir, meta)
+                return dict(meta, run_dir=str(run_dir))
+        seconds = time.perf_counter() - started
+        loss, kl, style = (sums / n).tolist()
+        record = {"epoch": epoch + 1, "train_loss": loss, "kl": kl, "style": style, "images_per_s": n / seconds,
+                  "seconds": seconds, "lr": lr}
+        meta["history"].append(record)
+        meta["status"] = "done" if epoch + 1 == epochs else "running"
+        runs.save_checkpoint(run_dir, model, optimizer=optimizer, meta=meta)
+        if callback is not None and callback(dict(record, event="epoch", epochs=epochs, step=steps,
+                                                  steps=steps)) is False and epoch + 1 < epochs:
+            meta["status"] = "cancelled"
+            runs.write_meta(run_dir, meta)
+            break
+    meta["status"] = "done" if len(meta["history"]) >= epochs else meta["status"]
+    runs.write_meta(run_dir, meta)
+    return dict(meta, run_dir=str(run_dir))
+
+
+def _pair_style(vgg, patches, seed, device, pairs=16):
+    """Mean style loss between ``pairs`` random pairs of distinct patches (the data's typical texture distance)."""
+    order = torch.randperm(len(patches), generator=torch.Generator().manual_seed(seed))
+    k = min(pairs, len(patches) // 2)
+    x = torch.from_numpy(patches[order[:2 * k].numpy()]).to(device)
+    with torch.no_grad():
+        return float(style_loss(vgg_features(vgg, x[:k]), vgg_features(vgg, x[k:])))
+
+
+def _run_folder(run):
+    path = Path(run)
+    if path.is_dir():
+        return path
+    return runs.run_path(KIND, str(run))
+
+
+def load_texture_vae(run_dir, *, vgg_folder=None, device=None):
+    """The trained TextureVAE of a run, in ``eval()`` mode.
+
+    Parameters
+    ----------
+    run_dir : path or str
+        The run's folder, or its run id (``<workspace>/learned/texture_vae/<id>``).
+    vgg_folder : path, optional
+        Where the pretrained VGG19 is now, when it moved; default the folder recorded at training.
+    device : str, optional
+        ``None``/``"cpu"``, ``"cuda"`` or ``"auto"``.
+
+    Raises
+    ------
+    InputError
+        Unknown run, no weights yet, or a VGG19 different from the one the run was trained with.
+    """
+    run_dir, device = _run_folder(run_dir), _device(device)
+    meta = runs.read_meta(run_dir)
+    config = meta["config"]
+    if meta.get("pretrained_vgg"):
+        folder = vgg_folder or config.get("vgg_folder") or str(Path(meta["vgg_source"]).parent)
+        vgg = load_vgg19(folder, device=device)
+    else:
+        vgg = random_vgg19().to(device)
+    if meta.get("vgg_fingerprint") not in (None, fingerprint(vgg)):
+        raise InputError(f"The VGG19 weights found ({vgg.source}) differ from those run {run_dir.name!r} was "
+                         "trained with.", name="vgg_folder")
+    model = TextureVAE(config["latent"], config["patch"], vgg=vgg).to(device)
+    runs.load_checkpoint(run_dir, model, device=device)
+    model.run_id, model.epochs_trained = meta["run_id"], len(meta["history"])
+    return model.eval()

@@ -1,0 +1,114 @@
+"""What a trained TextureVAE shows: latent means of patches, reconstructions, random samples, latent traversals.
+
+All functions take a :class:`msdash.learned.texture_vae.TextureVAE` (from ``load_texture_vae``), run without
+gradients on the model's device and return float32 NumPy arrays; images are grey in [0, 1].
+"""
+
+import numpy as np
+import torch
+
+from msdash.errors import InputError
+
+__all__ = ["encode", "reconstruct", "sample", "traverse"]
+
+
+def _batches(model, patches, batch_size):
+    array = np.asarray(patches, dtype=np.float32)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[1:] != (model.patch, model.patch):
+        raise InputError(f"patches must be (n, {model.patch}, {model.patch}), got shape {array.shape}",
+                         name="patches")
+    device = next(model.parameters()).device
+    for start in range(0, len(array), batch_size):
+        yield torch.from_numpy(array[start:start + batch_size]).to(device)
+
+
+def encode(model, images, *, batch_size=64):
+    """Latent means μ of patches.
+
+    Parameters
+    ----------
+    model : TextureVAE
+    images : array_like, shape (n, patch, patch) or (patch, patch)
+        Grey patches in [0, 1] of the model's patch size (cut larger micrographs with ``patch_stack``).
+    batch_size : int
+        Patches per forward pass.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, latent)
+    """
+    with torch.inference_mode():
+        parts = [model.encode(x)[0].float().cpu().numpy() for x in _batches(model, images, batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, model.latent), np.float32)
+
+
+def _decode(model, z):
+    with torch.inference_mode():
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32), device=next(model.parameters()).device)
+        return model.decode(z)[:, 0].float().cpu().numpy()
+
+
+def reconstruct(model, patches, *, batch_size=64):
+    """Reconstructions: the decoded latent mean μ of each patch (deterministic, no sampling).
+
+    Parameters
+    ----------
+    model : TextureVAE
+    patches : array_like, shape (n, patch, patch)
+        Grey in [0, 1].
+    batch_size : int
+
+    Returns
+    -------
+    ndarray of float32, shape (n, patch, patch)
+        Grey in [0, 1]. The style loss matches textures, not pixels: expect the same texture, not the same
+        arrangement of features.
+    """
+    mu = encode(model, patches, batch_size=batch_size)
+    parts = [_decode(model, mu[start:start + batch_size]) for start in range(0, len(mu), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, model.patch, model.patch), np.float32)
+
+
+def sample(model, n, seed=0):
+    """Random patches: ``n`` latent vectors drawn from the prior N(0, I), decoded.
+
+    Parameters
+    ----------
+    model : TextureVAE
+    n : int
+    seed : int
+        Seed of the draw (same seed, same patches).
+
+    Returns
+    -------
+    ndarray of float32, shape (n, patch, patch)
+        Grey in [0, 1].
+    """
+    z = torch.randn((int(n), model.latent), generator=torch.Generator().manual_seed(int(seed)))
+    return _decode(model, z.numpy())
+
+
+def traverse(model, patch, dim, values=np.linspace(-4, 4, 10)):
+    """Latent traversal: set dimension ``dim`` of the patch's μ to each of ``values`` and decode.
+
+    Parameters
+    ----------
+    model : TextureVAE
+    patch : ndarray, shape (patch, patch)
+        The start patch, grey in [0, 1].
+    dim : int
+        Latent dimension varied (0 ≤ dim < latent).
+    values : sequence of float
+        Values given to ``z[dim]`` (absolute, in prior standard deviations); study C: linspace(−4, 4, 10).
+
+    Returns
+    -------
+    ndarray float32, shape (len(values), patch, patch)
+    """
+    if not 0 <= int(dim) < model.latent:
+        raise InputError(f"`dim` must be in 0..{model.latent - 1}, got {dim}", name="dim")
+    z = np.repeat(encode(model, np.asarray(patch)[None]), len(values), axis=0)
+    z[:, int(dim)] = np.asarray(values, dtype=np.float32)
+    return _decode(model, z)
