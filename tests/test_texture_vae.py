@@ -130,6 +130,8 @@ class TestTraining:
         assert events[-1]["train_loss"] == cancelled["history"][0]["train_loss"]
         with pytest.raises(InputError, match="has weights already"):
             tv.train_texture_vae(micrographs, run_dir=run, epochs=3, **TINY)
+        with pytest.raises(InputError, match="not the ones the run was trained on"):
+            tv.train_texture_vae(micrographs[::-1], run_dir=run, epochs=3, resume=True)
         resumed = tv.train_texture_vae(micrographs, run_dir=run, epochs=3, resume=True)
         assert resumed["status"] == "done" and resumed["history"][0] == cancelled["history"][0]
         assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
@@ -144,6 +146,8 @@ class TestTraining:
         meta = tv.train_texture_vae(micrographs, epochs=1, callback=lambda event: False, **TINY)
         assert meta["status"] == "cancelled" and meta["history"] == []
         assert not runs.has_checkpoint(meta["run_dir"])
+        with pytest.raises(InputError, match="never started"):
+            tv.train_texture_vae(micrographs, run_dir=runs.new_run(tv.KIND, {}), epochs=1, resume=True)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ weights differ. The views (:func:`encode`, :func:`reconstruct`, :func:`sample`, 
 predictions) in :mod:`msdash.learned.vae_analysis`; both are re-exported here.
 """
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -39,9 +40,9 @@ from msdash.learned.vgg import STYLE_LAYERS, fingerprint, load_vgg19, random_vgg
 from msdash.learned.vae_analysis import latent_property_correlation, patch_latents, patch_predictions
 from msdash.learned.vae_views import encode, reconstruct, sample, traverse
 
-__all__ = ["KIND", "GRID", "AUTO_KL_NATS", "TextureVAE", "patch_stack", "vae_loss", "train_texture_vae", "load_texture_vae",
-           "encode", "reconstruct", "sample", "traverse", "latent_property_correlation", "patch_latents",
-           "patch_predictions"]
+__all__ = ["KIND", "GRID", "AUTO_KL_NATS", "TextureVAE", "patch_stack", "vae_loss", "train_texture_vae",
+           "load_texture_vae", "encode", "reconstruct", "sample", "traverse", "latent_property_correlation",
+           "patch_latents", "patch_predictions"]
 
 KIND = "texture_vae"
 #: Side of the grid the pool4 maps are averaged to before the fully connected heads.
@@ -255,6 +256,9 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
         if run_dir is None:
             raise InputError("`resume=True` needs the `run_dir` of the run to continue", name="run_dir")
         meta = runs.read_meta(run_dir)
+        if "beta_used" not in meta["config"]:
+            raise InputError(f"Run {Path(run_dir).name!r} never started training: train it without `resume`.",
+                             name="run_dir")
         config = dict(meta["config"], epochs=int(epochs))
         patch, stride, latent, batch_size = config["patch"], config["stride"], config["latent"], config["batch_size"]
         lr, beta, seed = config["lr"], config["beta_used"], config["seed"]
@@ -276,6 +280,10 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
     if len(patches) < 2:
         raise InputError(f"The images give {len(patches)} patch of {patch} px; a TextureVAE needs at least two.",
                          name="images")
+    data_hash = hashlib.sha256(patches.tobytes()).hexdigest()[:16]
+    if resume and config.get("data_hash") not in (None, data_hash):
+        raise InputError("These images are not the ones the run was trained on: resume with the same images.",
+                         name="images")
     vgg = load_vgg19(vgg_folder, device=device)
     if resume and meta.get("vgg_fingerprint") not in (None, fingerprint(vgg)):
         raise InputError("The VGG19 weights found now differ from those this run was trained with.",
@@ -289,7 +297,8 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
         config["style_scale"] = _pair_style(vgg, patches, seed, device)
         beta = config["style_scale"] / AUTO_KL_NATS
     config["beta_used"] = float(beta)
-    meta.update(config=dict(config, n_images=len(images), n_patches=len(patches)), status="running",
+    meta.update(config=dict(config, n_images=len(images), n_patches=len(patches), data_hash=data_hash),
+                status="running",
                 pretrained_vgg=vgg.pretrained, vgg_source=vgg.source, vgg_fingerprint=fingerprint(vgg))
     runs.write_meta(run_dir, meta)
     data, n = torch.from_numpy(patches), len(patches)
