@@ -46,40 +46,45 @@ if method == "UMAP":
             seeded=u4.toggle("Reproducible (seed 42, one thread)", value=True, key="umap_seeded"),
         )
 
-chart_keys = [f"map_chart_{i}" for i in range(len(chosen))]
-selected = mapview.sync_selection(chart_keys, "map_pick")
-mapview.name_picker(dataset.names, "map_pick")
-
+colour_values, colour_label, categorical = None, None, None
 with widgets.user_errors("Colouring the map"):
     colour_values, colour_label, categorical = mapview.colour_values(dataset, dataset_id, colour)
 hover = dataset.properties[list(dataset.numeric_columns)[:4]]
-tables, pcas = [], []
-columns = st.columns(len(chosen)) if chosen else []
-for key, label, column in zip(chart_keys, chosen, columns):
-    with column, widgets.user_errors(f"Drawing the map of {label}"):
+tables, pcas, maps = [], [], []
+for i, label in enumerate(chosen):
+    with widgets.user_errors(f"Computing the map of {label}"):
         table = features.load_feature_set(dataset_id, sets[label])
         tables.append(table)
         if method == "PCA":
             result = mapview.pca(table, table.key, dataset_id, standardize)
             pcas.append((label, table, result))
-            coords = result.coords[:, :2]
-            ratio = result.explained_variance_ratio
-            axes = (f"PC1 ({100 * ratio[0]:.1f}%)", f"PC2 ({100 * ratio[1]:.1f}%)" if len(ratio) > 1 else "PC2")
+            maps.append((f"map_chart_{i}", label, table, *mapview.pca_axes(result)))
         else:
             coords = mapview.umap(table, table.key, dataset_id, standardize, **umap_settings)
-            axes = ("UMAP 1", "UMAP 2")
-        if coords.shape[1] < 2:  # a single feature (e.g. volume fraction): a strip along PC1
-            coords = np.column_stack([coords[:, 0], np.zeros(len(coords))])
-            axes = (axes[0], "(one component only)")
-        figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
-                            categorical=categorical, hover=hover, selected=mapview.highlighted(key, selected),
-                            title=label, axis_labels=axes)
-        st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
-        n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
-        prov = table.provenance
-        st.caption(f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "
-                   f"segmentation {prov.get('segmentation', '—')} · {len(dataset) - n_bad} of {len(dataset)} "
-                   f"samples on the map" + (f" · {n_bad} left out (failed features)" if n_bad else ""))
+            maps.append((f"map_chart_{i}", label, table, coords, ("UMAP 1", "UMAP 2")))
+
+
+@st.fragment
+def maps_and_selection():
+    """The maps and the selected samples: a click reruns only this part, not the PC analysis below."""
+    selected = mapview.sync_selection([key for key, *_ in maps], "map_pick")
+    mapview.name_picker(dataset.names, "map_pick")
+    columns = st.columns(len(maps)) if maps else []
+    for (key, label, table, coords, axes), column in zip(maps, columns):
+        with column, widgets.user_errors(f"Drawing the map of {label}"):
+            figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
+                                categorical=categorical, hover=hover, selected=mapview.highlighted(key, selected),
+                                title=label, axis_labels=axes)
+            st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+            n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
+            prov = table.provenance
+            st.caption(f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "
+                       f"segmentation {prov.get('segmentation', '—')} · {len(dataset) - n_bad} of {len(dataset)} "
+                       f"samples on the map" + (f" · {n_bad} left out (failed features)" if n_bad else ""))
+    panels.selected_panel(dataset, dataset_id, selected, tables)
+
+
+maps_and_selection()
 
 if pcas:
     st.header("What the principal components hold")
@@ -101,4 +106,3 @@ if pcas:
                     col.plotly_chart(loadings_figure(result.components[i], (side, side), title=f"PC{i + 1} loadings"),
                                      key=f"loadings_{label}_{i}")
 
-panels.selected_panel(dataset, dataset_id, selected, tables)

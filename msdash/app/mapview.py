@@ -55,6 +55,20 @@ def umap(_table, table_key, dataset_id, standardize, n_neighbors, min_dist, metr
                     random_state=42 if seeded else None, standardize=standardize)
 
 
+def pca_axes(result):
+    """Map coordinates ``(n, 2)`` and axis titles of a PCA result.
+
+    A single component (e.g. volume fraction alone) becomes a strip along PC1 with a zero second axis.
+    """
+    ratio = result.explained_variance_ratio
+    coords = result.coords[:, :2]
+    axes = (f"PC1 ({100 * ratio[0]:.1f}%)", f"PC2 ({100 * ratio[1]:.1f}%)" if len(ratio) > 1 else "PC2")
+    if coords.shape[1] < 2:
+        coords = np.column_stack([coords[:, 0], np.zeros(len(coords))])
+        axes = (axes[0], "(one component only)")
+    return coords, axes
+
+
 #: Session-state key: which chart (or picker) made the current selection.
 SELECTION_SOURCE = "selection_source"
 
