@@ -19,6 +19,7 @@ def main():
         st.Page(HERE / "pages" / "features.py", title="Features", icon=":material/tune:"),
         st.Page(HERE / "pages" / "map.py", title="Map", icon=":material/scatter_plot:"),
         st.Page(HERE / "pages" / "models.py", title="Models", icon=":material/model_training:"),
+        st.Page(HERE / "pages" / "learn.py", title="Learn", icon=":material/neurology:"),
         st.Page(HERE / "pages" / "predict.py", title="Predict", icon=":material/online_prediction:"),
     ]
     page = st.navigation(pages)

@@ -75,6 +75,7 @@ if not saved or saved["target"] != target or not saved["runs"]:
     st.caption("Choose feature sets and models, then run. Results are cached: the same inputs return at once.")
     st.stop()
 runs, score_label = saved["runs"], saved["score_label"]
+runs = runs + modelview.cnn_runs(dataset_id, target, st.session_state.get("model_outer"))
 
 
 def run_label(run):
@@ -125,7 +126,7 @@ with st.expander("Hold-out test (study A): #PCs chosen on 80 %, error on the unt
     if st.button("Run hold-out", key="run_holdout"):
         table_rows = []
         for run in runs:
-            if run["grouped"] or not MODELS[run["model"]].has_pca:
+            if run["grouped"] or run.get("cnn") or not MODELS[run["model"]].has_pca:
                 continue
             result = modelview.holdout(run["X"], run["result"].y, run["key"], run["model"], scoring,
                                        standardize or bool(extra))
@@ -135,7 +136,9 @@ with st.expander("Hold-out test (study A): #PCs chosen on 80 %, error on the unt
         st.dataframe(pd.DataFrame(table_rows), hide_index=True)
 
 with st.expander("Learning curve: error against training-set size"):
-    if st.button("Compute learning curve of this run", key="run_learning"):
+    if run.get("cnn"):
+        st.caption("Learning curves are computed for the feature models; pick one of them above.")
+    elif st.button("Compute learning curve of this run", key="run_learning"):
         curve = modelview.learning(run["X"], run["result"].y, run["groups"], run["key"], run["model"], scoring,
                                    standardize or bool(extra))
         curve = curve.assign(size=curve["n_train"], series=run_label(run))

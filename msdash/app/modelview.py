@@ -99,3 +99,22 @@ def final_model(_X, _y, _cv_result, key, model):
     from msdash.models import fit_final
 
     return fit_final(_X, _y, model=model, cv_result=_cv_result)
+
+
+def cnn_runs(dataset_id, target, outer=None):
+    """Finished CNN cross-validations of the Learn page for this data set and property, as Models-page runs.
+
+    Their ``folds`` note says whether they used the page's current number of outer folds (same seed, so
+    the same folds for the same rows).
+    """
+    from msdash.learned.cnn_runs import finished_results
+
+    found = []
+    for item in finished_results(dataset_id, target):
+        same = outer is not None and int(outer) == item["outer"]
+        found.append({"feature_set": "images (CNN, Learn page)", "model": item["model"],
+                      "grouped": item["group_column"], "result": item["result"], "names": np.asarray(item["names"]),
+                      "dropped": [], "X": None, "key": None, "groups": None, "entry": None, "extra": [],
+                      "cnn": True, "folds": f"{item['outer']} folds, seed 42"
+                                            + (" (same as above)" if same else " (differs from the folds above)")})
+    return found

@@ -1,0 +1,91 @@
+"""CNN section of the Learn page: cross-validate ResNet / MuCha-CNN regressors on the Models page's folds."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from msdash import jobs
+from msdash.app import learnview, widgets
+
+#: name → (arch, inputs, optimizer, loss): study D's set-ups.
+PRESETS = {
+    "ResNet-18 from scratch (image; Adam, L1)": ("resnet18", "image", "adam", "l1"),
+    "ResNet-34 from scratch (image; Adam, L1)": ("resnet34", "image", "adam", "l1"),
+    "MuCha-CNN: ResNet-34 on image + FFT + wavelet (SGD, L1)": ("resnet34", "mucha", "sgd", "l1"),
+}
+
+
+def cnn_section(dataset, dataset_id):
+    """Settings, background training with progress, and the finished runs of this data set."""
+    from msdash.learned import cnn_runs, runs
+
+    st.caption("CNN regressors trained from scratch on the micrographs, evaluated on the same outer folds as the "
+               "Models page (seed 42), so their errors appear there next to the feature models. For CNN-PCA-SVR, "
+               "compute the 'resnet_embed' features on the Features page and model them on the Models page.")
+    targets = list(dataset.numeric_columns)
+    names, images = learnview.micrographs(dataset)
+    if not targets or len(names) < 4:
+        st.info("CNN training needs a numeric property and at least four 2-D micrographs.")
+        return
+    shapes = {image.shape for image in images}
+    if len(shapes) > 1:
+        st.info(f"The micrographs have {len(shapes)} different sizes; CNN training needs one size.")
+        return
+    with st.form("cnn_train"):
+        c1, c2, c3 = st.columns([1, 2, 1])
+        target = c1.selectbox("Property to predict", targets, key="cnn_target")
+        preset = c2.selectbox("Network", list(PRESETS), key="cnn_preset")
+        loss = c3.selectbox("loss", ["l1", "mse"], key="cnn_loss")
+        c4, c5, c6, c7, c8 = st.columns(5)
+        outer = c4.number_input("outer folds", 2, 20, 5, key="cnn_outer",
+                                help="Use the same number on the Models page to compare on identical folds.")
+        epochs = c5.number_input("epochs (max)", 1, 1000, 30, key="cnn_epochs")
+        patience = c6.number_input("early-stop patience", 1, 200, 10, key="cnn_patience")
+        batch = c7.number_input("batch size", 2, 1024, 32, key="cnn_batch")
+        device = c8.selectbox("device", ["auto", "cpu", "cuda"], key="cnn_device")
+        group_options = ["(none)"] + [c for c in dataset.properties.columns if c not in targets]
+        group_column = st.selectbox("Group column (grouped, honest folds)", group_options, key="cnn_groups")
+        submitted = st.form_submit_button("Cross-validate in the background", type="primary")
+    if submitted:
+        with widgets.user_errors("Starting the CNN"):
+            y_all = dataset.properties.loc[names, target].to_numpy(float)
+            keep = np.flatnonzero(np.isfinite(y_all))
+            groups = None if group_column == "(none)" else dataset.properties.loc[names, group_column].astype(
+                str).to_numpy()[keep]
+            arch, inputs, optimizer, loss_name = PRESETS[preset]
+            run_dir = runs.new_run(cnn_runs.KIND, {"preset": preset})
+            runs.write_meta(run_dir, runs.read_meta(run_dir) | {
+                "dataset_id": dataset_id, "dataset_name": dataset.name, "target": target})
+            job_id = f"{cnn_runs.KIND}:{run_dir.name}"
+            jobs.start(job_id, f"{preset} → {target}", cnn_runs.run_cnn_cv, [images[i] for i in keep],
+                       y_all[keep], [names[i] for i in keep], run_dir=run_dir, outer=int(outer), groups=groups,
+                       group_column=None if group_column == "(none)" else group_column, arch=arch, inputs=inputs,
+                       optimizer=optimizer, loss=loss, epochs=int(epochs), patience=int(patience),
+                       batch_size=int(batch), device=None if device == "auto" else device)
+            st.session_state["cnn_job"] = job_id
+    job_id = st.session_state.get("cnn_job")
+    if job_id and jobs.get(job_id) is not None:
+        learnview.job_panel(job_id)
+    _finished(dataset_id, st.session_state.get("cnn_target", targets[0]))
+
+
+def _finished(dataset_id, target):
+    from msdash.learned import cnn_runs
+
+    done = cnn_runs.finished_results(dataset_id, target)
+    if not done:
+        st.caption(f"No finished CNN run for {target!r} yet.")
+        return
+    st.subheader(f"Finished CNN runs for {target}")
+    st.dataframe(pd.DataFrame([{
+        "run": item["run_id"], "model": item["model"], "outer folds": item["outer"],
+        "grouped by": item["group_column"] or "—", "MAPE (%)": round(item["result"].summary()["mape_pct"]["mean"], 3),
+        "RMSE": round(item["result"].summary()["rmse"]["mean"], 4), "R²": round(item["result"].summary()["r2"]["mean"], 4),
+    } for item in done]), hide_index=True)
+    st.caption("These runs appear on the Models page (same data set and property) in the box plots, the summary "
+               "and the parity plot.")
+    pick = st.selectbox("Training curves of run", [item["run_id"] for item in done], key="cnn_curves_run")
+    item = next(i for i in done if i["run_id"] == pick)
+    for k, history in enumerate(item["histories"]):
+        if history:
+            st.plotly_chart(learnview.loss_figure(history, title=f"Fold {k + 1}"), key=f"cnn_curve_{pick}_{k}")

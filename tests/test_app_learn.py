@@ -1,0 +1,95 @@
+"""Learn page through AppTest: a TextureVAE and a CNN trained in the background on a small set, their views,
+and the CNN's folds reaching the Models page."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from msdash import jobs
+from msdash.dataset import Dataset, save_dataset
+from msdash.synthetic import two_phase
+
+pytest.importorskip("torch")
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def learn_page():
+    images = two_phase(10, (64, 64), volume_fraction=0.5, correlation_length=4, seed=3).astype(np.float32)
+    vf = images.reshape(10, -1).mean(axis=1)
+    names = [f"m{i}" for i in range(10)]
+    dataset = Dataset("ten fields", dict(zip(names, images)),
+                      pd.DataFrame({"vf": vf, "batch": list("aabbccddee")}, index=names))
+    dataset_id = save_dataset(dataset)
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["ds"] = dataset_id
+    at.run()
+    at.switch_page("pages/learn.py").run()
+    assert not at.exception
+    return at, dataset_id
+
+
+def _submit(at, label):
+    next(b for b in at.button if b.label == label).click().run()
+
+
+def _wait(at, prefix):
+    job = next(j for j in jobs.all_jobs() if j.job_id.startswith(prefix))
+    assert job.wait(240), f"{job.title} did not finish"
+    assert job.status == "done", job.error
+    at.run()
+    return job
+
+
+def test_texture_vae_trains_in_the_background_and_shows_its_views(learn_page):
+    at, _ = learn_page
+    assert any("random-weight VGG19" in w.value for w in at.warning)  # no weights here: said up front
+    at.selectbox(key="vae_patch").set_value(32)
+    at.number_input(key="vae_stride").set_value(32)
+    at.slider(key="vae_latent").set_value(8)
+    at.number_input(key="vae_epochs").set_value(2)
+    at.number_input(key="vae_batch").set_value(8)
+    _submit(at, "Train in the background")
+    job = _wait(at, "texture_vae:")
+    assert [e["epoch"] for e in job.epochs] == [1, 2]
+    assert not at.exception
+    assert at.selectbox(key="vae_run").value == job.job_id.split(":", 1)[1]
+    assert any("random-weight VGG19" in w.value for w in at.warning)  # every view says so
+    images = at.get("image")
+    assert len(images) >= 4  # originals, reconstructions, samples, traversal rows
+    at.toggle(key="vae_corr_on").set_value(True).run()
+    assert not at.exception
+    at.toggle(key="vae_pred_on").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 10 and (table["patches"] == 4).all()  # 64² → four 32-px patches each
+    at.button(key="vae_use").click().run()
+    assert not at.exception
+    assert any("Feature set 'texture_vae" in s.value for s in at.success)
+
+
+def test_cnn_cross_validates_on_the_models_pages_folds(learn_page):
+    at, dataset_id = learn_page
+    at.selectbox(key="cnn_target").set_value("vf")
+    at.number_input(key="cnn_outer").set_value(2)
+    at.number_input(key="cnn_epochs").set_value(1)
+    at.number_input(key="cnn_patience").set_value(1)
+    at.number_input(key="cnn_batch").set_value(4)
+    at.selectbox(key="cnn_device").set_value("cpu")
+    _submit(at, "Cross-validate in the background")
+    _wait(at, "cnn_cv:")
+    assert not at.exception
+    finished = at.dataframe[-1].value
+    assert list(finished["model"]) == ["cnn-resnet18"] and finished["outer folds"].iloc[0] == 2
+
+    from msdash.app.modelview import cnn_runs
+    from msdash.learned.cnn_runs import model_folds
+
+    (run,) = cnn_runs(dataset_id, "vf", outer=2)
+    assert run["folds"].endswith("(same as above)")
+    result = run["result"]
+    expected = model_folds(result.y, None, 2)  # the Models page's own split of the same rows
+    assert [sorted(t) for _, t in result.folds] == [sorted(t) for _, t in expected]
+    assert np.isfinite(result.predictions).all() and len(result.fold_scores) == 2
