@@ -7,8 +7,8 @@ import pytest
 
 from foundation_tiny import DIM, save_tiny_models
 from msdash.errors import InputError
-from msdash.features.foundation import (EmbeddingCancelled, auto_batch_size, embed, load_model,
-                                        rate_message)
+from msdash.features.foundation import (CPU_MAX_BATCH, EmbeddingCancelled, auto_batch_size, embed,
+                                        load_model, rate_message)
 from msdash.features.foundation_prep import prepare, prepared_shape
 
 torch = pytest.importorskip("torch")
@@ -107,14 +107,17 @@ class TestSizes:
 
 class TestBatching:
     def test_auto_batch_size_follows_the_memory(self, models):
-        fm = models["dinov2"]
-        one = auto_batch_size(fm, (3, 56, 56), free_bytes=1 << 40)
-        assert one == 64  # the CPU cap
-        per_image = max(1, (1 << 20) // auto_batch_size(fm, (3, 56, 56), free_bytes=1 << 20))
-        small = auto_batch_size(fm, (3, 56, 56), free_bytes=3 * per_image)
-        assert 1 <= small <= 4 and auto_batch_size(fm, (3, 56, 56), free_bytes=1) == 1
-        assert auto_batch_size(fm, (3, 560, 560), free_bytes=1 << 26) < auto_batch_size(fm, (3, 56, 56),
-                                                                                          free_bytes=1 << 26)
+        from msdash.features.foundation import _activation_bytes
+
+        fm, shape = models["dinov2"], (3, 56, 56)
+        per_image = _activation_bytes(fm, shape)
+        # at least the MLP's hidden activations of one image: tokens × 4·hidden float32 values
+        assert per_image >= (4 * 4 + 1) * 4 * DIM * 4
+        assert auto_batch_size(fm, shape, free_bytes=3 * per_image) == 3
+        assert auto_batch_size(fm, shape, free_bytes=3 * per_image - 1) == 2
+        assert auto_batch_size(fm, shape, free_bytes=1) == 1
+        assert auto_batch_size(fm, shape, free_bytes=1 << 40) == CPU_MAX_BATCH
+        assert auto_batch_size(fm, (3, 560, 560), free_bytes=1 << 24) < auto_batch_size(fm, shape, free_bytes=1 << 24)
 
     def test_automatic_batches_equal_single_images(self, models):
         images = _images(5, (30, 44)) + _images(3, (44, 30), seed=1)

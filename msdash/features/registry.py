@@ -359,8 +359,10 @@ _register_builtins()
 
 
 def _foundation_name(params):
+    from pathlib import Path
+
     folder = params.get("folder")
-    return params["model"] if not folder else (importlib.import_module("pathlib").Path(folder).name or folder)
+    return params["model"] if not folder else (Path(folder).name or folder)
 
 
 def _foundation_labels(params, shape, d):
