@@ -44,7 +44,9 @@ def cnn_section(dataset, dataset_id):
         batch = c7.number_input("batch size", 2, 1024, 32, key="cnn_batch")
         device = c8.selectbox("device", ["auto", "cpu", "cuda"], key="cnn_device")
         group_options = ["(none)"] + [c for c in dataset.properties.columns if c not in targets]
-        group_column = st.selectbox("Group column (grouped, honest folds)", group_options, key="cnn_groups")
+        group_column = st.selectbox("Group column (grouped, honest folds)", group_options, key="cnn_groups",
+                                    index=group_options.index(dataset.group_column)
+                                    if dataset.group_column in group_options else 0)
         submitted = st.form_submit_button("Cross-validate in the background", type="primary")
     if submitted:
         with widgets.user_errors("Starting the CNN"):
