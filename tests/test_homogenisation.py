@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from msdash.errors import InputError
-from msdash.synthetic import _green
+from msdash.synthetic import _green, _precond
 from msdash.synthetic.fields import two_phase
 from msdash.synthetic.homogenisation import effective_conductivity, effective_stiffness, youngs_modulus_x
 
@@ -88,12 +88,25 @@ class TestEffectiveConductivity:
         assert errors[0] > errors[1] > errors[2]
         assert errors[2] < 1e-6 * np.abs(reference).max()
 
-    def test_cg_and_fixed_point_agree_and_cg_is_faster(self):
+    def test_methods_agree_and_krylov_is_faster(self):
         micro = random_cell((32, 32), seed=4)
-        K_cg, info_cg = effective_conductivity(micro, tol=1e-8, return_info=True)
+        K_rec, info_rec = effective_conductivity(micro, tol=1e-8, return_info=True)
+        K_cg, info_cg = effective_conductivity(micro, tol=1e-8, method="cg", return_info=True)
         K_fp, info_fp = effective_conductivity(micro, tol=1e-8, method="fixed-point", return_info=True)
-        np.testing.assert_allclose(K_cg, K_fp, rtol=1e-7)
+        assert info_rec["method"] == "reciprocal" and info_cg["method"] == "cg"
+        scale = np.abs(K_cg).max()
+        np.testing.assert_allclose(K_rec, K_cg, rtol=0, atol=1e-8 * scale)  # both within ~tol
+        np.testing.assert_allclose(K_cg, K_fp, rtol=0, atol=1e-7 * scale)
         assert max(info_cg["iterations"]) * 4 < min(info_fp["iterations"])
+        # the reciprocal preconditioner clusters the spectrum: measured 18 vs 28-29 iterations here
+        assert max(info_rec["iterations"]) * 1.4 < min(info_cg["iterations"])
+
+    def test_fourier_scheme_uses_green_cg_and_reciprocal_needs_willot(self):
+        micro = random_cell((12, 12), seed=11)
+        _, info = effective_conductivity(micro, scheme="fourier", return_info=True)
+        assert info["method"] == "cg"
+        with pytest.raises(InputError, match="`method`"):
+            effective_conductivity(micro, scheme="fourier", method="reciprocal")
 
     def test_duality_in_2d(self):
         # Keller's interchange theorem: K(k0, k1) · K(k1, k0) rotated = k0 k1 for any 2D cell (to discretisation)
@@ -204,9 +217,17 @@ class TestEffectiveStiffness:
         assert errors[0] > errors[1] > errors[2]
         assert errors[2] < 1e-6 * np.abs(reference).max()
 
+    def test_reciprocal_and_green_cg_agree_in_3d(self):
+        micro = random_cell((10, 11, 12), seed=12, length=2.0)
+        C_rec, info_rec = effective_stiffness(micro, tol=1e-9, return_info=True)
+        C_cg, info_cg = effective_stiffness(micro, tol=1e-9, method="cg", return_info=True)
+        np.testing.assert_allclose(C_rec, C_cg, rtol=0, atol=1e-9 * np.abs(C_cg).max())
+        assert max(info_rec["residuals"]) <= 1e-9 and max(info_cg["residuals"]) <= 1e-9
+        assert max(info_rec["iterations"]) < min(info_cg["iterations"])
+
     def test_cg_and_fixed_point_agree(self):
         micro = random_cell((24, 24), seed=10)
-        C_cg, info_cg = effective_stiffness(micro, tol=1e-8, return_info=True)
+        C_cg, info_cg = effective_stiffness(micro, tol=1e-8, method="cg", return_info=True)
         C_fp, info_fp = effective_stiffness(micro, tol=1e-8, method="fixed-point", return_info=True)
         np.testing.assert_allclose(C_cg, C_fp, rtol=0, atol=1e-7 * np.abs(C_cg).max())
         assert len(info_cg["iterations"]) == 3 and max(info_cg["iterations"]) * 3 < min(info_fp["iterations"])
@@ -251,3 +272,35 @@ class TestGreenOperators:
         twice, _ = _green.elastic_green(once, n, 0.0, 0.5)
         np.testing.assert_allclose(twice, once, atol=1e-12)
         np.testing.assert_allclose(norm2, (np.abs(once) ** 2).sum(axis=1), atol=1e-12)
+
+
+class TestWillotGradient:
+    @pytest.mark.parametrize("shape", [(6, 7), (4, 5, 6)])
+    def test_fourier_symbol(self, shape):
+        # independent check: the corner-to-centre difference has symbol 2^d i e^{iΣθ/2} sin(θ_j/2) Π cos(θ_l/2)
+        rng = np.random.default_rng(1)
+        d = len(shape)
+        u = rng.standard_normal((2,) + shape)
+        grad = _precond.willot_gradient(u, d)
+        thetas = np.meshgrid(*[2 * np.pi * np.fft.fftfreq(n) for n in shape], indexing="ij")
+        u_hat = np.fft.fftn(u, axes=tuple(range(1, d + 1)))
+        for i in range(d):  # Cartesian i is array axis d - 1 - i
+            axis = d - 1 - i
+            symbol = 2**d * 1j * np.exp(0.5j * sum(thetas)) * np.sin(thetas[axis] / 2)
+            for other in range(d):
+                if other != axis:
+                    symbol = symbol * np.cos(thetas[other] / 2)
+            expected = np.fft.ifftn(symbol * u_hat, axes=tuple(range(1, d + 1))).real
+            np.testing.assert_allclose(grad[:, i], expected, atol=1e-12)
+
+    @pytest.mark.parametrize("shape", [(5, 6), (3, 4, 5)])
+    def test_adjoints(self, shape):
+        rng = np.random.default_rng(2)
+        d = len(shape)
+        pairs = _green.mandel_pairs(d)
+        u, g = rng.standard_normal((2,) + shape), rng.standard_normal((2, d) + shape)
+        assert np.sum(_precond.willot_gradient(u, d) * g) == pytest.approx(
+            np.sum(u * _precond.willot_gradient_t(g, d)), rel=1e-12)
+        v, s = rng.standard_normal((2, d) + shape), rng.standard_normal((2, len(pairs)) + shape)
+        assert np.sum(_precond.mandel_strain(v, d, pairs) * s) == pytest.approx(
+            np.sum(v * _precond.mandel_strain_t(s, d, pairs)), rel=1e-12)

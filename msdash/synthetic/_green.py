@@ -23,6 +23,14 @@ def unit_frequencies(shape, scheme):
     Returns an array of shape ``(d, *rfft_grid)``; ``n = 0`` where ``ξ = 0`` (the mean, and for
     ``"willot"`` the even-grid modes where two ``θ_j = π``), so every operator vanishes there.
     """
+    xi = frequencies(shape, scheme)
+    norm = np.sqrt((xi**2).sum(axis=0))
+    keep = norm > 1e-12
+    return np.where(keep, xi / np.where(keep, norm, 1.0), 0.0)
+
+
+def frequencies(shape, scheme):
+    """Frequency vectors ``ξ`` (per voxel, radians) on the rfft grid, shape ``(d, *rfft_grid)``, Cartesian order."""
     thetas = [2 * np.pi * np.fft.fftfreq(n) for n in shape[:-1]] + [2 * np.pi * np.fft.rfftfreq(shape[-1])]
     grids = np.meshgrid(*thetas, indexing="ij", sparse=True)
     if scheme == "fourier":
@@ -42,10 +50,7 @@ def unit_frequencies(shape, scheme):
                 if l != j:
                     term = term * c
             xi.append(np.broadcast_to(term, [len(t) for t in thetas]))
-    xi = np.stack(xi[::-1])  # array axes (.., y, x) -> Cartesian (x, y, ..)
-    norm = np.sqrt((xi**2).sum(axis=0))
-    keep = norm > 1e-12
-    return np.where(keep, xi / np.where(keep, norm, 1.0), 0.0)
+    return np.stack(xi[::-1])  # array axes (.., y, x) -> Cartesian (x, y, ..)
 
 
 def rfft_weights(shape):
@@ -172,3 +177,20 @@ def solve(flux, loads, shape, *, green, method, tol, maxiter):
         _, p_norm2 = green(fft(flux(fields)))
         residual = np.sqrt(reduce(p_norm2)) / scale
     return fields, iterations, residual
+
+
+def relative_residuals(flux, fields, loads, *, green):
+    """``‖P flux(fields)‖ / ‖P flux(E)‖`` per load (1 where ``P flux(E) = 0``), L2 over the cell.
+
+    ``fields`` has shape ``(L, c, *grid)``, ``loads`` ``(L, c)``; ``green`` as in :func:`solve`.
+    """
+    shape = fields.shape[2:]
+    axes = tuple(range(2, 2 + len(shape)))
+    weights = rfft_weights(shape)
+
+    def norm(field):
+        _, p_norm2 = green(scipy.fft.rfftn(flux(field), axes=axes, workers=-1))
+        return np.sqrt((weights * p_norm2).sum(axis=tuple(range(1, p_norm2.ndim))))
+
+    norm0 = norm(np.broadcast_to(loads.reshape(loads.shape + (1,) * len(shape)), fields.shape))
+    return norm(fields) / np.where(norm0 > 0, norm0, 1.0)

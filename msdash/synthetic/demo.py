@@ -58,7 +58,7 @@ def fft_modulus(image):
     """Plane-strain modulus along x (GPa) of one demo cell by FFT homogenisation (phase 1 = 200 GPa)."""
     from .homogenisation import effective_stiffness, youngs_modulus_x
 
-    stiffness = effective_stiffness(image, youngs=E_PHASES[::-1], poisson=NU_PHASES[::-1], tol=1e-6)
+    stiffness = effective_stiffness(image, youngs=E_PHASES[::-1], poisson=NU_PHASES[::-1], tol=1e-6, method="cg")
     return float(youngs_modulus_x(stiffness))
 
 
