@@ -34,7 +34,7 @@ def _patches(images, patch, stride, count, seed):
 
 def views(dataset, dataset_id, names, images, meta):
     """All views of a trained run (``meta`` from :func:`msdash.learned.runs.list_runs`)."""
-    from msdash.learned import vae_spec, vae_views
+    from msdash.learned import vae_views
 
     run_ref = f"{meta['run_id']}@{len(meta['history'])}"
     config = meta["config"]
@@ -79,10 +79,7 @@ def views(dataset, dataset_id, names, images, meta):
     st.divider()
     if st.button("Use the latent means as a feature set (Map, Models)", key="vae_use"):
         from msdash.app import features
-        from msdash.features.registry import EXTRACTORS, register
 
-        if "texture_vae" not in EXTRACTORS:
-            register(vae_spec.extractor_spec())
         with widgets.user_errors("Computing the latent features"):
             features.feature_table(dataset_id, "texture_vae", {"run": run_ref})
             st.success(f"Feature set 'texture_vae (run {run_ref})' saved: pick it on the Map and Models pages.")

@@ -416,3 +416,11 @@ def _register_foundation():
             needs_weights=True, label_function=_foundation_labels, call_kwargs=_foundation_kwargs(family)))
 
 _register_foundation()
+
+
+def _register_learned():
+    # Specs only (torch-free): the functions import torch when called.
+    for module in ("msdash.learned.vae_spec", "msdash.learned.cnn_spec"):
+        register(importlib.import_module(module).extractor_spec())
+
+_register_learned()

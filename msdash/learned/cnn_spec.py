@@ -1,6 +1,7 @@
-"""Registry entry of the ResNet embedding (CNN-PCA-SVR's features, study D); imports no torch."""
+"""Registry entry of the ResNet embedding (CNN-PCA-SVR's features, study D); imports no torch.
 
-from msdash.features.registry import ExtractorSpec, Param
+The registry imports this module, so the registry's names are imported inside :func:`extractor_spec`.
+"""
 
 __all__ = ["extractor_spec", "resnet_embed_labels"]
 
@@ -31,6 +32,8 @@ def extractor_spec():
     >>> spec.name, spec.kind, [p.name for p in spec.params]
     ('resnet_embed', 'learned', ['depth', 'folder', 'batch_size'])
     """
+    from msdash.features.registry import ExtractorSpec, Param
+
     params = (Param("depth", "18", "choice", ("18", "34", "50"),
                     help="ResNet-18/34 give 512 features per image, ResNet-50 2048."),
               Param("folder", None, "str",
