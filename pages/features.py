@@ -11,7 +11,7 @@ state.show_flash()
 dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 
-available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind in ("classical", "foundation")}
+available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind in ("classical", "foundation", "learned")}
 name = st.selectbox("Extractor", list(available), format_func=lambda n: available[n].title, key="extractor")
 spec = available[name]
 st.caption(spec.description)
@@ -22,6 +22,8 @@ if spec.input == "labels":
 ready = True
 if spec.kind == "foundation":
     ready = features.foundation_weights(spec.name, params)
+elif spec.name == "texture_vae":
+    ready = features.texture_vae_runs(params)
 
 if st.session_state.get("cancel_features"):  # pressing Cancel reran the page, which stopped the computation
     st.info("Cancelled: the unfinished part was not stored; computing again continues from the feature store.")

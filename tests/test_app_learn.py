@@ -93,3 +93,17 @@ def test_cnn_cross_validates_on_the_models_pages_folds(learn_page):
     expected = model_folds(result.y, None, 2)  # the Models page's own split of the same rows
     assert [sorted(t) for _, t in result.folds] == [sorted(t) for _, t in expected]
     assert np.isfinite(result.predictions).all() and len(result.fold_scores) == 2
+
+
+def test_features_page_offers_the_learned_extractors(learn_page):
+    at, dataset_id = learn_page
+    at.switch_page("pages/features.py").run()
+    at.selectbox(key="extractor").set_value("texture_vae").run()
+    assert at.button(key="compute_features").disabled  # no trained run yet: said, not failed
+    assert any("Learn page" in i.value for i in at.info)
+    at.selectbox(key="extractor").set_value("resnet_embed").run()
+    at.button(key="compute_features").click().run()
+    assert not at.exception and not at.error
+    from msdash.app.features import feature_sets
+
+    assert any("resnet_embed" in label for label in feature_sets(dataset_id))

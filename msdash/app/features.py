@@ -161,3 +161,17 @@ def _download(model):
         state.flash(f"Downloaded {status['id']} ({status['size_mb']} MB) into {status['path']}.")
         st.rerun()
     bar.empty()
+
+
+def texture_vae_runs(params):
+    """Say which trained TextureVAE runs exist (the ``run`` parameter names one); whether one is chosen."""
+    from msdash.learned import runs
+    from msdash.learned.vae_spec import run_reference
+
+    trained = [m for m in runs.list_runs("texture_vae") if m.get("history")]
+    if not trained:
+        st.info("No trained TextureVAE yet: train one on the Learn page (it also offers its latents as features).")
+        return False
+    refs = [run_reference(runs.runs_root("texture_vae") / m["run_id"]) for m in trained]
+    st.caption("Trained runs (use one as `run`): " + ", ".join(f"`{r}`" for r in refs))
+    return bool(params.get("run"))
