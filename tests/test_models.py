@@ -36,6 +36,18 @@ class TestMakeModel:
         assert make_model("svr").named_steps["regressor"].kernel == "linear"
         assert make_model("pcr", step=2.5).named_steps["regressor"].step == 2.5
 
+    def test_pca_rbf_svr_is_svr_on_pcs_with_a_standardised_target(self):
+        from sklearn.decomposition import PCA
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVR
+
+        X, y = linear_table(40)
+        ours = make_model("pca-rbf-svr", n_components=3).fit(X, y).predict(X)
+        scores = PCA(3, svd_solver="full").fit_transform(StandardScaler().fit_transform(X))
+        mean, std = y.mean(), y.std()
+        expected = SVR(kernel="rbf").fit(scores, (y - mean) / std).predict(scores) * std + mean
+        np.testing.assert_allclose(ours, expected, rtol=1e-9)
+
     def test_presets_describe_themselves(self):
         assert MODELS["pr"].candidates == tuple(range(1, 13)) and MODELS["lr"].candidates[-1] == 50
         assert MODELS["pr"].has_pca and not MODELS["rbf-svr"].has_pca and MODELS["rbf-svr"].search == "halving"

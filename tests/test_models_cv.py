@@ -86,7 +86,7 @@ class TestAgainstPlainProtocol:
         np.testing.assert_allclose(fast.fold_scores, parallel.fold_scores, atol=1e-12)
         np.testing.assert_allclose(fast.inner_scores[0], plain.inner_scores[0], atol=1e-9)
 
-    @pytest.mark.parametrize("model", ["svr", "ridge"])
+    @pytest.mark.parametrize("model", ["svr", "ridge", "pca-rbf-svr"])
     def test_other_pca_models_match_their_grid_search(self, model):
         X, y = latent_table(50, 200, seed=9)
         fast = nested_cv(X, y, model=model, n_components=range(1, 10), outer=5, standardize=True)

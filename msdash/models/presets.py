@@ -78,6 +78,8 @@ MODELS = {s.name: s for s in (
     _spec("lr", "PCA → OLS (study B)", range(1, 51)),
     _spec("svr", "PCA → SVR(kernel='linear'), scikit-learn defaults (study B's 'linear SVR')", range(1, 51)),
     _spec("ridge", "PCA → Ridge(alpha=1) (reference)", range(1, 51)),
+    _spec("pca-rbf-svr", "standardise → PCA → RBF SVR on the standardised target, scikit-learn defaults "
+                         "(study D's CNN-PCA-SVR)", range(1, 51)),
     _spec("rbf-svr", "standardise → RBF SVR, C, γ, ε by successive halving, 5-fold, seeded (studies C, D)",
           search="halving"),
     _spec("pcr", "piecewise-constant regression: nearest bin mean in min–max-scaled features (study D)",
@@ -87,6 +89,11 @@ MODELS = {s.name: s for s in (
 
 
 def _regressor(name, random_state, kw):
+    if name == "pca-rbf-svr":  # SVR's fixed ε and C suit a unit-variance target, whatever the property's unit
+        from sklearn.compose import TransformedTargetRegressor
+
+        return TransformedTargetRegressor(regressor=_regressor("rbf-svr", random_state, kw),
+                                          transformer=StandardScaler())
     if name in ("pr", "lr"):
         reg = ols()
     elif name == "svr":
@@ -113,13 +120,14 @@ def make_model(name, *, n_components=None, standardize=False, random_state=42, *
     Parameters
     ----------
     name : str
-        A key of :data:`MODELS`: ``pr``, ``lr``, ``svr``, ``ridge``, ``rbf-svr``, ``pcr`` or ``knn``.
+        A key of :data:`MODELS`: ``pr``, ``lr``, ``svr``, ``ridge``, ``pca-rbf-svr``, ``rbf-svr``, ``pcr`` or
+        ``knn``.
     n_components : int, optional
         Number of PCs of the ``"pca"`` step (PCA models only). None keeps scikit-learn's meaning: all
         ``min(n_samples, n_features)`` components — pass the number nested CV chose (as :func:`fit_final` does).
     standardize : bool
         Put a ``StandardScaler`` first (advised when composition and image features are concatenated).
-        ``rbf-svr`` and ``knn`` always standardise.
+        ``rbf-svr``, ``pca-rbf-svr`` and ``knn`` always standardise.
     random_state : int
         Seed of the steps that take one (PCA's solver is ``"full"``, so it is deterministic anyway).
     **kw
@@ -143,7 +151,7 @@ def make_model(name, *, n_components=None, standardize=False, random_state=42, *
     if n_components is not None and not spec.has_pca:
         raise InputError(f"`n_components` applies to PCA models only; {name!r} has no PCA", name="n_components")
     steps = []
-    if standardize or name in ("rbf-svr", "knn"):
+    if standardize or name in ("rbf-svr", "knn", "pca-rbf-svr"):
         steps.append(("standardize", StandardScaler()))
     if spec.has_pca:
         steps.append(("pca", PCA(n_components=n_components, svd_solver="full", random_state=random_state)))
