@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from msdash.app import features, mapview, panels, state, widgets
+from msdash.app.fastmap import fast_map
 from msdash.plots import correlation_figure, loadings_figure, map_figure, scree_figure
 
 st.title("Microstructure map")
@@ -67,15 +68,25 @@ for i, label in enumerate(chosen):
 @st.fragment
 def maps_and_selection():
     """The maps and the selected samples: a click reruns only this part, not the PC analysis below."""
-    selected = mapview.sync_selection([key for key, *_ in maps], "map_pick")
+    fast = st.toggle("Fast canvas map", value=len(dataset) > mapview.FAST_MAP_MIN, key=f"map_fast_on_{dataset_id}",
+                     help="Draw the maps on a plain canvas: quick with tens of thousands of points. Off: plotly.")
+    st.caption(f"Renderer: {'fast canvas map' if fast else 'plotly (WebGL)'} · {len(dataset)} samples · default "
+               f"is the canvas map above {mapview.FAST_MAP_MIN:,} samples")
+    keys = [mapview.fast_key(key) if fast else key for key, *_ in maps]
+    selected = mapview.sync_selection(keys, "map_pick", dataset.names)
     mapview.name_picker(dataset.names, "map_pick")
     columns = st.columns(len(maps)) if maps else []
-    for (key, label, table, coords, axes), column in zip(maps, columns):
+    for (_, label, table, coords, axes), key, column in zip(maps, keys, columns):
         with column, widgets.user_errors(f"Drawing the map of {label}"):
-            figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
-                                categorical=categorical, hover=hover, selected=mapview.highlighted(key, selected),
-                                title=label, axis_labels=axes)
-            st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+            if fast:  # it draws the shared selection itself, also on the map it was made on
+                fast_map(coords, dataset.names, color=colour_values, color_label=colour_label,
+                         categorical=categorical, hover=hover, selected=selected, title=label, axis_labels=axes,
+                         key=key)
+            else:
+                figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
+                                    categorical=categorical, hover=hover,
+                                    selected=mapview.highlighted(key, selected), title=label, axis_labels=axes)
+                st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
             n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
             prov = table.provenance
             st.caption(f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "

@@ -136,3 +136,49 @@ class TestFoundationOnFeaturesPage:
         assert at.button(key="compute_features").disabled
         rows = at.dataframe[0].value
         assert len(rows) >= 13 and not rows["present"].any()
+
+
+def fast_maps(at):
+    """Headers of the fast canvas maps on the page (AppTest cannot render components; their payload is there)."""
+    from test_fastmap import unpack
+
+    return [unpack(element.proto.bytes)[0] for element in at.get("bidi_component")]
+
+
+class TestFastMapPage:
+    def test_fast_map_selection_drives_the_panel_and_the_other_map(self, two_sets):
+        at = page("pages/map.py")
+        labels = at.multiselect(key="map_sets").options
+        at.multiselect(key="map_sets").set_value(labels[:2]).run()
+        (fast,) = [t for t in at.toggle if t.label == "Fast canvas map"]
+        assert fast.value is False  # 300 demo samples: plotly by default
+        fast.set_value(True).run()
+        assert not at.exception
+        assert len(fast_maps(at)) == 2
+        assert not any(t.get("type") == "scattergl" for spec in charts(at) for t in spec["data"])
+        assert any(c.value.startswith("Renderer: fast canvas map") for c in at.caption)
+        # What fastmap.js sends on a click or box: row ids of the data set.
+        at.session_state["map_fast_0"] = {"selection": {"ids": [5, 9], "seq": 1}}
+        at.run()
+        assert not at.exception
+        assert any("Selected samples: 2" in h.value for h in at.subheader)
+        assert [header["selected"] for header in fast_maps(at)] == [[5, 9], [5, 9]]
+        # The same ids again, but a new user action (new stamp), after picking by name: the map wins again.
+        at.multiselect(key="map_pick").set_value(["demo_042"]).run()
+        assert [header["selected"] for header in fast_maps(at)] == [[42], [42]]
+        at.session_state["map_fast_0"] = {"selection": {"ids": [5, 9], "seq": 2}}
+        at.run()
+        assert [header["selected"] for header in fast_maps(at)] == [[5, 9], [5, 9]]
+
+    def test_fast_map_is_the_default_above_the_threshold(self, monkeypatch):
+        from msdash.app import mapview
+
+        monkeypatch.setattr(mapview, "FAST_MAP_MIN", 100)
+        at = page("pages/features.py")
+        at.selectbox(key="extractor").set_value("phys_feat2").run()
+        at.button(key="compute_features").click().run()
+        at.switch_page("pages/map.py").run()
+        assert not at.exception
+        (header,) = fast_maps(at)
+        assert header["n"] == 300 and header["color"]["kind"] == "numeric"
+        assert header["axis"][0].startswith("PC1 (")

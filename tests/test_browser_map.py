@@ -1,7 +1,9 @@
-"""A 50,000-point microstructure map in headless Chromium: it draws, and a click shows the micrograph."""
+"""A 50,000-point microstructure map in headless Chromium: it draws, a click shows the micrograph, a box selects
+exactly the points inside it."""
 
 import re
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, require_chromium
@@ -13,7 +15,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 require_chromium()
 
 
-def test_fifty_thousand_point_map_click_shows_micrograph(workspace, tmp_path):
+def page_map_coords(dataset_id):
+    """The PCA coordinates the Map page draws (default settings: two-point features, not standardised)."""
+    from msdash.datastore import load_dataset
+    from msdash.features import extract
+    from msdash.maps import pca_map
+
+    table = extract(load_dataset(dataset_id), "two_point", cutoff=1)  # read back from the store
+    return pca_map(table.values, n_components=30).coords[:, :2]
+
+
+def test_fifty_thousand_point_map_click_and_box_select(workspace, tmp_path):
     dataset_id = saved_random_maps()
     from playwright.sync_api import sync_playwright
 
@@ -22,13 +34,40 @@ def test_fifty_thousand_point_map_click_shows_micrograph(workspace, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         page.goto(f"{server.url}/map?ds={dataset_id}")
-        plot = page.locator(".js-plotly-plot").first
-        plot.wait_for()
         page.get_by_text(re.compile("50000 of 50000 samples on the map")).wait_for()
-        box = plot.locator(".nsewdrag").first.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.get_by_text("Renderer: fast canvas map").wait_for()
+        fast_map = page.locator('.msdash-fastmap[data-drawn="1"]').first
+        fast_map.wait_for()
+        assert fast_map.get_attribute("data-n") == "50000"
+        assert page.locator(".js-plotly-plot").count() == 0  # the canvas map replaced plotly above the threshold
+        left, top, width, height = (float(v) for v in fast_map.get_attribute("data-plot").split(","))
+        fast_map.scroll_into_view_if_needed()
+        canvas = page.locator(".msdash-fastmap canvas.over").first.bounding_box()
+        x0, y0 = canvas["x"] + left, canvas["y"] + top
+
+        page.mouse.click(x0 + width / 2, y0 + height / 2)
         page.get_by_text("Selected samples: 1").wait_for()
         page.locator('[data-testid="stImage"] img').first.wait_for()
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "05-map-50k-click.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "05-map-50k-click.png"))
+
+        # Shift-drag a box: the page lists exactly the points whose coordinates lie inside the box drawn.
+        page.keyboard.down("Shift")
+        page.mouse.move(x0 + 0.40 * width, y0 + 0.40 * height)
+        page.mouse.down()
+        page.mouse.move(x0 + 0.55 * width, y0 + 0.60 * height, steps=8)
+        page.mouse.up()
+        page.keyboard.up("Shift")
+        heading = page.locator("h3").filter(has_text=re.compile(r"Selected samples: (?!1\b)\d+")).first
+        heading.wait_for()
+        shown = int(re.search(r"Selected samples: (\d+)", heading.inner_text()).group(1))
+        xa, xb, ya, yb = (float(v) for v in fast_map.get_attribute("data-box").split(","))
+        view = [float(v) for v in fast_map.get_attribute("data-view").split(",")]
+        # The reported box is the dragged one: 15 % of the view wide, 20 % high.
+        assert xb - xa == pytest.approx(0.15 * (view[1] - view[0]), rel=0.02)
+        assert yb - ya == pytest.approx(0.20 * (view[3] - view[2]), rel=0.02)
+        xy = page_map_coords(dataset_id).astype(np.float32).astype(float)  # the browser holds float32
+        inside = (xy[:, 0] >= xa) & (xy[:, 0] <= xb) & (xy[:, 1] >= ya) & (xy[:, 1] <= yb)
+        assert shown == int(inside.sum()) > 1
+        page.screenshot(path=str(ARTIFACTS / "05-map-50k-box.png"))
         browser.close()

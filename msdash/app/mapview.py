@@ -8,6 +8,11 @@ import numpy as np
 import streamlit as st
 
 from msdash.app.features import SELECTED
+from msdash.app.fastmap import selection_ids, selection_names
+
+#: Above this many samples the Map page draws the fast canvas map by default (plotly stays one toggle away);
+#: ``MSDASH_FAST_MAP_MIN`` overrides it (the benchmark times the plotly page that way).
+FAST_MAP_MIN = int(os.environ.get("MSDASH_FAST_MAP_MIN", 20_000))
 
 
 @st.cache_resource
@@ -73,6 +78,15 @@ def pca_axes(result):
 SELECTION_SOURCE = "selection_source"
 
 
+def fast_key(chart_key):
+    """Session-state key of the fast canvas map drawn in place of the plotly chart ``chart_key``.
+
+    >>> fast_key("map_chart_1")
+    'map_fast_1'
+    """
+    return chart_key.replace("map_chart_", "map_fast_")
+
+
 def highlighted(chart_key, selected):
     """Samples to highlight on ``chart_key``: none on the chart the selection was made on.
 
@@ -82,24 +96,37 @@ def highlighted(chart_key, selected):
     return () if st.session_state.get(SELECTION_SOURCE) == chart_key else selected
 
 
-def sync_selection(chart_keys, pick_key):
+def sync_selection(chart_keys, pick_key, names=None):
     """Update the shared selection from whichever map (or the name picker) changed since the last run.
 
     Charts report their selection in ``st.session_state[key]`` (read with dict access, so AppTest can
-    inject it). The last chart whose event changed wins; the others then highlight the same samples.
+    inject it): plotly charts as points with names in ``customdata``, fast maps as row ids of ``names``
+    (see :func:`msdash.app.fastmap.selection_names`). The last chart whose event changed wins; the others
+    then highlight the same samples.
     """
     from msdash.maps import selection_from_event
 
     seen = st.session_state.setdefault("_map_events_seen", {})
     for key in chart_keys:
         event = st.session_state.get(key)
+        if event is None:  # not drawn yet, or drawn anew (renderer switched): its old event is gone
+            seen.pop(key, None)
+            continue
         # A chart that appears (no state yet → empty selection) is not a user's change.
-        signature = repr(_points(event) or [])
+        signature = _signature(event)
         if seen.get(key, "[]") != signature:
             seen[key] = signature
-            st.session_state[SELECTED] = selection_from_event(event)
+            fast = selection_names(event, names if names is not None else [])
+            st.session_state[SELECTED] = fast if fast is not None else selection_from_event(event)
             st.session_state[SELECTION_SOURCE] = key
     return list(st.session_state.get(SELECTED, []))
+
+
+def _signature(event):
+    fast = selection_ids(event)
+    if fast is not None:  # every click, box or lasso has its own stamp, so repeating one still counts
+        return repr(fast)
+    return repr(_points(event) or [])
 
 
 def _points(event):
