@@ -64,3 +64,23 @@ def test_offline_disables_the_download(empty_cache, monkeypatch):
     at = features_page()
     assert at.button(key="download_weights").disabled
     assert any("HF_HUB_OFFLINE" in c.value for c in at.caption)
+
+
+def test_map_shows_foundation_and_classical_maps_side_by_side(tiny, empty_cache):
+    import json
+
+    at = features_page()
+    at.text_input(key="param_dinov2_folder").set_value(tiny["dinov2"]).run()
+    at.button(key="compute_features").click().run()
+    at.selectbox(key="extractor").set_value("two_point_paper_a").run()
+    at.button(key="compute_features").click().run()
+    assert not at.exception and not at.error
+    at.switch_page("pages/map.py").run()
+    labels = at.multiselect(key="map_sets").options
+    dino = next(label for label in labels if "dinov2" in label)
+    classical = next(label for label in labels if "two_point_paper_a" in label)
+    at.multiselect(key="map_sets").set_value([dino, classical]).run()
+    assert not at.exception
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")[:2]]
+    assert titles == [dino, classical]
+    assert sum("300 of 300 samples on the map" in c.value for c in at.caption) == 2
