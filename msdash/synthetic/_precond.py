@@ -117,6 +117,19 @@ def isotropic_inverse(u_hat, n, inv_t2, lam0, mu0):
 
 
 def solve_reciprocal(flux, preflux, loads, shape, **options):
+    """Solve ``Dᵀ C (E + D u) = 0`` for each load ``E`` by CG preconditioned with ``K0⁻¹ Dᵀ B D K0⁻¹``.
+
+    ``flux`` (``C``) and ``preflux`` (``B = C0 C⁻¹ C0``) act voxel by voxel on ``(L, c, *grid)`` fields;
+    keyword ``strain`` (``D``) maps nodal ``(L, m, *grid)`` to ``(L, c, *grid)``, ``strain_t`` is its adjoint;
+    ``ref_inverse(û)`` applies ``K̂0⁻¹`` and ``proj_inverse(û)`` ``(DᵀD)⁺`` on ``(L, m, *rfft)`` spectra;
+    ``tol`` and ``maxiter`` as in :func:`msdash.synthetic._green.solve`.
+    Stops each load when ``‖P σ‖ ≤ tol ‖P C E‖``, where ``‖P σ‖² = rᵀ (DᵀD)⁺ r`` is the equilibrium residual of
+    the strain formulation, evaluated from the residual ``r = −Dᵀσ`` (a by-product of the preconditioner's
+    first FFT). Two FFT pairs of the nodal field per iteration. Small grids solve all loads together; large
+    ones (2¹⁵ voxels and more) one load at a time, which keeps the work arrays small enough to be reused by
+    the allocator (measured 1.9× faster for the 51³ stiffness than batched arrays). Returns ``(fields, iterations)``,
+    fields = ``E + D u`` of shape ``(L, c, *grid)``.
+    """
     if np.prod(shape) < 2**15:
         return _solve_batch(flux, preflux, loads, shape, **options)
     results = [_solve_batch(flux, preflux, loads[i:i + 1], shape, **options) for i in range(len(loads))]
@@ -124,16 +137,6 @@ def solve_reciprocal(flux, preflux, loads, shape, **options):
 
 
 def _solve_batch(flux, preflux, loads, shape, *, strain, strain_t, ref_inverse, proj_inverse, tol, maxiter):
-    """Solve ``Dᵀ C (E + D u) = 0`` for each load ``E`` by CG preconditioned with ``K0⁻¹ Dᵀ B D K0⁻¹``.
-
-    ``flux`` (``C``) and ``preflux`` (``B = C0 C⁻¹ C0``) act voxel by voxel on ``(L, c, *grid)`` fields;
-    ``strain`` (``D``) maps nodal ``(L, m, *grid)`` to ``(L, c, *grid)``, ``strain_t`` is its adjoint;
-    ``ref_inverse(û)`` applies ``K̂0⁻¹`` and ``proj_inverse(û)`` ``(DᵀD)⁺`` on ``(L, m, *rfft)`` spectra.
-    Stops each load when ``‖P σ‖ ≤ tol ‖P C E‖``, where ``‖P σ‖² = rᵀ (DᵀD)⁺ r`` is the equilibrium residual of
-    the strain formulation, evaluated from the residual ``r = −Dᵀσ`` (a by-product of the preconditioner's
-    first FFT). Two FFT pairs of the nodal field per iteration. Returns ``(fields, iterations)``, fields =
-    ``E + D u`` of shape ``(L, c, *grid)``.
-    """
     d = len(shape)
     axes = tuple(range(2, 2 + d))
     field_axes = tuple(range(1, 2 + d))
