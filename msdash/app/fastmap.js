@@ -54,8 +54,8 @@ function createMap(root) {
 
   function layout() {
     const d = m.data;
-    const right = d && d.head.color.kind !== "none" ? 150 : 20;
-    return {l: 70, t: 34, w: Math.max(50, m.width - 70 - right), h: HEIGHT - 34 - 52};
+    const right = d && d.head.color.kind !== "none" ? Math.min(150, Math.max(80, 0.22 * m.width)) : 20;
+    return {l: 70, t: 34, w: Math.max(50, m.width - 70 - right), h: HEIGHT - 34 - 52, key: right - 26};
   }
   const sx = (p, v) => p.l + (v - m.view[0]) / (m.view[1] - m.view[0]) * p.w;
   const sy = (p, v) => p.t + (1 - (v - m.view[2]) / (m.view[3] - m.view[2])) * p.h;
@@ -100,8 +100,9 @@ function createMap(root) {
     const index = new Map();
     for (let i = 0; i < n; i++) index.set(ids[i], i);
     const px = 0.04 * (x1 - x0), py = 0.04 * (y1 - y0);
-    m.home = [x0 - px, x1 + px, y0 - py, y1 + py];
-    m.view = m.home.slice();
+    const home = [x0 - px, x1 + px, y0 - py, y1 + py];
+    if (!m.home || home.some((v, k) => v !== m.home[k])) m.view = home.slice(); // new colours keep the view
+    m.home = home;
     m.data = {head, x, y, ids, names, hover: head.hover.map((_, k) => arr["hover" + k]), color: arr.color,
       binColour, binStart, order, bin, g, cell, ext: [x0, x1, y0, y1], cellStart, cellItems, index,
       size: n <= 1000 ? 8 : n <= 10000 ? 5 : 3};
@@ -156,21 +157,23 @@ function createMap(root) {
   }
 
   function sizeCanvas(canvas) {
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(m.width * dpr); canvas.height = Math.round(HEIGHT * dpr);
-    canvas.style.width = m.width + "px"; canvas.style.height = HEIGHT + "px";
+    const dpr = window.devicePixelRatio || 1, w = Math.round(m.width * dpr), h = Math.round(HEIGHT * dpr);
+    if (canvas.width !== w || canvas.height !== h) { // resizing reallocates: only when the size changed
+      canvas.width = w; canvas.height = h;
+      canvas.style.width = m.width + "px"; canvas.style.height = HEIGHT + "px";
+    }
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, m.width, HEIGHT);
     return ctx;
   }
 
   function drawBase() {
     const d = m.data, p = layout(), ctx = sizeCanvas(base), text = colour("--st-text-color", "#31333F");
     const font = colour("--st-font", "sans-serif");
-    ctx.clearRect(0, 0, m.width, HEIGHT);
     ctx.font = `12px ${font}`; ctx.fillStyle = text; ctx.strokeStyle = "rgba(128,128,128,0.25)";
     ctx.textAlign = "center"; ctx.textBaseline = "top";
-    for (const [v, label] of niceTicks(m.view[0], m.view[1], Math.max(2, Math.round(p.w / 90)))) {
+    for (const [v, label] of niceTicks(m.view[0], m.view[1], Math.max(3, Math.round(p.w / 90)))) {
       const px = sx(p, v); ctx.beginPath(); ctx.moveTo(px, p.t); ctx.lineTo(px, p.t + p.h); ctx.stroke();
       ctx.fillText(label, px, p.t + p.h + 6);
     }
@@ -182,7 +185,7 @@ function createMap(root) {
     ctx.textAlign = "center"; ctx.textBaseline = "alphabetic"; ctx.font = `13px ${font}`;
     ctx.fillText(d.head.axis[0], p.l + p.w / 2, HEIGHT - 10);
     ctx.save(); ctx.translate(16, p.t + p.h / 2); ctx.rotate(-Math.PI / 2); ctx.fillText(d.head.axis[1], 0, 0); ctx.restore();
-    ctx.font = `bold 14px ${font}`; ctx.textAlign = "left"; ctx.fillText(d.head.title, p.l, 20);
+    ctx.font = `bold 14px ${font}`; ctx.textAlign = "left"; wrap(ctx, d.head.title, p.l, 20, p.w, 1);
     ctx.save(); ctx.beginPath(); ctx.rect(p.l, p.t, p.w, p.h); ctx.clip(); ctx.globalAlpha = 0.8;
     const s = d.size, h = s / 2, round = d.head.n <= 20000;
     const bins = d.binColour.length;
@@ -201,16 +204,16 @@ function createMap(root) {
     drawKey(ctx, p, text, font);
   }
 
-  // The colour label on at most two lines of `width` pixels (longer labels end in "…").
-  function wrap(ctx, label, x, y, width) {
+  // Text on at most `most` lines of `width` pixels (longer text ends in "…").
+  function wrap(ctx, label, x, y, width, most = 2) {
     const lines = [""];
     for (const word of String(label).split(" ")) {
       const next = lines[lines.length - 1] ? lines[lines.length - 1] + " " + word : word;
       if (ctx.measureText(next).width <= width || !lines[lines.length - 1]) lines[lines.length - 1] = next;
       else lines.push(word);
     }
-    lines.slice(0, 2).forEach((line, k) => {
-      let t = k === 1 && lines.length > 2 ? line + " …" : line;
+    lines.slice(0, most).forEach((line, k) => {
+      let t = k === most - 1 && lines.length > most ? line + " …" : line;
       while (t.length > 1 && ctx.measureText(t).width > width) t = t.slice(0, -2) + "…";
       ctx.fillText(t, x, y + 15 * k);
     });
@@ -224,13 +227,13 @@ function createMap(root) {
       VIRIDIS.forEach((v, i) => grad.addColorStop(i / (VIRIDIS.length - 1), v));
       ctx.fillStyle = grad; ctx.fillRect(left, top, 16, height); ctx.fillStyle = text;
       ctx.fillText(fmt(c.max), left + 22, top + 4); ctx.fillText(fmt(c.min), left + 22, top + height - 4);
-      wrap(ctx, c.label, left - 4, p.t - 6, 124);
+      wrap(ctx, c.label, left - 4, p.t - 6, p.key);
     } else if (c.kind === "category") {
-      wrap(ctx, c.label, left - 4, p.t - 6, 124);
+      wrap(ctx, c.label, left - 4, p.t - 6, p.key);
       const rows = Math.floor((p.h - 36) / 18), shown = c.categories.length > rows ? rows - 1 : c.categories.length;
       c.categories.slice(0, shown).forEach((name, k) => {
         ctx.fillStyle = c.palette[k % c.palette.length]; ctx.fillRect(left, p.t + 30 + 18 * k, 12, 12);
-        ctx.fillStyle = text; ctx.fillText(String(name).slice(0, 18), left + 18, p.t + 36 + 18 * k);
+        ctx.fillStyle = text; wrap(ctx, name, left + 18, p.t + 36 + 18 * k, p.key - 18, 1);
       });
       if (shown < c.categories.length) ctx.fillText(`+${c.categories.length - shown} more`, left, p.t + 36 + 18 * shown);
     }
