@@ -289,7 +289,10 @@ class TestDemoDataset:
             patch.setattr(dataset_module, "_DEMO_DIR", tmp_path / "nowhere")
             regenerated = demo_dataset()
         assert regenerated.notes and "regenerated" in regenerated.notes[0]
-        assert regenerated.content_hash() == demo_dataset().content_hash()
+        committed = demo_dataset()
+        assert regenerated.image_hashes() == committed.image_hashes()  # the micrographs: bit for bit
+        # The homogenised modulus is an iterative FFT solve: its last digit follows the CPU's SIMD paths.
+        pd.testing.assert_frame_equal(regenerated.properties, committed.properties, check_exact=False, rtol=1e-12)
 
 
 class TestDatasetExists:
