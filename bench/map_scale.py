@@ -1,8 +1,13 @@
 """Map at scale: PCA of 50,000 × 64 features (ours vs scikit-learn, same run), a 50,000-point map figure,
-and the real page in headless Chromium: seconds from reopening /map until the 50,000-point map is drawn, until
-the page has finished running, and from a click on a point (once it has) until its micrograph shows — for the
-fast canvas map (the page's default above ``mapview.FAST_MAP_MIN`` points) and for the plotly chart (the
-baseline, same run, same browser). The one-line hello page is timed as the browser's own baseline.
+and the real page in headless Chromium — for the fast canvas map (the page's default above
+``mapview.FAST_MAP_MIN`` points) and for the plotly chart (the baseline, same run, same browser):
+
+- seconds from reopening /map until the 50,000-point map is drawn, and until the page has finished running
+  (best of three reloads; UMAP's one-off numba warm-up is switched off so it does not compete);
+- seconds from a click on a point (once the page is idle) until that sample's micrograph shows, for the first
+  click (which also loads Streamlit's code for images and tables) and for a second click on another point.
+
+The one-line hello page is timed as the browser's own baseline.
 
 Prints one JSON line.
 
@@ -10,6 +15,7 @@ Prints one JSON line.
 """
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -46,6 +52,7 @@ def _browser():
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         home = Path(tmp) / "home"
         os.environ["MSDASH_HOME"] = str(home)
+        os.environ["MSDASH_WARM_UMAP"] = "0"  # numba's one-off compile per server would compete with the page
         dataset_id = saved_random_maps(N)
         hello = Path(tmp) / "hello.py"
         hello.write_text("import streamlit as st\nst.write('hello')\n")
@@ -59,40 +66,58 @@ def _browser():
             hello_s = time.perf_counter() - started
         figures = {"hello_page_s": round(hello_s, 3)}
         # The canvas map is drawn when its script marks data-drawn="1" after the first paint; plotly's when
-        # its drag layer exists. Click: the middle of the plot area.
-        renderers = {"": ('.msdash-fastmap[data-drawn="1"]', ".msdash-fastmap canvas.over", "20000"),
-                     "plotly_": (".js-plotly-plot .nsewdrag", ".js-plotly-plot .nsewdrag", str(10 * N))}
-        for prefix, (drawn, target, threshold) in renderers.items():
+        # its drag layer exists. Hover shows the name of the point under the cursor (canvas tooltip, plotly
+        # hover label); a click there is done when that sample's micrograph is shown.
+        renderers = {"": ('.msdash-fastmap[data-drawn="1"]', ".msdash-fastmap canvas.over", ".msdash-fastmap .tip",
+                          "20000"),
+                     "plotly_": (".js-plotly-plot .nsewdrag", ".js-plotly-plot .nsewdrag", ".hoverlayer .hovertext",
+                                 str(10 * N))}
+        for prefix, (drawn, target, tip, threshold) in renderers.items():
             os.environ["MSDASH_FAST_MAP_MIN"] = threshold
             with Server(ROOT / "app.py", home) as server:
                 page.goto(f"{server.url}/map?ds={dataset_id}")  # first visit: loads the set, computes the PCA
                 page.get_by_text(f"{N} of {N} samples on the map").wait_for()
                 page.locator(drawn).first.wait_for()
-                started = time.perf_counter()
-                page.reload()  # features exist: what a user waits for when coming back to the map
-                page.get_by_text(f"{N} of {N} samples on the map").wait_for()
-                page.locator(drawn).first.wait_for()
-                map_s = time.perf_counter() - started
-                # The rest of the page (PC analysis) may still run; a click then waits for it, so click when idle.
-                page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-                idle_s = time.perf_counter() - started
+                map_s = idle_s = float("inf")
+                for _ in range(REPEATS):  # the best of three: the server may still be busy after the first visit
+                    started = time.perf_counter()
+                    page.reload()  # features exist: what a user waits for when coming back to the map
+                    page.get_by_text(f"{N} of {N} samples on the map").wait_for()
+                    page.locator(drawn).first.wait_for()
+                    map_s = min(map_s, time.perf_counter() - started)
+                    # The rest of the page (PC analysis) may still run, and a click would wait for it.
+                    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+                    idle_s = min(idle_s, time.perf_counter() - started)
+                page.locator(drawn).first.scroll_into_view_if_needed()
                 box = page.locator(target).first.bounding_box()
                 plot = page.locator(drawn).first.get_attribute("data-plot") if not prefix else None
                 left, top, width, height = ([float(v) for v in plot.split(",")] if plot else
                                             (0, 0, box["width"], box["height"]))
-                started = time.perf_counter()
-                page.mouse.click(box["x"] + left + width / 2, box["y"] + top + height / 2)
-                page.get_by_text("Selected samples: 1").wait_for()
-                page.locator('[data-testid="stImage"] img').first.wait_for()
-                click_s = time.perf_counter() - started
+                # First click: also loads Streamlit's code for images and tables; second: another point.
+                clicks = [_click_seconds(page, box["x"] + left + fx * width, box["y"] + top + fy * height, tip)
+                          for fx, fy in ((0.5, 0.5), (0.6, 0.55))]
             figures[f"{prefix}map_50k_visible_s"] = round(map_s, 3)
-            figures[f"{prefix}click_to_micrograph_s"] = round(click_s, 3)
             figures[f"{prefix}page_idle_s"] = round(idle_s, 3)
+            figures[f"{prefix}click_to_micrograph_s"] = round(clicks[0], 3)
+            figures[f"{prefix}second_click_to_micrograph_s"] = round(clicks[1], 3)
         os.environ.pop("MSDASH_FAST_MAP_MIN")
         browser.close()
     figures["map_visible_speedup"] = round(figures["plotly_map_50k_visible_s"] / figures["map_50k_visible_s"], 2)
     figures["click_speedup"] = round(figures["plotly_click_to_micrograph_s"] / figures["click_to_micrograph_s"], 2)
     return figures
+
+
+def _click_seconds(page, x, y, tip):
+    """Hover (x, y) to read the sample's name, click, and time until its micrograph is shown."""
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=5)
+    page.wait_for_timeout(1000)  # let the hover label follow the cursor
+    name = re.search(r"s\d{5}", page.locator(tip).first.text_content()).group(0)
+    started = time.perf_counter()
+    page.mouse.click(x, y)
+    page.get_by_text("Selected samples: 1").wait_for()
+    page.locator('[data-testid="stImageContainer"]').filter(has_text=name).locator("img").first.wait_for()
+    return time.perf_counter() - started
 
 
 def main():

@@ -115,3 +115,28 @@ class TestSelectionEvents:
     def test_other_states_are_not_fast_map_events(self, event):
         assert selection_ids(event) is None
         assert selection_names(event, ["a"]) is None
+
+
+def _fast_map_script():
+    import streamlit as st
+
+    from msdash.app.fastmap import fast_map
+
+    picked = fast_map([[0, 0], [1, 1], [2, 0]], ["a", "b", "c"], key="m")
+    st.write(f"picked: {picked}")
+
+
+class TestFastMapElement:
+    def test_returns_names_once_per_user_action(self):
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_function(_fast_map_script).run()
+        assert not at.exception
+        (element,) = at.get("bidi_component")
+        assert unpack(element.proto.bytes)[0]["n"] == 3
+        assert at.markdown[0].value == "picked: None"
+        at.session_state["m"] = {"selection": {"ids": [2, 1], "seq": 3}}  # what fastmap.js sends
+        at.run()
+        assert at.markdown[0].value == "picked: ['c', 'b']"
+        at.run()  # no new user action
+        assert at.markdown[0].value == "picked: None"

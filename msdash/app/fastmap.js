@@ -263,18 +263,21 @@ function createMap(root) {
     ctx.restore();
   }
 
+  function render() {
+    cancelAnimationFrame(m.frame);
+    m.frame = 0;
+    if (!m.data) return;
+    if (m.baseDirty) drawBase();
+    drawOverlay();
+    m.baseDirty = false;
+    const v = m.view.map((t) => t.toPrecision(10)).join(","), p = layout();
+    Object.assign(box.dataset, {drawn: "1", n: String(m.data.head.n), view: v, plot: [p.l, p.t, p.w, p.h].join(",")});
+  }
+
+  // Mouse moves and wheel turns redraw at most once per frame.
   function schedule(all) {
     m.baseDirty = m.baseDirty || all;
-    if (m.frame) return;
-    m.frame = requestAnimationFrame(() => {
-      m.frame = 0;
-      if (!m.data) return;
-      if (m.baseDirty) drawBase();
-      drawOverlay();
-      m.baseDirty = false;
-      const v = m.view.map((t) => t.toPrecision(10)).join(","), p = layout();
-      Object.assign(box.dataset, {drawn: "1", n: String(m.data.head.n), view: v, plot: [p.l, p.t, p.w, p.h].join(",")});
-    });
+    if (!m.frame) m.frame = requestAnimationFrame(render);
   }
 
   function showTip(i, px, py) {
@@ -357,7 +360,7 @@ function createMap(root) {
     const {head, arr} = decode(bytes);
     if (head.token !== m.token) { setData(head, arr); m.token = head.token; m.baseDirty = true; }
     m.sel = new Set(head.selected.map((id) => m.data.index.get(id)).filter((i) => i !== undefined));
-    schedule(m.baseDirty);
+    render(); // now, not at the next frame: other elements of the page may keep the browser busy a while
   };
   m.destroy = () => { stop.abort(); resize.disconnect(); cancelAnimationFrame(m.frame); };
   return m;

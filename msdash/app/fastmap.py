@@ -181,11 +181,19 @@ def fast_map(coords, names, *, color=None, color_label=None, categorical=None, h
     Wheel zooms around the cursor, drag pans, click selects the nearest point, shift-drag (or the Box mode)
     selects a box, alt-drag (or the Lasso mode) a lasso, double-click resets the view and clears the
     selection. The state ``st.session_state[key]`` is ``{"selection": {"ids": [...], "seq": ...}}`` (see
-    :func:`selection_names`). Parameters are those of :func:`pack_map`; ``key`` must not contain ``"__"``.
+    :func:`selection_names`).
+
+    Parameters
+    ----------
+    coords, names, color, color_label, categorical, hover, selected, title, axis_labels
+        As :func:`pack_map`: coords ``(n_samples, >= 2)``, names ``(n_samples,)``.
+    key : str
+        Session-state key of the map (must not contain ``"__"``); without one nothing is returned.
 
     Returns
     -------
     list of str or None
+        Names of a click, box or lasso made since the last run (``[]`` after a double-click), else None.
     """
     import streamlit as st
 
