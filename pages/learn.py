@@ -33,8 +33,8 @@ with vae_tab:
             c1, c2, c3, c4 = st.columns(4)
             patch = c1.selectbox("patch (px)", choices, index=choices.index(128) if 128 in choices else 0,
                                  key="vae_patch")
-            stride = c2.number_input("stride (px)", 8, 512, 50 if patch == 128 else patch, key="vae_stride",
-                                     help="Study C: 128-px patches every 50 px.")
+            stride = c2.number_input("stride (px; 0 = the patch size)", 0, 512, 0, key="vae_stride",
+                                     help="Step between patches. Study C: 128-px patches every 50 px.")
             latent = c3.slider("latent size", 8, 64, 64, step=8, key="vae_latent")
             epochs = c4.number_input("epochs", 1, 1000, 10, key="vae_epochs")
             c5, c6, c7, c8 = st.columns(4)
@@ -52,7 +52,7 @@ with vae_tab:
                                                                     "dataset_name": dataset.name, "names": names})
                 job_id = f"{tv.KIND}:{run_dir.name}"
                 jobs.start(job_id, f"TextureVAE {run_dir.name}", tv.train_texture_vae, images, run_dir=run_dir,
-                           patch=int(patch), stride=int(stride), latent=int(latent), epochs=int(epochs),
+                           patch=int(patch), stride=int(stride) or int(patch), latent=int(latent), epochs=int(epochs),
                            batch_size=int(batch_size), lr=float(lr), beta=beta,
                            vgg_folder=folder.strip() or None, device=device)
                 st.session_state["vae_run"] = run_dir.name
@@ -66,6 +66,7 @@ with vae_tab:
             st.session_state["vae_run"] = ids[0]
         run_id = st.selectbox("Run", ids, format_func=labels.get, key="vae_run")
         meta = next(m for m in all_runs if m["run_id"] == run_id)
+        st.caption(learnview.run_status(meta))
         job = jobs.get(f"{tv.KIND}:{run_id}")
         if job is not None:
             learnview.job_panel(job.job_id, history=[] if job.events else meta["history"])

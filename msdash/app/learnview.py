@@ -106,12 +106,18 @@ def loss_figure(history, *, title="Training loss"):
 
 
 def run_label(meta):
-    """One line describing a run for a select box."""
+    """One line naming a run in a select box: id, data set and the fixed settings."""
     created = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0)))
     config = meta.get("config", {})
     what = ", ".join(f"{k} {config[k]}" for k in ("patch", "latent", "arch", "inputs") if k in config)
-    return (f"{meta['run_id']} · {meta.get('dataset_name', '?')} · {what} · "
-            f"{len(meta.get('history', []))}/{config.get('epochs', '?')} epochs · {meta.get('status', '?')}")
+    return f"{meta['run_id']} · {meta.get('dataset_name', '?')}" + (f" · {what}" if what else "")
+
+
+def run_status(meta):
+    """One line on a run's progress (a caption: select-box labels of a kept selection do not refresh)."""
+    config = meta.get("config", {})
+    return (f"{len(meta.get('history', []))} of {config.get('epochs', '?')} epochs saved · status "
+            f"{meta.get('status', '?')}" + ("" if meta.get("pretrained_vgg", True) else " · random-weight VGG19"))
 
 
 def image_row(images, captions=None, *, warn=None):
