@@ -100,8 +100,12 @@ def loss_figure(history, *, title="Training loss"):
                          ("kl", "KL part")):
         if column in frame and frame[column].notna().any():
             figure.add_trace(go.Scatter(x=frame["epoch"], y=frame[column], mode="lines+markers", name=name))
-    figure.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
-                         margin=dict(l=10, r=10, t=40, b=10))
+    values = frame[[c for c in ("train_loss", "val_loss", "style", "kl") if c in frame]].to_numpy(float)
+    positive = bool(np.all(values[np.isfinite(values)] > 0))
+    # The parts differ by orders of magnitude (β·KL vs style): a log axis keeps every curve readable.
+    figure.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss" + (" (log scale)" if positive else ""),
+                         yaxis_type="log" if positive else "linear", height=320, margin=dict(l=10, r=10, t=40, b=10))
+    figure.update_xaxes(dtick=1 if len(frame) <= 20 else None)
     return figure
 
 
