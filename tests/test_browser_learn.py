@@ -41,6 +41,8 @@ def test_texture_vae_trains_with_progress_and_shows_its_views(workspace):
         page.get_by_text("2 of 2 epochs saved · status done").wait_for()  # the page caught up by itself
         page.get_by_role("tab", name="Latent traversal").wait_for()
         page.get_by_text("Originals (top) and their reconstructions").wait_for()
+        page.get_by_text("Use the latent means as a feature set").wait_for()  # the last view: the run is over
+        page.wait_for_timeout(1000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "06-learn-texture-vae.png"), full_page=True)
         browser.close()

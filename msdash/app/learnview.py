@@ -82,7 +82,7 @@ def job_panel(job_id, *, history=()):
             st.success(f"{job.title} finished in {job.finished - job.started:.0f} s.")
         records = list(history) + [e for e in job.epochs]
         if records:
-            st.plotly_chart(loss_figure(records), key=f"loss_{job_id}_{len(records)}_{job.status}")
+            st.plotly_chart(loss_figure(records), key=f"loss_{job_id}")
         if not job.running and job.status != st.session_state.get(f"_seen_{job_id}"):
             st.session_state[f"_seen_{job_id}"] = job.status
             st.rerun()  # the page below (run list, views) catches up once the job has ended
