@@ -107,3 +107,27 @@ def test_features_page_offers_the_learned_extractors(learn_page):
     from msdash.app.features import feature_sets
 
     assert any("resnet_embed" in label for label in feature_sets(dataset_id))
+
+
+def test_cancelled_training_resumes_from_the_page(learn_page):
+    at, _ = learn_page
+    at.selectbox(key="vae_patch").set_value(32)
+    at.slider(key="vae_latent").set_value(8)
+    at.number_input(key="vae_epochs").set_value(50)
+    _submit(at, "Train in the background")
+    job = next(j for j in jobs.all_jobs() if j.job_id.startswith("texture_vae:") and j.running)
+    while not job.epochs:  # let one epoch be saved, then press Cancel
+        assert not job.wait(0.2) or job.status == "done"
+    at.run()
+    at.button(key=f"cancel_{job.job_id}").click().run()
+    assert job.wait(60) and job.status == "cancelled"
+    at.run()
+    saved = len(job.epochs)
+    assert any(f"{saved} of 50 epochs saved · status cancelled" in c.value for c in at.caption)
+    at.number_input(key="vae_more").set_value(saved + 1)
+    at.button(key="vae_resume").click().run()
+    resumed = jobs.get(job.job_id)
+    assert resumed is not job and resumed.wait(120) and resumed.status == "done", resumed.error
+    at.run()
+    assert any(f"{saved + 1} of {saved + 1} epochs saved · status done" in c.value for c in at.caption)
+    assert [e["epoch"] for e in resumed.epochs] == [saved + 1]  # continued, not restarted
