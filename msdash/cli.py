@@ -67,7 +67,7 @@ def build_parser():
     cv.add_argument("--target", "-t", required=True, help="column with the property to predict")
     cv.add_argument("--properties", help="table with the target (and groups) columns, first column = name; "
                                          "default: the feature table itself")
-    cv.add_argument("--model", "-m", default="pr", help="model preset (pr, lr, svr, ridge, rbf-svr, pcr, knn)")
+    cv.add_argument("--model", "-m", default="pr", help="model preset (pr, lr, svr, ridge, pca-rbf-svr, rbf-svr, pcr, knn)")
     cv.add_argument("--groups", "-g", help="column of group labels: a group never spans train and test")
     cv.add_argument("--outer", default="10", help='outer folds, or "logo" (leave one group out)')
     cv.add_argument("--inner", type=int, default=5, help="inner folds")

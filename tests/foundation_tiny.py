@@ -1,8 +1,11 @@
 """Tiny randomly initialised DINOv2 / DINOv2-with-registers / CLIP / SAM models saved like a user's local folder,
-and a stand-in for huggingface_hub.snapshot_download (no network)."""
+a stand-in for huggingface_hub.snapshot_download (no network), and the fixtures of the tests that use them
+(import ``tiny`` and ``hub_cache`` into a test module to use them)."""
 
 import os
 import shutil
+
+import pytest
 
 DIM = 32
 
@@ -54,3 +57,18 @@ def fake_snapshot_download(source, calls):
         return snapshot
 
     return snapshot_download
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Folders of the tiny models, saved once per test module: name → folder."""
+    return save_tiny_models(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache (``HF_HUB_CACHE``), online: returns its folder."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    return tmp_path / "hub"

@@ -4,22 +4,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from foundation_tiny import DIM, fake_snapshot_download, save_tiny_models
+from foundation_tiny import DIM, fake_snapshot_download, hub_cache, tiny  # noqa: F401 — fixtures
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 pytest.importorskip("torch")
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return save_tiny_models(tmp_path_factory.mktemp("models"))
-
-
-@pytest.fixture
-def empty_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
 
 
 def features_page():
@@ -28,7 +16,7 @@ def features_page():
     return at.selectbox(key="extractor").set_value("dinov2").run()
 
 
-def test_local_folder_computes_on_the_demo(tiny, empty_cache):
+def test_local_folder_computes_on_the_demo(tiny, hub_cache):
     at = features_page()
     assert at.button(key="compute_features").disabled
     at.text_input(key="param_dinov2_folder").set_value(tiny["dinov2"]).run()
@@ -42,13 +30,13 @@ def test_local_folder_computes_on_the_demo(tiny, empty_cache):
     assert metrics["Features per sample"] == str(DIM) and metrics["Failed samples"] == "0"
 
 
-def test_folder_of_another_family_is_named(tiny, empty_cache):
+def test_folder_of_another_family_is_named(tiny, hub_cache):
     at = features_page()
     at.text_input(key="param_dinov2_folder").set_value(tiny["clip"]).run()
     assert any("holds clip weights" in w.value for w in at.warning) and at.button(key="compute_features").disabled
 
 
-def test_download_button_fetches_a_missing_preset(tiny, empty_cache, monkeypatch):
+def test_download_button_fetches_a_missing_preset(tiny, hub_cache, monkeypatch):
     calls = []
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download(tiny["dinov2"], calls))
     at = features_page()
@@ -59,14 +47,14 @@ def test_download_button_fetches_a_missing_preset(tiny, empty_cache, monkeypatch
     assert not at.warning and not at.button(key="compute_features").disabled
 
 
-def test_offline_disables_the_download(empty_cache, monkeypatch):
+def test_offline_disables_the_download(hub_cache, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     at = features_page()
     assert at.button(key="download_weights").disabled
     assert any("HF_HUB_OFFLINE" in c.value for c in at.caption)
 
 
-def test_map_shows_foundation_and_classical_maps_side_by_side(tiny, empty_cache):
+def test_map_shows_foundation_and_classical_maps_side_by_side(tiny, hub_cache):
     import json
 
     at = features_page()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from foundation_tiny import fake_snapshot_download, save_tiny_models
+from foundation_tiny import fake_snapshot_download, hub_cache, tiny  # noqa: F401 — fixtures
 from msdash.errors import InputError
 from msdash.features.foundation import download_model, model_status
 
@@ -10,27 +10,14 @@ huggingface_hub = pytest.importorskip("huggingface_hub")
 pytest.importorskip("torch")
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return save_tiny_models(tmp_path_factory.mktemp("models"))
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    return tmp_path / "hub"
-
-
-def test_download_fills_the_cache_with_progress(tiny, cache, monkeypatch):
+def test_download_fills_the_cache_with_progress(tiny, hub_cache, monkeypatch):
     calls, progress = [], []
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download(tiny["dinov2"], calls))
     assert not model_status("dinov2-small")["present"]
     status = download_model("dinov2-small", progress=lambda *a: progress.append(a))
     assert status["present"] and status["path"].endswith("0123abcd") and model_status("dinov2-small")["present"]
     (call,) = calls
-    assert call["repo_id"] == "facebook/dinov2-small" and call["cache_dir"] == str(cache)
+    assert call["repo_id"] == "facebook/dinov2-small" and call["cache_dir"] == str(hub_cache)
     assert {"config.json", "preprocessor_config.json", "*.safetensors"} <= set(call["allow_patterns"])
     assert not any(p.endswith(".bin") or p == "*" for p in call["allow_patterns"])
     assert progress[:2] == [(2**20, 3 * 2**20, "Downloading bytes: 1.0 of 3.0 MiB"),
@@ -39,7 +26,7 @@ def test_download_fills_the_cache_with_progress(tiny, cache, monkeypatch):
 
 
 @pytest.mark.parametrize("variable", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
-def test_offline_is_a_clear_error_and_no_call(tiny, cache, monkeypatch, variable):
+def test_offline_is_a_clear_error_and_no_call(tiny, hub_cache, monkeypatch, variable):
     calls = []
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download(tiny["dinov2"], calls))
     monkeypatch.setenv(variable, "1")
@@ -48,12 +35,12 @@ def test_offline_is_a_clear_error_and_no_call(tiny, cache, monkeypatch, variable
     assert calls == []
 
 
-def test_unknown_preset(cache):
+def test_unknown_preset(hub_cache):
     with pytest.raises(InputError, match="Unknown preset 'dinov9'"):
         download_model("dinov9")
 
 
-def test_network_failure_becomes_an_input_error(cache, monkeypatch):
+def test_network_failure_becomes_an_input_error(hub_cache, monkeypatch):
     def broken(**kwargs):
         raise OSError("Name or service not known")
 
@@ -62,7 +49,7 @@ def test_network_failure_becomes_an_input_error(cache, monkeypatch):
         download_model("clip-b16")
 
 
-def test_download_without_weights_is_reported(tmp_path, cache, monkeypatch):
+def test_download_without_weights_is_reported(tmp_path, hub_cache, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "config.json").write_text('{"model_type": "sam"}')
