@@ -79,11 +79,13 @@ def _finished(dataset_id, target):
         st.caption(f"No finished CNN run for {target!r} yet.")
         return
     st.subheader(f"Finished CNN runs for {target}")
-    st.dataframe(pd.DataFrame([{
-        "run": item["run_id"], "model": item["model"], "outer folds": item["outer"],
-        "grouped by": item["group_column"] or "—", "MAPE (%)": round(item["result"].summary()["mape_pct"]["mean"], 3),
-        "RMSE": round(item["result"].summary()["rmse"]["mean"], 4), "R²": round(item["result"].summary()["r2"]["mean"], 4),
-    } for item in done]), hide_index=True)
+    rows = []
+    for item in done:
+        summary = item["result"].summary()
+        rows.append({"run": item["run_id"], "model": item["model"], "outer folds": item["outer"],
+                     "grouped by": item["group_column"] or "—", "MAPE (%)": round(summary["mape_pct"]["mean"], 3),
+                     "RMSE": round(summary["rmse"]["mean"], 4), "R²": round(summary["r2"]["mean"], 4)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("These runs appear on the Models page (same data set and property) in the box plots, the summary "
                "and the parity plot.")
     pick = st.selectbox("Training curves of run", [item["run_id"] for item in done], key="cnn_curves_run")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from msdash.atomic import write_file_atomic
 from msdash.learned import runs
 
 __all__ = ["KIND", "RANDOM_STATE", "model_folds", "run_cnn_cv", "finished_results"]
@@ -69,7 +70,7 @@ def run_cnn_cv(images, y, names, *, run_dir, outer, groups=None, group_column=No
     if result is not None:
         payload = result.to_dict() | {"names": [str(n) for n in names], "outer": int(outer),
                                       "group_column": group_column, "histories": result.histories}
-        runs._write(Path(run_dir) / "result.json", json.dumps(payload, default=float).encode())
+        write_file_atomic(Path(run_dir) / "result.json", json.dumps(payload, default=float).encode())
     return result
 
 

@@ -16,13 +16,12 @@ previous checkpoint. The training functions of this package share one contract:
 """
 
 import json
-import os
 import re
 import time
 import uuid
 from pathlib import Path
 
-from msdash.atomic import fsync_dir
+from msdash.atomic import write_file_atomic
 from msdash.config import workspace
 from msdash.errors import InputError
 
@@ -84,16 +83,6 @@ def new_run(kind, config, *, run_id=None):
     return path
 
 
-def _write(path, data):
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
 def read_meta(run_dir):
     """The run's ``meta.json`` as a dict."""
     return json.loads((Path(run_dir) / META).read_text())
@@ -101,7 +90,7 @@ def read_meta(run_dir):
 
 def write_meta(run_dir, meta):
     """Replace the run's ``meta.json`` atomically."""
-    _write(Path(run_dir) / META, json.dumps(meta, indent=1, default=float).encode())
+    write_file_atomic(Path(run_dir) / META, json.dumps(meta, indent=1, default=float).encode())
 
 
 def list_runs(kind):
@@ -137,13 +126,13 @@ def save_checkpoint(run_dir, model, *, optimizer=None, scheduler=None, meta=None
 
     run_dir = Path(run_dir)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    _write(run_dir / WEIGHTS, save(state))
+    write_file_atomic(run_dir / WEIGHTS, save(state))
     if optimizer is not None or scheduler is not None:
         import io
         buffer = io.BytesIO()
         torch.save({"optimizer": optimizer.state_dict() if optimizer is not None else None,
                     "scheduler": scheduler.state_dict() if scheduler is not None else None}, buffer)
-        _write(run_dir / OPTIMIZER, buffer.getvalue())
+        write_file_atomic(run_dir / OPTIMIZER, buffer.getvalue())
     if meta is not None:
         write_meta(run_dir, meta)
 
