@@ -272,7 +272,9 @@ def read_tiff(fh, name, *, max_pixels):
 def _read_tiff_pages(fh, name, max_pixels):
     import tifffile
 
-    with tifffile.TiffFile(fh) as tif:
+    # Never open other files: multi-file OME series name them by path, Micro-Manager and NDTiff series
+    # look for siblings in the file's folder. An uploaded TIFF is read from its own bytes only.
+    with tifffile.TiffFile(fh, _multifile=False, is_mmstack=False, is_ndtiff=False) as tif:
         series = tif.series
         if not series:
             raise InputError(

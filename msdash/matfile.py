@@ -84,8 +84,12 @@ def _read_mat_hdf5(fh, name, max_pixels, variable):
             f"{name}: could not be read as MAT v7.3 (HDF5): {exc}; the file may be damaged", name=name
         ) from None
     with mat:
+        _refuse_outside_references(mat, name)
         candidates = {}
-        for var, item in mat.items():
+        for var in mat:
+            if not isinstance(mat.get(var, getlink=True), h5py.HardLink):
+                continue  # a soft link names an object checked on its own; MATLAB writes none
+            item = mat[var]
             matlab_class = item.attrs.get("MATLAB_class", b"") if isinstance(item, h5py.Dataset) else None
             if isinstance(matlab_class, bytes):
                 matlab_class = matlab_class.decode("ascii", "replace")
@@ -99,6 +103,46 @@ def _read_mat_hdf5(fh, name, max_pixels, variable):
         chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
         array = mat[chosen][()].T.reshape(candidates[chosen])
     return array, colour
+
+
+def _refuse_outside_references(mat, name):
+    """Raise InputError when any object of the HDF5 file reads bytes from outside the file.
+
+    HDF5 lets a dataset keep its bytes in other files (external storage), map other files (virtual
+    datasets), and lets a group link to objects of other files (external and user-defined links).
+    Reading any of them would read a file of the server, so the whole upload is refused before any
+    data is read. Links are listed without being followed (``visititems_links`` does not traverse them).
+    """
+    import h5py
+
+    found = []
+
+    def check(path, link):
+        if isinstance(link, h5py.ExternalLink):
+            found.append(f"'{path}' is a link to another file")
+        elif not isinstance(link, (h5py.HardLink, h5py.SoftLink)):
+            found.append(f"'{path}' is a link of a kind msdash does not follow")
+        elif isinstance(link, h5py.HardLink):
+            item = mat.get(path)
+            if isinstance(item, h5py.Dataset):
+                plist = item.id.get_create_plist()
+                if plist.get_layout() == h5py.h5d.VIRTUAL:
+                    found.append(f"'{path}' is a virtual dataset mapping other files")
+                elif plist.get_external_count() > 0:
+                    found.append(f"'{path}' keeps its data in another file (external storage)")
+        return found[0] if len(found) >= 3 else None  # a non-None return stops the visit
+
+    try:
+        mat.visititems_links(check)
+    except Exception as exc:
+        raise InputError(
+            f"{name}: could not be read as MAT v7.3 (HDF5): {exc}; the file may be damaged", name=name
+        ) from None
+    if found:
+        raise InputError(
+            f"{name}: refused: {'; '.join(found)}. msdash reads only arrays stored inside the uploaded file; "
+            "save the variables again in MATLAB with save(..., '-v7.3') from plain arrays", name=name,
+        )
 
 
 def _squeezed(shape):
