@@ -19,6 +19,54 @@ MAX_ZIP_MEMBERS = int(os.environ.get("MSDASH_MAX_ZIP_MEMBERS", 100_000))
 MAX_ZIP_RATIO = int(os.environ.get("MSDASH_MAX_ZIP_RATIO", 1000))
 
 
+def physical_memory_bytes():
+    """Return the machine's physical memory in bytes (8 GiB when the system does not say).
+
+    >>> physical_memory_bytes() > 0
+    True
+    """
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 8 * 1024**3
+
+
+def _bytes_from_env(variable, default):
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return int(default)
+    try:
+        return int(float(value))
+    except ValueError:
+        raise ValueError(f"{variable} must be a number of bytes, got {value!r}") from None
+
+
+def max_upload_bytes():
+    """Return the largest decoded size of one upload, in bytes (``MSDASH_MAX_UPLOAD_BYTES``).
+
+    Counted from the file headers before any pixel is decoded, over every axis (colour samples,
+    slices) at the size the images are kept in memory. Default: 1/8 of the physical memory.
+    """
+    return _bytes_from_env("MSDASH_MAX_UPLOAD_BYTES", physical_memory_bytes() // 8)
+
+
+def max_session_bytes():
+    """Return the largest decoded size of one browser session's unsaved data, in bytes.
+
+    ``MSDASH_MAX_SESSION_BYTES``; default: the upload limit (a session holds one upload until saved).
+    """
+    return _bytes_from_env("MSDASH_MAX_SESSION_BYTES", max_upload_bytes())
+
+
+def max_unsaved_bytes():
+    """Return the largest decoded size of all sessions' unsaved uploads together, in bytes.
+
+    ``MSDASH_MAX_UNSAVED_BYTES``; default: 1/3 of the physical memory, so that several users uploading
+    at once cannot exhaust a shared server.
+    """
+    return _bytes_from_env("MSDASH_MAX_UNSAVED_BYTES", physical_memory_bytes() // 3)
+
+
 def workspace():
     """Return the workspace folder, creating it when missing.
 
@@ -37,3 +85,26 @@ def datasets_dir():
     path = workspace() / "datasets"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def max_import_bytes():
+    """Return the largest feature table "Import a feature table" reads, in bytes (``MSDASH_MAX_IMPORT_BYTES``).
+
+    Counted from the file's header or metadata before any value is read: rows × columns × 8 bytes
+    (float64), plus the decoded text of Parquet text columns. Default: 1/8 of the physical memory.
+    """
+    return _bytes_from_env("MSDASH_MAX_IMPORT_BYTES", physical_memory_bytes() // 8)
+
+
+def max_xlsx_bytes():
+    """Return the largest total uncompressed size of the parts of one XLSX workbook, in bytes.
+
+    ``MSDASH_MAX_XLSX_BYTES``; default 256 MiB (a sheet's XML takes a few times its size once read as
+    cells). The compression ratio of each part is limited by ``MSDASH_MAX_ZIP_RATIO``.
+    """
+    return _bytes_from_env("MSDASH_MAX_XLSX_BYTES", 256 * 1024**2)
+
+
+def max_xlsx_parts():
+    """Return the largest number of parts (zip members) of one XLSX workbook (``MSDASH_MAX_XLSX_PARTS``, 10 000)."""
+    return int(os.environ.get("MSDASH_MAX_XLSX_PARTS", 10_000))

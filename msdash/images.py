@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from msdash.budget import check_decode
 from msdash.errors import InputError
 
 #: File extensions msdash reads as images (compared case-insensitively); ``.zip`` archives are opened too.
@@ -190,10 +191,11 @@ def _scale(array):
     return image, f"{kind} image rescaled from [{low:g}, {high:g}] to [0, 1]"
 
 
-def read_pil(fh, name, *, label, max_pixels):
+def read_pil(fh, name, *, label, max_pixels, budget=None):
     """Decode a PNG/JPEG/BMP (or fallback TIFF) with PIL; return (array, colour).
 
-    The size is checked on the lazily opened image, before any pixel is decoded.
+    The size (pixels, and bytes against ``budget``, a :class:`msdash.budget.DecodeBudget`) is checked
+    on the lazily opened image, before any pixel is decoded.
     """
     Image = _pil_image(max_pixels)
     try:
@@ -202,6 +204,9 @@ def read_pil(fh, name, *, label, max_pixels):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(fh)
             check_pixels((im.height, im.width), max_pixels, name)
+            bands = 4 if im.mode in ("P", "PA") else len(im.getbands())  # palettes expand to RGB(A)
+            itemsize = 2 if im.mode.startswith("I;16") else 4 if im.mode in ("I", "F") else 1
+            check_decode(budget, name, (im.height, im.width, bands), np.dtype(f"u{itemsize}"), colour=bands > 1)
             im.load()
             return _pil_to_array(im)
     except InputError:
@@ -248,28 +253,28 @@ def _pil_to_array(im):
     return array, array.ndim == 3
 
 
-def read_tiff(fh, name, *, max_pixels):
+def read_tiff(fh, name, *, max_pixels, budget=None):
     """Decode a TIFF with tifffile, falling back to PIL; return (array, colour).
 
     Equal-shaped pages become a ``(D, H, W)`` volume; pages of different shapes are refused.
     """
     try:
-        return _read_tiff_pages(fh, name, max_pixels)
+        return _read_tiff_pages(fh, name, max_pixels, budget)
     except InputError:
         raise
     except Exception as exc:  # palette TIFFs, or codecs tifffile lacks: PIL may still read them
         fh.seek(0)
         try:
-            return read_pil(fh, name, label="TIFF", max_pixels=max_pixels)
+            return read_pil(fh, name, label="TIFF", max_pixels=max_pixels, budget=budget)
         except InputError as pil_error:
-            if isinstance(exc, _UsePil) or "over the limit" in pil_error.message:
+            if isinstance(exc, _UsePil) or "over the limit" in pil_error.message or "over its limit" in pil_error.message:
                 raise
             raise InputError(
                 f"{name}: could not be read as TIFF: {exc}; the file may be damaged, re-export it", name=name
             ) from None
 
 
-def _read_tiff_pages(fh, name, max_pixels):
+def _read_tiff_pages(fh, name, max_pixels, budget):
     import tifffile
 
     # Never open other files: multi-file OME series name them by path, Micro-Manager and NDTiff series
@@ -302,6 +307,15 @@ def _read_tiff_pages(fh, name, max_pixels):
                 name=name,
             )
         check_pixels(spatial, max_pixels, name)
+        samples = shape[axes.index("S")] if "S" in axes else 1
+        if samples > 4:
+            raise InputError(
+                f"{name}: has {samples} samples per pixel; expected grey, RGB or RGBA (1 to 4); save the "
+                "channels as separate images", name=name,
+            )
+        if budget is not None:
+            budget.check(name, shape, series[0].dtype,
+                         kept_values=int(np.prod(spatial, dtype=np.int64)) * (3 if colour else 1))
         array = np.stack([s.asarray() for s in series]) if len(series) > 1 else series[0].asarray()
     array = array.reshape(shape)
     if colour:
@@ -314,7 +328,7 @@ class _UsePil(Exception):
     """Raised by :func:`_read_tiff_pages` for TIFF flavours PIL converts better (palette)."""
 
 
-def read_npy(fh, name, *, max_pixels):
+def read_npy(fh, name, *, max_pixels, budget=None):
     """Decode a NumPy ``.npy`` file without ever unpickling; return (array, colour).
 
     The header is read first so that dtype, dimensionality and pixel count are checked before the
@@ -324,7 +338,7 @@ def read_npy(fh, name, *, max_pixels):
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
             shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
+        elif version in ((2, 0), (3, 0)):  # 3.0 differs only by a UTF-8 header (structured names)
             shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
             raise InputError(
@@ -345,6 +359,7 @@ def read_npy(fh, name, *, max_pixels):
         )
     colour = check_shape(shape, dtype, name)
     check_pixels(shape[:2] if colour else shape, max_pixels, name)
+    check_decode(budget, name, shape, dtype, colour=colour)
     fh.seek(0)
     try:
         return np.load(fh, allow_pickle=False), colour

@@ -8,6 +8,7 @@ of :func:`msdash.images.normalise`. Property tables are read by :mod:`msdash.tab
 import io
 import os
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from msdash import config
+from msdash.budget import DecodeBudget
 from msdash.errors import InputError
 from msdash.images import LUMA_WEIGHTS, SUPPORTED_EXTENSIONS, normalise, read_npy, read_pil, read_tiff
 from msdash.matfile import MatChoiceError, read_mat
@@ -71,8 +73,13 @@ class LoadResult:
     choices: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
+    @property
+    def nbytes(self):
+        """Bytes the loaded images take in memory (int)."""
+        return sum(int(image.nbytes) for image in self.images.values())
 
-def load_images(sources, *, max_pixels=None, mat_variables=None):
+
+def load_images(sources, *, max_pixels=None, mat_variables=None, max_bytes=None):
     """Load images from paths, folders, zip archives and ``(name, bytes)`` uploads.
 
     Parameters
@@ -86,6 +93,11 @@ def load_images(sources, *, max_pixels=None, mat_variables=None):
     mat_variables : str or dict of str to str, optional
         Which array to load from MAT files holding several: one variable name for all files, or
         sample name → variable name.
+    max_bytes : int or DecodeBudget, optional
+        Largest total size of the loaded images in memory, in bytes, over every axis; default
+        ``config.max_upload_bytes()`` (``MSDASH_MAX_UPLOAD_BYTES``). Each file's decoded size is read from
+        its header and checked before it is decoded; a file that would pass the limit is refused with a
+        message and the next ones are still tried.
 
     Returns
     -------
@@ -114,6 +126,8 @@ def load_images(sources, *, max_pixels=None, mat_variables=None):
         "seen": {},  # casefolded sample name -> file that claimed it
         "max_pixels": config.MAX_PIXELS if max_pixels is None else int(max_pixels),
         "mat_variables": mat_variables,
+        "budget": max_bytes if isinstance(max_bytes, DecodeBudget) else DecodeBudget(
+            config.max_upload_bytes() if max_bytes is None else max_bytes),
     }
     for source in _as_list(sources):
         for name, data in _files_of(source, state["result"]):
@@ -239,6 +253,8 @@ class _ZipMember:
 def _load_one(name, data, state):
     """Decode one file into ``state["result"]``; every failure becomes a LoadError."""
     result, seen = state["result"], state["seen"]
+    # NFC: the same name typed on macOS (NFD) and elsewhere (NFC) is one sample, not two look-alikes.
+    raw, name = name, unicodedata.normalize("NFC", name)
     sample, extension = os.path.splitext(name.rsplit("/", 1)[-1])
     extension = extension.lower()
     if extension not in SUPPORTED_EXTENSIONS:
@@ -249,8 +265,11 @@ def _load_one(name, data, state):
         return
     key = sample.casefold()
     if key in seen:
+        unicode_only = raw != name or seen[key][1]
+        hint = (" (the two names differ only in how accented letters are encoded, as macOS and Windows "
+                "write them)") if unicode_only else ""
         result.errors.append(LoadError(name, (
-            f"{name}: duplicate name '{sample}' (already used by {seen[key]}); rename one of them")))
+            f"{name}: duplicate name '{sample}' (already used by {seen[key][0]}){hint}; rename one of them")))
         return
     variable = state["mat_variables"]
     if isinstance(variable, dict):
@@ -262,15 +281,16 @@ def _load_one(name, data, state):
             if fh.seek(0, io.SEEK_END) == 0:
                 raise InputError(f"{name}: the file is empty (0 bytes); re-export or re-upload it", name=name)
             fh.seek(0)
-            array, colour = _decode(fh, name, extension, state["max_pixels"], variable)
+            array, colour = _decode(fh, name, extension, state["max_pixels"], variable, state["budget"])
         image, notes = normalise(array, name, colour=colour)
+        state["budget"].add(image.nbytes)
         if colour and extension in (".npy", ".mat"):
             # A plain array has no colour tag: say how an (H, W, 3) array was read.
             notes.insert(0, f"array of shape {array.shape} read as an RGB image, not a 3-slice volume")
     except MatChoiceError as exc:
         result.errors.append(LoadError(name, exc.message))
         result.choices[sample] = exc.variables
-        seen[key] = name
+        seen[key] = (name, raw != name)
     except InputError as exc:
         result.errors.append(LoadError(name, exc.message))
     except MemoryError:
@@ -279,19 +299,19 @@ def _load_one(name, data, state):
         result.errors.append(LoadError(name, f"{name}: could not be read ({exc}); the file may be damaged"))
     else:
         result.images[sample] = image
-        seen[key] = name
+        seen[key] = (name, raw != name)
         result.notes.extend(LoadError(name, f"{name}: {note}") for note in notes)
 
 
-def _decode(fh, name, extension, max_pixels, variable):
+def _decode(fh, name, extension, max_pixels, variable, budget):
     """Dispatch on the extension; return ``(array, colour)``."""
     if extension == ".npy":
-        return read_npy(fh, name, max_pixels=max_pixels)
+        return read_npy(fh, name, max_pixels=max_pixels, budget=budget)
     if extension == ".mat":
-        return read_mat(fh, name, max_pixels=max_pixels, variable=variable)
+        return read_mat(fh, name, max_pixels=max_pixels, variable=variable, budget=budget)
     if extension in (".tif", ".tiff"):
-        return read_tiff(fh, name, max_pixels=max_pixels)
-    return read_pil(fh, name, label=_PIL_LABELS[extension], max_pixels=max_pixels)
+        return read_tiff(fh, name, max_pixels=max_pixels, budget=budget)
+    return read_pil(fh, name, label=_PIL_LABELS[extension], max_pixels=max_pixels, budget=budget)
 
 
 def to_grey(image):

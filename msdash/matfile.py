@@ -7,12 +7,14 @@ candidates. One candidate loads; several raise :class:`MatChoiceError` listing t
 import numpy as np
 
 from msdash.errors import InputError
+from msdash.budget import check_decode
 from msdash.images import check_shape, check_pixels
 
-_MAT_NUMERIC_CLASSES = {
-    "double", "single", "logical", "int8", "uint8", "int16", "uint16",
-    "int32", "uint32", "int64", "uint64",
+_MAT_ITEMSIZE = {
+    "double": "f8", "single": "f4", "logical": "u1", "int8": "i1", "uint8": "u1", "int16": "i2",
+    "uint16": "u2", "int32": "i4", "uint32": "u4", "int64": "i8", "uint64": "u8",
 }
+_MAT_NUMERIC_CLASSES = set(_MAT_ITEMSIZE)
 
 
 class MatChoiceError(InputError):
@@ -31,7 +33,7 @@ class MatChoiceError(InputError):
         self.variables = list(variables)
 
 
-def read_mat(fh, name, *, max_pixels, variable=None):
+def read_mat(fh, name, *, max_pixels, variable=None, budget=None):
     """Decode one array of a MATLAB ``.mat`` file (v4/v5 via scipy, v7.3 via h5py); return (array, colour).
 
     Parameters
@@ -39,6 +41,9 @@ def read_mat(fh, name, *, max_pixels, variable=None):
     variable : str, optional
         Array to load when the file holds several candidates (numeric, real, 2-D or 3-D after
         squeezing singleton axes).
+
+    budget : msdash.budget.DecodeBudget, optional
+        Checked with the chosen array's shape and type before it is read.
 
     Raises
     ------
@@ -50,7 +55,7 @@ def read_mat(fh, name, *, max_pixels, variable=None):
     hdf_signature = fh.read(4) == b"\x89HDF" or head[:4] == b"\x89HDF"
     fh.seek(0)
     if b"MATLAB 7.3" in head or hdf_signature:
-        return _read_mat_hdf5(fh, name, max_pixels, variable)
+        return _read_mat_hdf5(fh, name, max_pixels, variable, budget)
     import scipy.io
 
     try:
@@ -63,7 +68,9 @@ def read_mat(fh, name, *, max_pixels, variable=None):
         var: _squeezed(shape) for var, shape, cls in listing
         if not var.startswith("__") and cls in _MAT_NUMERIC_CLASSES and len(_squeezed(shape)) in (2, 3)
     }
+    classes = {var: cls for var, _, cls in listing}
     chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
+    check_decode(budget, name, candidates[chosen], _MAT_ITEMSIZE[classes[chosen]], colour=colour)
     fh.seek(0)
     try:
         array = scipy.io.loadmat(fh, variable_names=[chosen])[chosen]
@@ -74,7 +81,7 @@ def read_mat(fh, name, *, max_pixels, variable=None):
     return array, colour
 
 
-def _read_mat_hdf5(fh, name, max_pixels, variable):
+def _read_mat_hdf5(fh, name, max_pixels, variable, budget):
     import h5py
 
     try:
@@ -101,6 +108,7 @@ def _read_mat_hdf5(fh, name, max_pixels, variable):
             if len(shape) in (2, 3):
                 candidates[var] = shape
         chosen, colour = _choose_variable(candidates, variable, name, max_pixels)
+        check_decode(budget, name, candidates[chosen], mat[chosen].dtype, colour=colour)
         array = mat[chosen][()].T.reshape(candidates[chosen])
     return array, colour
 

@@ -184,3 +184,110 @@ class TestZipMembers:
         assert "set.zip/link.npy" in only_error(result, "set.zip/link.npy")
         assert list(result.images) == ["good"]
         assert_no_secret(result)
+
+
+def _png(array):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _zip(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+MB = 1024**2
+
+
+class TestDecodeBudget:
+    def test_amplification_zip_is_stopped_from_the_headers(self, monkeypatch):
+        """16 all-zero 2000×2000 PNGs: a tiny zip that decodes to 256 MB as float32."""
+        import tracemalloc
+
+        blank = _png(np.zeros((2000, 2000), np.uint8))
+        archive = _zip([(f"z{i:02d}.png", blank) for i in range(16)])
+        assert len(archive) < 200_000
+        monkeypatch.setenv("MSDASH_MAX_UPLOAD_BYTES", str(40 * MB))
+        tracemalloc.start()
+        try:
+            result = load_images([("bomb.zip", archive), good()])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # 16 MB kept per image: two fit in 40 MB, the others are refused before decoding.
+        assert list(result.images) == ["z00", "z01", "good"]  # a small file after them still fits
+        assert len(result.errors) == 14
+        for error in result.errors:
+            assert error.message.startswith(error.name) and "MSDASH_MAX_UPLOAD_BYTES" in error.message
+        assert "bomb.zip/z02.png: decodes to 15.3 MiB, and this upload already holds 30.5 MiB" in \
+            result.errors[0].message
+        assert peak < 40 * MB + 12 * MB, f"peak {peak / MB:.0f} MB: images were decoded past the budget"
+
+    def test_budget_argument_and_order(self):
+        small = npy_bytes(np.zeros((10, 10)))  # 800 bytes decoded (float64), 400 kept (float32)
+        result = load_images([("a.npy", small), ("b.npy", small), ("c.npy", small)], max_bytes=1200)
+        assert list(result.images) == ["a", "b"]
+        assert "c.npy" in only_error(result, "c.npy")
+        assert result.nbytes == 800
+
+    def test_npy_header_declaring_gigabytes_is_refused_before_allocation(self):
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<f8", "fortran_order": False, "shape": (40_000, 40_000)})
+        data = header.getvalue() + b"\0" * 64  # 12.8 GB declared, 64 bytes present
+        result = load_images([("huge.npy", data)], max_pixels=10**10, max_bytes=100 * MB)
+        assert "decodes to 11.9 GiB" in only_error(result, "huge.npy")
+
+    @pytest.mark.parametrize("photometric", ["rgb", "minisblack"])
+    def test_tiff_with_forty_samples_is_refused_before_decoding(self, photometric):
+        import tifffile
+
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, np.zeros((64, 64, 40), np.uint8), photometric=photometric,
+                         planarconfig="contig", extrasamples=[0] * 37 if photometric == "rgb" else None)
+        result = load_images([("deep.tif", buffer.getvalue()), good()])
+        assert "40 samples per pixel" in only_error(result, "deep.tif")
+        assert "good" in result.images
+
+    def test_colour_counts_every_channel(self):
+        rgb = _png(np.random.default_rng(0).integers(0, 255, (100, 100, 3), dtype=np.uint8))
+        # 100×100×3 float32 = 120,000 bytes: refused under 119,999, loaded at 120,000.
+        assert load_images([("c.png", rgb)], max_bytes=119_999).images == {}
+        assert load_images([("c.png", rgb)], max_bytes=120_000).images["c"].shape == (100, 100, 3)
+
+    def test_mat_v5_is_checked_before_reading(self):
+        import scipy.io
+
+        buffer = io.BytesIO()
+        scipy.io.savemat(buffer, {"img": np.zeros((100, 100))})  # float64: 80,000 bytes decoded
+        result = load_images([("m.mat", buffer.getvalue())], max_bytes=79_999)
+        assert "decodes to 78.1 KiB" in only_error(result, "m.mat")
+
+
+def npy_bytes(array, version=None):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), version=version)
+    return buffer.getvalue()
+
+
+class TestNamesAndFormats:
+    def test_npy_format_3_loads(self):
+        result = load_images([("v3.npy", npy_bytes(np.eye(3), version=(3, 0)))])
+        assert result.errors == []
+        np.testing.assert_array_equal(result.images["v3"], np.eye(3))
+
+    def test_nfc_and_nfd_names_are_one_sample_with_a_clear_message(self):
+        import unicodedata
+
+        nfc, nfd = unicodedata.normalize("NFC", "Fé.npy"), unicodedata.normalize("NFD", "Fé.npy")
+        assert nfc != nfd
+        result = load_images([(nfd, npy_bytes(np.eye(3))), (nfc, npy_bytes(np.zeros((3, 3))))])
+        assert list(result.images) == [unicodedata.normalize("NFC", "Fé")]  # kept in NFC
+        message = only_error(result, nfc)
+        assert "duplicate name" in message and "accented letters" in message
