@@ -7,43 +7,55 @@ openpyxl are imported inside the functions so that importing msdash stays fast.
 
 import csv
 import io
+import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from msdash import config
 from msdash.errors import InputError
 from msdash.images import SUPPORTED_EXTENSIONS
 
 _TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
-_EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
+_EXCEL_EXTENSIONS = (".xlsx", ".xlsm")  # .xlsm: macros are never run (openpyxl reads cell values only)
 _DELIMITERS = ",;\t"
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_EXTENSION_TAIL = re.compile(r"\s*(?:" + "|".join(map(re.escape, SUPPORTED_EXTENSIONS)) + r")\Z")
+#: Rows of one Excel worksheet (Excel's own limit); a sheet declaring more is refused, not walked.
+_EXCEL_MAX_ROWS = 1_048_576
 
 
-def read_properties(source, *, sheet=None):
+def read_properties(source, *, sheet=None, max_rows=None):
     """Read a property table with every cell as stripped text.
 
     Parameters
     ----------
     source : path, (name, bytes) pair or file-like
-        A ``.csv``/``.tsv``/``.txt`` or ``.xlsx`` file; file-likes need ``.name`` and ``.getvalue()``
-        or ``.read()`` (Streamlit uploads work).
+        A ``.csv``/``.tsv``/``.txt`` or ``.xlsx``/``.xlsm`` file; file-likes need ``.name`` and
+        ``.getvalue()`` or ``.read()`` (Streamlit uploads work). Workbooks are read as values only:
+        macros never run and external links are never followed.
     sheet : str, optional
         Worksheet of an XLSX file; default the first.
+    max_rows : int, optional
+        Stop after ``max_rows + 1`` non-empty rows below the header, so that a caller can tell a table
+        longer than ``max_rows`` without reading all of it. Default: read every row.
 
     Returns
     -------
     pandas.DataFrame
         One row per table row, header names kept exactly (units included). ``df.attrs`` holds
         ``source``, ``delimiter`` and ``encoding`` (CSV; else None), ``sheet`` and ``sheets`` (XLSX;
-        else None and []). Blank headers of non-empty columns become ``"column N"`` (1-based);
+        else None and []) and ``notes``, plain-English remarks for the user (a workbook's external
+        links that were ignored). Blank headers of non-empty columns become ``"column N"`` (1-based);
         fully empty rows and unnamed empty columns are dropped.
 
     Raises
     ------
     InputError
-        Empty or unreadable file, unknown sheet, no columns, a header but no rows, or two columns
-        with the same name (they are not renamed: which one is meant would be a guess).
+        Empty or unreadable file, unknown sheet, no columns, a header but no rows, two columns with the
+        same name (they are not renamed: which one is meant would be a guess), or a workbook over the
+        limits (``MSDASH_MAX_XLSX_BYTES``, ``MSDASH_MAX_XLSX_PARTS``, ``MSDASH_MAX_ZIP_RATIO``).
 
     Examples
     --------
@@ -55,18 +67,22 @@ def read_properties(source, *, sheet=None):
     extension = Path(name).suffix.lower()
     if not data:
         raise InputError(f"{name}: the file is empty (0 bytes)", name=name)
-    attrs = {"source": name, "delimiter": None, "encoding": None, "sheet": None, "sheets": []}
+    attrs = {"source": name, "delimiter": None, "encoding": None, "sheet": None, "sheets": [], "notes": []}
     if extension == ".xls":
         raise InputError(f"{name}: old .xls workbooks are not read; save it as .xlsx or .csv", name=name)
     if extension in _EXCEL_EXTENSIONS:
-        rows, attrs["sheet"], attrs["sheets"] = _xlsx_rows(data, name, sheet)
+        links = _check_workbook_parts(data, name)
+        if links:
+            attrs["notes"].append(f"{name}: the workbook's {links} external {_plural(links, 'link')} "
+                                  "(to other files) were ignored; only the values saved in this file are read")
+        rows, attrs["sheet"], attrs["sheets"] = _xlsx_rows(data, name, sheet, max_rows)
     elif extension in _TEXT_EXTENSIONS:
         text, attrs["encoding"] = _decode(data)
         attrs["delimiter"] = _sniff_delimiter(text)
-        rows = _csv_rows(text, attrs["delimiter"], name)
+        rows = _first_rows(_csv_rows(text, attrs["delimiter"], name), max_rows)
     else:
         raise InputError(
-            f"{name}: unsupported table type '{extension}'; use .csv, .tsv, .txt or .xlsx", name=name
+            f"{name}: unsupported table type '{extension}'; use .csv, .tsv, .txt, .xlsx or .xlsm", name=name
         )
     table = _to_frame(rows, name)
     table.attrs.update(attrs)
@@ -116,23 +132,63 @@ def _sniff_delimiter(text):
 
 
 def _csv_rows(text, delimiter, name):
+    """A lazy reader of the rows of a text table; a malformed table raises InputError when reached."""
     try:
-        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        yield from csv.reader(io.StringIO(text), delimiter=delimiter)
     except csv.Error as exc:
-        raise InputError(f"{name}: could not be read as a table ({exc})", name=name) from None
+        raise InputError(f"{name}: could not be read as a table ({exc}); save it again as a comma, "
+                         "semicolon or tab separated text file", name=name) from None
 
 
-def _xlsx_rows(data, name, sheet):
+def _first_rows(rows, max_rows):
+    """All rows, or the first ``max_rows + 2`` non-empty ones (the header, ``max_rows`` rows and one more)."""
+    if max_rows is None:
+        return rows
+    return itertools.islice((row for row in rows if any(str(cell).strip() for cell in row)), max_rows + 2)
+
+
+def _unreadable_workbook(name, reason):
+    return InputError(f"{name}: could not be read as an Excel workbook ({reason}); the file may be damaged "
+                      "or not .xlsx: open it in Excel or LibreOffice and save it again as .xlsx, or as .csv",
+                      name=name)
+
+
+def _check_workbook_parts(data, name):
+    """Refuse a workbook whose parts would inflate past the limits; return its number of external links.
+
+    An XLSX file is a zip archive: its parts are checked from the zip directory before any is inflated.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise _unreadable_workbook(name, exc) from None
+    if len(parts) > config.max_xlsx_parts():
+        raise InputError(f"{name}: the workbook has {len(parts):,} parts, over the limit of "
+                         f"{config.max_xlsx_parts():,} (MSDASH_MAX_XLSX_PARTS); save it again as .csv", name=name)
+    inflated = sum(part.file_size for part in parts)
+    if inflated > config.max_xlsx_bytes():
+        raise InputError(f"{name}: the workbook unpacks to {inflated:,} bytes, over the limit of "
+                         f"{config.max_xlsx_bytes():,} (MSDASH_MAX_XLSX_BYTES); save only the needed sheet "
+                         "and columns, or save it as .csv", name=name)
+    for part in parts:
+        if part.file_size > config.MAX_ZIP_RATIO * max(part.compress_size, 1):
+            raise InputError(f"{name}: the workbook part {part.filename} has a compression ratio of "
+                             f"{part.file_size / max(part.compress_size, 1):,.0f}:1, over the limit of "
+                             f"{config.MAX_ZIP_RATIO}:1 (possible zip bomb); save it again as .csv", name=name)
+    return sum(1 for part in parts if re.fullmatch(r"xl/externalLinks/[^/]+\.xml", part.filename, re.IGNORECASE))
+
+
+def _xlsx_rows(data, name, sheet, max_rows=None):
     """Return ``(rows as lists of str, sheet name, all sheet names)`` of an XLSX workbook."""
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # BadZipFile, InvalidFileException, KeyError on a damaged workbook
-        raise InputError(
-            f"{name}: could not be read as an Excel workbook ({exc}); the file may be damaged or not .xlsx",
-            name=name,
-        ) from None
+        raise _unreadable_workbook(name, exc) from None
     try:
         sheets = list(book.sheetnames)
         chosen = sheets[0] if sheet is None else sheet
@@ -140,10 +196,29 @@ def _xlsx_rows(data, name, sheet):
             raise InputError(
                 f"{name}: has no sheet '{sheet}'; its sheets are: {', '.join(sheets)}", name=name
             )
-        rows = [[_cell_text(v) for v in row] for row in book[chosen].iter_rows(values_only=True)]
+        worksheet = book[chosen]
+        # The declared size pads every row to its width; a tiny file can declare 16 384 columns.
+        worksheet.reset_dimensions()
+        rows = list(_first_rows(_sheet_rows(worksheet, name), max_rows))
+    except InputError:
+        raise
+    except Exception as exc:  # damaged sheet XML, a shared string that does not exist, ...
+        raise _unreadable_workbook(name, exc) from None
     finally:
         book.close()
     return rows, chosen, sheets
+
+
+def _sheet_rows(worksheet, name):
+    """Rows of a read-only worksheet as text; refuses a sheet with more rows or cells than it could hold."""
+    max_cells = config.max_xlsx_bytes() // 16  # a cell takes at least ~16 bytes of sheet XML
+    cells = 0
+    for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        cells += len(row)
+        if number > _EXCEL_MAX_ROWS or cells > max_cells:
+            raise InputError(f"{name}: the sheet '{worksheet.title}' declares more rows or cells than a workbook "
+                             f"within the limits holds (MSDASH_MAX_XLSX_BYTES); save it again as .csv", name=name)
+        yield [_cell_text(v) for v in row]
 
 
 def _cell_text(value):
@@ -198,7 +273,8 @@ class MatchReport:
         Names occurring more than once in the table (the first row is used), and
         ``"(empty name in row N)"`` for rows without a name (row 1 is the header).
     non_numeric : dict of str to list of (str, str)
-        Numeric column → ``(table name, raw cell)`` of cells that are not numbers (they became NaN).
+        Numeric column → ``(table name, raw cell)`` of cells that are not numbers, or numbers too large
+        for a float (``1e999``, which would be infinite); they became NaN.
     properties : pandas.DataFrame
         Indexed by every image name (``index.name == "sample"``); numeric columns float64, text and
         group columns ``str``; images without a row are NaN. The name column is excluded.
@@ -258,7 +334,7 @@ def match_properties(names, table, *, name_column, group_column=None):
     -------
     MatchReport
         A column is numeric when at least half of its non-empty cells are numbers; its other cells are
-        reported in ``non_numeric`` and become NaN. Decimal commas are read when the table's delimiter
+        reported in ``non_numeric`` and become NaN, as do numbers that overflow to infinity. Decimal commas are read when the table's delimiter
         was ``";"``.
 
     Examples
@@ -314,11 +390,13 @@ def match_properties(names, table, *, name_column, group_column=None):
         numbers = sum(1 for v, p in zip(values, parsed) if v and p is not None)
         if column != group_column and numbers and numbers * 2 >= filled:
             report.numeric_columns.append(column)
-            bad = [(table_names[i], v) for i, (v, p) in enumerate(zip(values, parsed)) if v and p is None]
+            # 1e999 parses as a number but overflows to inf: reported and left empty like any other bad cell.
+            usable = [p is not None and math.isfinite(p) for p in parsed]
+            bad = [(table_names[i], v) for i, (v, ok) in enumerate(zip(values, usable)) if v and not ok]
             if bad:
                 report.non_numeric[column] = bad
             properties[column] = np.array(
-                [np.nan if r is None or parsed[r] is None else parsed[r] for r in rows], dtype=np.float64
+                [parsed[r] if r is not None and usable[r] else np.nan for r in rows], dtype=np.float64
             )
         else:
             if column != group_column:
@@ -343,11 +421,28 @@ def _name_key(name):
     >>> _name_key("  Img_01.PNG ")
     'img_01'
     """
-    key = _as_text(name).casefold()
-    for extension in SUPPORTED_EXTENSIONS:
-        if key.endswith(extension):
-            return key[: -len(extension)].strip()
-    return key
+    return _EXTENSION_TAIL.sub("", _as_text(name).casefold())
+
+
+def _name_keys(cells):
+    """Return the matching keys of a column of names, as :func:`_name_key` does, with pandas string methods.
+
+    Parameters
+    ----------
+    cells : pandas.Series
+        Names of any dtype; missing values give ``""``.
+
+    Returns
+    -------
+    pandas.Series of str
+        Same index as ``cells``.
+
+    >>> import pandas as pd
+    >>> _name_keys(pd.Series([" Img_01.PNG ", None, 7])).tolist()
+    ['img_01', '', '7']
+    """
+    text = cells.astype(object).where(cells.notna(), "").astype(str).str.strip().str.casefold()
+    return text.str.replace(_EXTENSION_TAIL, "", regex=True)
 
 
 def _parse_number(text, decimal_comma):

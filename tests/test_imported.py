@@ -90,8 +90,8 @@ class TestNpy:
             import_features(("e.npy", self._npy(array)), NAMES)
 
     def test_pickles_are_not_loaded(self):
-        with pytest.raises(InputError, match="not a readable NPY"):
-            import_features(("e.npy", self._npy(np.array([{"a": 1}] * 3, dtype=object))), NAMES)
+        with pytest.raises(InputError, match="e.npy: expected a 2-D array of numbers.*got object"):
+            import_features(("e.npy", self._npy(np.array([[{"a": 1}]] * 3, dtype=object))), NAMES)
 
 
 def test_unsupported_type():

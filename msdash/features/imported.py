@@ -7,6 +7,7 @@ written atomically (temp file + rename), so they survive a restart.
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import uuid
@@ -17,7 +18,7 @@ import numpy as np
 from msdash import config
 from msdash.errors import InputError
 from msdash.features.extract import FeatureError, FeatureTable
-from msdash.tables import _name_key  # one matching rule for properties and features
+from msdash.tables import _name_key, _name_keys  # one matching rule for properties and features
 
 __all__ = ["import_features", "save_imported", "load_imported", "list_imported"]
 
@@ -28,12 +29,18 @@ _META_KEY = b"msdash"
 def import_features(source, names, *, name_column=None):
     """Read a feature table and align its rows with a data set's samples.
 
+    Nothing is read beyond what can match the data set: a table with more than
+    ``max(2 * len(names), len(names) + 1000)`` rows is refused from its metadata (Parquet), its header
+    (NPY) or after that many rows (CSV, XLSX), and so is one whose values would take more than
+    ``MSDASH_MAX_IMPORT_BYTES`` (rows × columns × 8 bytes).
+
     Parameters
     ----------
     source : path, (name, bytes) pair or upload
-        ``.csv``/``.tsv``/``.txt``/``.xlsx`` (read by :func:`msdash.io.read_properties`), ``.parquet``, or
-        ``.npy`` (a 2-D float array whose rows are in the data set's order: no names, ``n`` must equal
-        ``len(names)``).
+        ``.csv``/``.tsv``/``.txt``/``.xlsx``/``.xlsm`` (read by :func:`msdash.io.read_properties`),
+        ``.parquet``, or ``.npy`` (a 2-D float array whose rows are in the data set's order: no names,
+        ``n`` must equal ``len(names)``). Only the given bytes are read: a Parquet file referring to
+        other files is refused.
     names : sequence of str
         The data set's sample names, in order.
     name_column : str, optional
@@ -45,13 +52,15 @@ def import_features(source, names, *, name_column=None):
     FeatureTable
         ``extractor = "imported:<file name>"``, kind ``"imported"``; labels are the column headers
         (``"<file stem>[i]"`` for NPY). Samples without a row are NaN rows with the error
-        ``"no row in the feature table"``; extra rows are ignored and counted in ``provenance``.
+        ``"no row in the feature table"``; extra rows are ignored and counted in ``provenance``, whose
+        ``notes`` list what the user should know (a workbook's ignored external links).
 
     Raises
     ------
     InputError
-        Unsupported file type, unreadable file, cells that are not numbers (a few are listed), an NPY
-        array that is not 2-D or whose row count differs from ``len(names)``.
+        Unsupported file type, unreadable file, too many rows or values, cells that are not finite
+        numbers (a few are listed), an NPY array that is not 2-D or whose row count differs from
+        ``len(names)``, a Parquet file referring to other files. The message names the file.
 
     Examples
     --------
@@ -59,18 +68,16 @@ def import_features(source, names, *, name_column=None):
     >>> table.values.tolist()[:2], table.labels, [e.name for e in table.errors]
     ([[1.0, 2.0], [3.0, 4.0]], ['e0', 'e1'], ['c'])
     """
+    import pandas as pd
+
     file_name, data = _read_source(source)
     names = [str(n) for n in names]
     extension = Path(file_name).suffix.lower()
     if extension == ".npy":
         return _from_npy(file_name, data, names)
+    notes = []
     if extension == ".parquet":
-        import pandas as pd
-
-        try:
-            frame = pd.read_parquet(io.BytesIO(data))
-        except Exception as exc:
-            raise InputError(f"{file_name}: not a readable Parquet file ({exc})", name=file_name) from None
+        frame = _read_parquet(file_name, data, len(names))
         if name_column is None and not _has_default_index(frame) and _best_column(frame, names) is None:
             frame = frame.reset_index()
             name_column = str(frame.columns[0])
@@ -79,8 +86,14 @@ def import_features(source, names, *, name_column=None):
     else:
         from msdash.io import read_properties
 
-        frame = read_properties((file_name, data))
+        limit = _max_rows(len(names))
+        frame = read_properties((file_name, data), max_rows=limit)
+        if len(frame) > limit:
+            raise InputError(f"{file_name}: more than {limit:,} rows for a data set of {len(names):,} samples; "
+                             f"{_ONE_ROW_PER_SAMPLE}", name=file_name)
+        _check_values_size(file_name, len(frame), frame.shape[1])
         decimal_comma = frame.attrs.get("delimiter") == ";"
+        notes = list(frame.attrs.get("notes", []))
     if name_column is None:
         name_column = _best_column(frame, names) or str(frame.columns[0])
     if name_column not in frame.columns:
@@ -90,20 +103,117 @@ def import_features(source, names, *, name_column=None):
     if not labels:
         raise InputError(f"{file_name}: no feature columns besides the name column {name_column!r}", name=file_name)
     matrix = _numeric(frame[labels], frame[name_column], file_name, decimal_comma)
-    first = {}
-    for row, raw in enumerate(frame[name_column]):
-        first.setdefault(_name_key(raw), row)
-    rows = [first.get(_name_key(n)) for n in names]
+    keys = _name_keys(frame[name_column])
+    first = pd.Series(np.arange(len(keys)), index=keys.to_numpy())  # key → first row with it
+    first = first[~first.index.duplicated(keep="first")]
+    rows = first.reindex([_name_key(n) for n in names]).to_numpy()
+    found = ~np.isnan(rows)
     values = np.full((len(names), len(labels)), np.nan)
-    errors = []
-    for i, row in enumerate(rows):
-        if row is None:
-            errors.append(FeatureError(names[i], _MISSING))
-        else:
-            values[i] = matrix[row]
-    extra = len(first) - len({r for r in rows if r is not None})
+    values[found] = matrix[rows[found].astype(np.int64)]
+    errors = [FeatureError(names[i], _MISSING) for i in np.flatnonzero(~found)]
+    extra = len(first) - len(np.unique(rows[found]))
     return _table(file_name, data, values, labels, names, errors, name_column,
-                  extra_rows=extra, duplicate_rows=len(frame) - len(first))
+                  extra_rows=extra, duplicate_rows=len(frame) - len(first), notes=notes)
+
+
+def _max_rows(n_samples):
+    """Most rows a table may have and still be meant for ``n_samples`` samples (duplicates and extras allowed)."""
+    return max(2 * n_samples, n_samples + 1000)
+
+
+_ONE_ROW_PER_SAMPLE = ("a feature table has one row per sample, so it cannot match this data set: keep only "
+                       "this data set's rows, or check that the right data set is open")
+
+
+def _check_rows(file_name, n_rows, n_samples):
+    if n_rows > _max_rows(n_samples):
+        raise InputError(f"{file_name}: {n_rows:,} rows for a data set of {n_samples:,} samples; "
+                         f"{_ONE_ROW_PER_SAMPLE}", name=file_name)
+
+
+def _check_values_size(file_name, n_rows, n_columns, extra_bytes=0):
+    needed = n_rows * n_columns * 8 + extra_bytes
+    if needed > config.max_import_bytes():
+        raise InputError(f"{file_name}: {n_rows:,} rows × {n_columns:,} columns would take {needed / 1e6:,.0f} MB, "
+                         f"over the import limit of {config.max_import_bytes() / 1e6:,.0f} MB "
+                         "(MSDASH_MAX_IMPORT_BYTES); keep only the columns you need", name=file_name)
+
+
+def _read_parquet(file_name, data, n_samples):
+    """A Parquet table as a DataFrame, refused from its footer before any value is read when it cannot match.
+
+    The footer gives the row count, the column types and each column chunk's location: a chunk kept in
+    another file (``file_path``) is refused, never opened. Text columns are read as dictionaries first,
+    so a short value repeated on every row is measured before it is expanded.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def unreadable(exc):
+        return InputError(f"{file_name}: not a readable Parquet file ({type(exc).__name__}: {exc}); export the "
+                          "table again as Parquet, or as CSV", name=file_name)
+
+    try:
+        footer = pq.ParquetFile(pa.BufferReader(data))
+        metadata, schema = footer.metadata, footer.schema_arrow
+        chunks = list(itertools.islice((metadata.row_group(i).column(j) for i in range(metadata.num_row_groups)
+                                        for j in range(metadata.num_columns)), _MAX_PARQUET_CHUNKS + 1))
+    except Exception as exc:  # ArrowInvalid, OSError, ... on anything that is not a Parquet file
+        raise unreadable(exc) from None
+    if len(chunks) > _MAX_PARQUET_CHUNKS:
+        raise InputError(f"{file_name}: more than {_MAX_PARQUET_CHUNKS:,} column chunks ({metadata.num_row_groups:,} "
+                         "row groups); write it again with fewer, larger row groups", name=file_name)
+    if any(chunk.file_path for chunk in chunks):
+        raise InputError(f"{file_name}: the Parquet file refers to data kept in other files (a column chunk "
+                         "'file_path'); such files are not read. Write the table into one self-contained file",
+                         name=file_name)
+    _check_rows(file_name, metadata.num_rows, n_samples)
+    odd = [f"{f.name} ({f.type})" for f in schema if not (_is_fixed_width(f.type) or _is_text(f.type))]
+    if odd:
+        raise InputError(f"{file_name}: columns must hold numbers (features) or text (names); these do not: "
+                         f"{', '.join(odd[:5])}", name=file_name)
+    _check_values_size(file_name, metadata.num_rows, len(schema),
+                       extra_bytes=sum(chunk.total_uncompressed_size for chunk in chunks))
+    text = [f.name for f in schema if _is_text(f.type)]
+    try:
+        arrow = pq.ParquetFile(pa.BufferReader(data), read_dictionary=text).read(use_pandas_metadata=True)
+        decoded = sum(_decoded_bytes(arrow.column(name)) for name in text)
+        _check_values_size(file_name, metadata.num_rows, len(schema), extra_bytes=decoded)
+        return arrow.cast(schema).to_pandas()
+    except InputError:
+        raise
+    except Exception as exc:
+        raise unreadable(exc) from None
+
+
+#: Most column chunks (row groups × columns) a Parquet footer may list: far more than a feature table needs.
+_MAX_PARQUET_CHUNKS = 100_000
+
+
+def _is_fixed_width(arrow_type):
+    import pyarrow as pa
+
+    return any(test(arrow_type) for test in (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean,
+                                             pa.types.is_decimal, pa.types.is_temporal, pa.types.is_null))
+
+
+def _is_text(arrow_type):
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        return _is_text(arrow_type.value_type)
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _decoded_bytes(column):
+    """Bytes of text a dictionary-encoded column would take once expanded (one length per row, summed)."""
+    import pyarrow.compute as pc
+
+    total = 0
+    for chunk in column.chunks:
+        lengths = pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
+        total += int(pc.sum(lengths).as_py() or 0)
+    return total
 
 
 def _read_source(source):
@@ -119,18 +229,31 @@ def _read_source(source):
 
 
 def _from_npy(file_name, data, names):
+    """An NPY array checked from its header (shape, dtype, size) before its values are read."""
+    buffer = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buffer)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(buffer)
+    except Exception as exc:
+        raise InputError(f"{file_name}: not a readable NPY array ({exc}); save it again with numpy.save "
+                         "(a 2-D array of numbers, one row per sample)", name=file_name) from None
+    if len(shape) != 2 or dtype.hasobject or not np.issubdtype(dtype, np.number) or dtype.kind == "c":
+        raise InputError(f"{file_name}: expected a 2-D array of numbers (samples × features), got "
+                         f"{dtype} of shape {shape}", name=file_name)
+    if shape[0] != len(names):
+        raise InputError(f"{file_name}: {shape[0]} rows for {len(names)} samples; an NPY file has no "
+                         "names, so its rows must be the data set's samples in order", name=file_name)
+    _check_values_size(file_name, shape[0], shape[1])
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as exc:
-        raise InputError(f"{file_name}: not a readable NPY array ({exc})", name=file_name) from None
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        raise InputError(f"{file_name}: expected a 2-D array of numbers (samples × features), got "
-                         f"{array.dtype} of shape {array.shape}", name=file_name)
-    if array.shape[0] != len(names):
-        raise InputError(f"{file_name}: {array.shape[0]} rows for {len(names)} samples; an NPY file has no "
-                         "names, so its rows must be the data set's samples in order", name=file_name)
+        raise InputError(f"{file_name}: not a readable NPY array ({exc}); save it again with numpy.save",
+                         name=file_name) from None
     labels = [f"{Path(file_name).stem}[{j}]" for j in range(array.shape[1])]
-    return _table(file_name, data, array.astype(np.float64), labels, names, [], None, extra_rows=0, duplicate_rows=0)
+    values = array.astype(np.float64)
+    _refuse_infinite(file_name, values, np.asarray(names), labels)
+    return _table(file_name, data, values, labels, names, [], None, extra_rows=0, duplicate_rows=0)
 
 
 def _has_default_index(frame):
@@ -142,21 +265,20 @@ def _has_default_index(frame):
 def _best_column(frame, names):
     """The column whose cells match the most sample names, or None when none matches.
 
-    Only the first 10 non-numeric columns and their first 500 cells are scored: a wide embedding table
-    would otherwise cost a name lookup per cell.
+    Only the first 10 non-numeric columns and their first 500 cells are scored.
     """
-    wanted = {_name_key(n) for n in names}
+    wanted = list({_name_key(n) for n in names})
     candidates = [c for c in frame.columns if frame[c].dtype.kind not in "biufc"][:10]
-    scores = {c: sum(_name_key(v) in wanted for v in frame[c].iloc[:500]) for c in candidates}
+    scores = {c: int(_name_keys(frame[c].iloc[:500]).isin(wanted).sum()) for c in candidates}
     best = max(scores, key=scores.get, default=None)
     return str(best) if best is not None and scores[best] > 0 else None
 
 
 def _numeric(frame, row_names, file_name, decimal_comma):
-    """The feature cells as float64; InputError listing a few cells that are not numbers."""
+    """The feature cells as float64; InputError listing a few cells that are not finite numbers."""
     import pandas as pd
 
-    columns, bad = [], []
+    columns, shown, n_bad = [], [], 0
     for column in frame.columns:
         cells = frame[column]
         if cells.dtype.kind in "biuf":
@@ -167,21 +289,35 @@ def _numeric(frame, row_names, file_name, decimal_comma):
         if decimal_comma:
             text = text.str.replace(",", ".", regex=False)
         numbers = pd.to_numeric(text.where(~empty), errors="coerce")
-        for row in np.flatnonzero(numbers.isna().to_numpy() & ~empty.to_numpy()):
-            bad.append(f"{row_names.iloc[row]!s}/{column}: {cells.iloc[row]!r}")
+        wrong = np.flatnonzero(numbers.isna().to_numpy() & ~empty.to_numpy())
+        n_bad += len(wrong)
+        shown += [f"{row_names.iloc[row]!s}/{column}: {cells.iloc[row]!r}" for row in wrong[:5 - len(shown)]]
         columns.append(numbers.to_numpy(np.float64))
-    if bad:
-        shown = "; ".join(bad[:5]) + (f"; … ({len(bad)} in all)" if len(bad) > 5 else "")
-        raise InputError(f"{file_name}: feature cells must be numbers; these are not: {shown}", name=file_name)
-    return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    if n_bad:
+        listed = "; ".join(shown) + (f"; … ({n_bad} in all)" if n_bad > len(shown) else "")
+        raise InputError(f"{file_name}: feature cells must be numbers; these are not: {listed}", name=file_name)
+    values = np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    _refuse_infinite(file_name, values, row_names.to_numpy(), list(frame.columns))
+    return values
 
 
-def _table(file_name, data, values, labels, names, errors, name_column, *, extra_rows, duplicate_rows):
+def _refuse_infinite(file_name, values, row_names, labels):
+    """InputError listing a few infinite cells (``1e999`` in a text table, ``inf`` in a binary one)."""
+    rows, cols = np.nonzero(np.isinf(values))
+    if len(rows):
+        shown = "; ".join(f"{row_names[r]!s}/{labels[c]}: {values[r, c]}" for r, c in zip(rows[:5], cols[:5]))
+        more = f"; … ({len(rows)} in all)" if len(rows) > 5 else ""
+        raise InputError(f"{file_name}: feature cells must be finite numbers; these are infinite (too large for "
+                         f"a float): {shown}{more}. Replace them, or leave the cells empty", name=file_name)
+
+
+def _table(file_name, data, values, labels, names, errors, name_column, *, extra_rows, duplicate_rows, notes=()):
     extractor = f"imported:{file_name}"
     digest = hashlib.sha256(data).hexdigest()
     params = {"file": file_name, "sha256": digest, "name_column": name_column}
     provenance = {"extractor": extractor, "kind": "imported", "params": params, "n_samples": len(names),
-                  "n_failed": len(errors), "extra_rows": int(extra_rows), "duplicate_rows": int(duplicate_rows)}
+                  "n_failed": len(errors), "extra_rows": int(extra_rows), "duplicate_rows": int(duplicate_rows),
+                  "notes": list(notes)}
     key = hashlib.sha256(json.dumps([extractor, params], sort_keys=True).encode()).hexdigest()
     return FeatureTable(values, [str(label) for label in labels], list(names), errors, extractor, params,
                         provenance, key, "imported")
