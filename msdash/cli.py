@@ -4,10 +4,12 @@
 workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zip``, exports the images and
 ``properties.csv``.
 
-``extract`` reads a folder or zip with :func:`msdash.io.load_images`, computes one extractor through the
-shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With
-``--shard i/n`` it handles every n-th image (sorted names) from ``i``, so n jobs of a cluster fill the
-same store and a later run (or the dashboard) reads everything from it. Exit codes: 0 done (images that
+``extract`` lists a folder or zip (:func:`msdash.sources.list_images`: names only), computes one extractor
+through the shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels).
+With ``--shard i/n`` it handles every n-th image (sorted names) from ``i``, so n jobs of a cluster fill the
+same store and a later run (or the dashboard) reads everything from it. Only the shard's own files are
+decoded, in blocks that fit ``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory
+follows one block, not the folder; a file that cannot be decoded is reported by the shard that owns it. Exit codes: 0 done (images that
 failed are NaN rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray
 cluster (``map_batches`` workers running the same extractor into the same store, which must then be on a
 shared file system), then builds the table from the store exactly as a single process would.
@@ -158,9 +160,9 @@ def _parse_shard(text):
 
 
 def _extract(args):
-    from msdash.features import extract
     from msdash.features.registry import get_spec, resolve_params
-    from msdash.io import load_images
+    from msdash.sources import list_images, memory_budget
+    from msdash.streamed import extract_streamed
 
     out = Path(args.out)
     if out.suffix.lower() not in _OUT_TYPES:
@@ -171,26 +173,36 @@ def _extract(args):
     missing = [s for s in args.source if not Path(s).exists()]
     if missing:
         raise InputError(f"no such file or folder: {', '.join(missing)}")
-    loaded = load_images(args.source)
-    for error in loaded.errors:
+    if args.engine == "ray" and args.no_store:
+        raise InputError("--engine ray needs the feature store (its workers write there); drop --no-store")
+    budget = memory_budget()
+    # Names only: the shard decodes its own share, block by block, never the whole folder.
+    listing = list_images(args.source)
+    for error in listing.errors:
         print(f"skipped {error.name}: {error.message}", file=sys.stderr)
-    names = sorted(loaded.images)[index::count]
-    if not names:
-        print(f"msdash extract: no images in shard {index}/{count} "
-              f"({len(loaded.images)} read, {len(loaded.errors)} unreadable)", file=sys.stderr)
-        return 0
-    images = {n: loaded.images[n] for n in names}
-    if args.engine == "ray":
-        if args.no_store:
-            raise InputError("--engine ray needs the feature store (its workers write there); drop --no-store")
+    slots = listing.slots[index::count]
+
+    def ray_fill(images):
         _extract_on_ray(images, spec.name, params, workers=args.ray_workers, gpus=args.ray_gpus)
-    table = extract(images, spec.name, store=False if args.no_store else None, **params)
+
+    table, unreadable = None, []
+    if slots:
+        table, unreadable = extract_streamed(
+            slots, spec.name, budget=budget, store=False if args.no_store else None,
+            before_extract=ray_fill if args.engine == "ray" else None,
+            report=lambda error: print(f"skipped {error.name}: {error.message}", file=sys.stderr), **params)
+    unreadable = len(listing.errors) + len(unreadable)
+    if table is None:
+        print(f"msdash extract: no images in shard {index}/{count} "
+              f"({len(slots)} of {len(listing.slots)} listed, {unreadable} unreadable)", file=sys.stderr)
+        return 0
     for error in table.errors:
         print(f"failed {error.name}: {error.message}", file=sys.stderr)
     _write_frame(table.to_frame(), out)
     p = table.provenance
-    print(f"msdash extract: {spec.name} on {len(names)} images (shard {index}/{count}): "
-          f"{len(names) - len(table.errors)} ok, {len(table.errors)} failed, {len(loaded.errors)} unreadable, "
+    n = len(table.names)
+    print(f"msdash extract: {spec.name} on {n} images (shard {index}/{count}): "
+          f"{n - len(table.errors)} ok, {len(table.errors)} failed, {unreadable} unreadable, "
           f"{p['store_hits']} from store, {table.values.shape[1]} features → {out}", file=sys.stderr)
     return 0
 

@@ -1,0 +1,294 @@
+"""List the images of files, folders and zip archives by sample name, and decode them in bounded blocks.
+
+``python -m msdash extract --shard i/n`` picks its share of a folder from :func:`list_images` (names only,
+nothing decoded), then :func:`plan_blocks` cuts the share into blocks whose estimated decoded size fits
+:func:`memory_budget`, and :func:`read_block` decodes one block with :func:`msdash.io.load_images`. Peak memory
+therefore follows one block, not the folder.
+
+The listing walks with the walker of :func:`~msdash.io.load_images` itself (same sorted walk, clutter skipping,
+zip checks and messages) and applies its naming rules: the sample is the file name without folders and
+extension, unsupported extensions are reported, and files whose names are equal up to case (or Unicode
+normalisation) share one *slot*. A slot's files are decoded together in walk order, so the first that decodes
+claims the name and the others are reported as duplicates, exactly as one ``load_images`` call does.
+"""
+
+import contextlib
+import os
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["ImageSource", "Listing", "list_images", "estimate_bytes", "memory_budget", "plan_blocks",
+           "read_block"]
+
+#: float32 copies of a decoded image alive while it is extracted: the image kept in the block, the
+#: extractor's prepared copy (grey, segmented) and one working array.
+_WORKING_COPIES = 3
+_FLOAT32 = 4
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """One image file, listed but not read.
+
+    Attributes
+    ----------
+    name : str
+        The file as :func:`msdash.io.load_images` names it in messages (``"pngs/sub/a.png"``, ``"set.zip/a.png"``).
+    sample : str
+        Sample name: the file name without folders and extension.
+    path : Path
+        The file, or the zip archive holding it.
+    member : zipfile.ZipInfo or None
+        The archive member, for files inside a zip.
+    size : int
+        Bytes of the file (uncompressed size for a zip member).
+    """
+
+    name: str
+    sample: str
+    path: Path
+    member: zipfile.ZipInfo | None = None
+    size: int = 0
+
+
+@dataclass
+class Listing:
+    """What :func:`list_images` found.
+
+    Attributes
+    ----------
+    slots : list of tuple of ImageSource
+        One tuple per sample name, sorted by name (``sorted`` order of the first file's sample name); a tuple
+        holds more than one file when names collide, in walk order.
+    errors : list of LoadError
+        Files refused without decoding: unsupported types, unsafe or oversized zips, missing paths.
+    """
+
+    slots: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+
+def list_images(sources):
+    """List the image files of paths, folders and zip archives without decoding any.
+
+    Parameters
+    ----------
+    sources : path or iterable of paths
+        Files, folders (walked recursively in sorted order) and ``.zip`` archives.
+
+    Returns
+    -------
+    Listing
+        Slots sorted by sample name, and the files refused while listing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("b.png", "a.tif", "sub/A.npy", "notes.txt"):
+    ...     (folder / name).parent.mkdir(exist_ok=True)
+    ...     _ = (folder / name).write_bytes(b"x")
+    >>> listing = list_images(folder)
+    >>> [[s.sample for s in slot] for slot in listing.slots]
+    [['a', 'A'], ['b']]
+    >>> listing.errors[0].name.endswith("notes.txt")
+    True
+    """
+    from msdash.io import SUPPORTED_EXTENSIONS, LoadError, LoadResult, _as_list, _files_of
+
+    refused = LoadResult()
+    slots = {}
+    for source in _as_list(sources):
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError(f"`sources` items must be paths, got {type(source).__name__}")
+        for name, data in _files_of(source, refused):
+            sample, extension = os.path.splitext(name.rsplit("/", 1)[-1])
+            if extension.lower() not in SUPPORTED_EXTENSIONS:
+                found = f"'{extension.lower()}'" if extension else "with no extension"
+                refused.errors.append(LoadError(name, (
+                    f"{name}: unsupported file type {found}; supported: {', '.join(SUPPORTED_EXTENSIONS)} "
+                    "and .zip; convert it to PNG or TIFF")))
+                continue
+            if isinstance(data, Path):
+                item = ImageSource(name, sample, data, None, data.stat().st_size)
+            else:  # a lazy zip member; its archive is closed once the walk is over, so keep where it lives
+                item = ImageSource(name, sample, Path(data.archive.filename), data.info, data.info.file_size)
+            slots.setdefault(unicodedata.normalize("NFC", sample).casefold(), []).append(item)
+    ordered = sorted(slots.values(), key=lambda slot: slot[0].sample)
+    return Listing([tuple(slot) for slot in ordered], refused.errors)
+
+
+def memory_budget():
+    """Bytes one block of decoded images may take: ``MSDASH_MEMORY_BUDGET``, default a quarter of the RAM.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        When ``MSDASH_MEMORY_BUDGET`` is set but not a positive whole number of bytes.
+    """
+    from msdash.errors import InputError
+
+    text = os.environ.get("MSDASH_MEMORY_BUDGET", "").strip()
+    if not text:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    try:
+        budget = int(float(text))
+    except ValueError:
+        budget = 0
+    if budget < 1:
+        raise InputError(f"MSDASH_MEMORY_BUDGET must be a positive number of bytes, got {text!r}",
+                         name="MSDASH_MEMORY_BUDGET")
+    return budget
+
+
+def estimate_bytes(source, *, archive=None):
+    """Estimated peak bytes of one image while it is decoded and extracted, from its header.
+
+    PNG, JPEG, BMP, TIFF and NPY headers give the value count (pixels × channels); other files, and headers
+    that cannot be read (the decoder will report them), count one value per byte of the file.
+
+    Parameters
+    ----------
+    source : ImageSource
+    archive : zipfile.ZipFile, optional
+        The open archive of a zip member (saves re-reading its directory for every member).
+
+    Returns
+    -------
+    int
+        ``values × 4 bytes (float32) × 3 working copies``.
+    """
+    try:
+        with _opened(source, archive) as fh:
+            values = _header_values(fh, os.path.splitext(source.name)[1].lower())
+    except Exception:  # noqa: BLE001 — a damaged header is the decoder's to report
+        values = None
+    return max(1, values or source.size) * _FLOAT32 * _WORKING_COPIES
+
+
+def plan_blocks(slots, budget):
+    """Cut ``slots`` (in order) into blocks whose estimated bytes stay within ``budget``.
+
+    Parameters
+    ----------
+    slots : list of tuple of ImageSource
+    budget : int
+        Bytes; a slot larger than the budget makes a block of its own.
+
+    Returns
+    -------
+    list of list of tuple of ImageSource
+    """
+    blocks, current, used = [], [], 0
+    with contextlib.ExitStack() as stack:
+        archives = _ArchiveCache(stack)
+        costs = [max(estimate_bytes(s, archive=archives.get(s)) for s in slot) for slot in slots]
+    for slot, cost in zip(slots, costs):
+        if current and used + cost > budget:
+            blocks.append(current)
+            current, used = [], 0
+        current.append(slot)
+        used += cost
+    return blocks + ([current] if current else [])
+
+
+def read_block(slots, **options):
+    """Decode the files of ``slots`` with :func:`msdash.io.load_images`, reading nothing else.
+
+    Parameters
+    ----------
+    slots : list of tuple of ImageSource
+    **options
+        Passed to :func:`~msdash.io.load_images` (``max_pixels``, ``mat_variables``).
+
+    Returns
+    -------
+    LoadResult
+        As one ``load_images`` call over the whole folder would give for these files: same sample names,
+        same messages (naming the file as the folder walk does).
+    """
+    from msdash.errors import InputError
+    from msdash.io import LoadError, LoadResult, _is_clutter, _ZipMember, load_images
+
+    pairs, failed = [], []
+    with contextlib.ExitStack() as stack:
+        archives = _ArchiveCache(stack)
+        for source in (source for slot in slots for source in slot):
+            try:
+                if source.member is None:
+                    data = source.path.read_bytes()
+                else:
+                    data = _ZipMember(archives.get(source), source.member).read(source.name)
+            except InputError as exc:
+                failed.append(LoadError(source.name, exc.message))
+                continue
+            except Exception as exc:  # the file vanished or the disk failed since the listing
+                failed.append(LoadError(source.name, f"{source.name}: could not be read ({exc}); "
+                                                     "the file may be damaged"))
+                continue
+            name = source.name
+            # An upload's name is walked again: a folder given as ".." or ".data" would look like clutter.
+            if "\\" in name or any(_is_clutter(part) for part in name.split("/") if part):
+                name = source.sample + os.path.splitext(source.name)[1]
+            pairs.append((name, data))
+    result = load_images(pairs, **options) if pairs else LoadResult()
+    result.errors[:0] = failed
+    return result
+
+
+class _ArchiveCache:
+    """Zip archives opened once each, closed with ``stack``."""
+
+    def __init__(self, stack):
+        self._stack, self._open = stack, {}
+
+    def get(self, source):
+        if source.member is None:
+            return None
+        if source.path not in self._open:
+            self._open[source.path] = self._stack.enter_context(zipfile.ZipFile(source.path))
+        return self._open[source.path]
+
+
+@contextlib.contextmanager
+def _opened(source, archive):
+    if source.member is None:
+        with open(source.path, "rb") as fh:
+            yield fh
+    elif archive is None:
+        with zipfile.ZipFile(source.path) as owned, owned.open(source.member) as fh:
+            yield fh
+    else:
+        with archive.open(source.member) as fh:
+            yield fh
+
+
+def _header_values(fh, extension):
+    """Pixels × channels declared by the header, or None for formats read whole (MAT)."""
+    import numpy as np
+
+    if extension == ".npy":
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return int(np.prod(read(fh)[0], dtype=np.int64))
+    if extension in (".tif", ".tiff"):
+        import tifffile
+
+        with tifffile.TiffFile(fh, _multifile=False, is_mmstack=False, is_ndtiff=False) as tif:
+            return sum(int(np.prod(s.shape, dtype=np.int64)) for s in tif.series)
+    if extension in (".png", ".jpg", ".jpeg", ".bmp"):
+        import warnings
+
+        from PIL import Image
+
+        with warnings.catch_warnings():  # an image over PIL's guard raises: the decoder reports it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fh) as im:
+                return im.width * im.height * len(im.getbands())
+    return None
