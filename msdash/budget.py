@@ -7,6 +7,9 @@ included) and dtype it read from the file's header, before it decodes a pixel; :
 then records what the kept image really holds with :meth:`DecodeBudget.add`.
 """
 
+import threading
+import weakref
+
 import numpy as np
 
 from msdash.errors import InputError
@@ -102,3 +105,62 @@ def check_decode(budget, name, shape, dtype, *, colour=False):
         return
     spatial = int(np.prod([int(n) for n in (shape[:-1] if colour else shape)], dtype=np.int64))
     budget.check(name, shape, dtype, kept_values=spatial * (3 if colour else 1))
+
+
+# Unsaved uploads of every session of this server process: id(result) -> (weak reference, bytes).
+# A session's upload is released when it replaces it, or when the session (and so the result) is gone.
+_HELD = {}
+_HELD_LOCK = threading.Lock()
+
+
+def hold_unsaved(result, nbytes):
+    """Count ``nbytes`` of an unsaved upload ``result`` against the server-wide limit while it lives.
+
+    Parameters
+    ----------
+    result : object
+        The object holding the images (any object that supports weak references).
+    nbytes : int
+        Bytes it holds.
+    """
+    key = id(result)
+
+    def forget(_ref, key=key):
+        with _HELD_LOCK:
+            _HELD.pop(key, None)
+
+    with _HELD_LOCK:
+        _HELD[key] = (weakref.ref(result, forget), int(nbytes))
+
+
+def release_unsaved(result):
+    """Stop counting an unsaved upload (replaced or dropped by its session)."""
+    with _HELD_LOCK:
+        _HELD.pop(id(result), None)
+
+
+def unsaved_bytes():
+    """Return the bytes held by the live unsaved uploads of all sessions (int)."""
+    with _HELD_LOCK:
+        return sum(nbytes for ref, nbytes in _HELD.values() if ref() is not None)
+
+
+def upload_budget():
+    """Return the :class:`DecodeBudget` for a new upload of one session.
+
+    The smallest of: the upload limit, the session limit and what the server-wide limit of unsaved
+    uploads leaves after the other sessions' unsaved uploads (call :func:`release_unsaved` on the
+    session's previous upload first). Its message names the variable of the limit that binds.
+    """
+    from msdash import config
+
+    others = unsaved_bytes()
+    limits = [
+        (config.max_upload_bytes(), "MSDASH_MAX_UPLOAD_BYTES"),
+        (config.max_session_bytes(), "MSDASH_MAX_SESSION_BYTES"),
+        (max(config.max_unsaved_bytes() - others, 0),
+         f"MSDASH_MAX_UNSAVED_BYTES (other sessions' unsaved uploads hold {format_bytes(others)}; "
+         "saving them frees it)"),
+    ]
+    limit, variable = min(limits, key=lambda item: item[0])
+    return DecodeBudget(limit, variable=variable)
