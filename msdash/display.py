@@ -1,4 +1,8 @@
-"""Turn samples into pictures for the gallery: 8-bit thumbnails and a sorted, filtered sample order."""
+"""Turn samples into pictures for the gallery (8-bit thumbnails, a sorted, filtered sample order) and user text
+into text that Streamlit's markdown and plotly's labels show as written."""
+
+import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -116,3 +120,74 @@ def order_samples(properties, *, sort_by=None, descending=False, filter_column=N
     if sort_by is not None:
         table = table.sort_values(sort_by, ascending=not descending, na_position="last", kind="stable")
     return [str(name) for name in table.index]
+
+
+# Markdown that user text could start, found with CommonMark, GFM and Streamlit's renderer in mind. Escaped
+# with a backslash (CommonMark's escape for any ASCII punctuation): characters that open a construct anywhere
+# (emphasis, code, links and images, HTML and entities, tables, strike-through, $math$, autolinks through
+# "@"); ":" before a non-space (Streamlit's :red[...] / :material/...: directives, "http:" autolinks); "_"
+# unless inside a word (intraword "_" never emphasises); the dot of "www." (GFM autolink); and block markers
+# ("#", "-", "+", ">", "1." / "1)") at the start of the text, which may be the start of a line. Dots, dashes
+# and brackets elsewhere are inert and stay unescaped, so messages read the same in the page source.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>{}|~$&@#]|:(?=\S)|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.", re.IGNORECASE)
+_LINE_START = re.compile(r"^(\d*)([-+]|(?<=\d)[.)])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def escape_markdown(text):
+    r"""Make user text (a name, a column header, a file name) show literally wherever Streamlit renders markdown.
+
+    Markdown specials, HTML and Streamlit's ``:colour[...]`` / ``:material/...:`` directives are
+    backslash-escaped, so ``![x](http://host/x.png)`` shows as that text instead of fetching an image;
+    newlines and other control characters become single spaces (a name stays on one line). Use it for
+    ``st.markdown``, captions, messages, labels, help texts and image captions; option lists of select
+    boxes and data frames show plain text and need no escaping.
+
+    Parameters
+    ----------
+    text : object
+        Converted with ``str``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(escape_markdown("**bold** [click](http://x)"))
+    \*\*bold\*\* \[click\](http\://x)
+    >>> escape_markdown("two\nlines")
+    'two lines'
+    """
+    text = _CONTROL.sub(" ", str(text)).strip()  # leading spaces could make an indented code block
+    text = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), text)
+    return _LINE_START.sub(r"\1\\\2", text, count=1)
+
+
+def escape_plotly(text, *, template=False):
+    """Make user text show literally in a plotly figure (trace and legend names, titles, tick and hover labels).
+
+    Plotly draws ``<a href>``, ``<b>``, ``<br>`` and other tags in every text it shows and decodes HTML
+    entities after reading the tags, so escaping ``<``, ``>`` and ``&`` as entities shows them as written.
+
+    Parameters
+    ----------
+    text : object
+        Converted with ``str``.
+    template : bool
+        The text goes into a ``hovertemplate`` or ``texttemplate``: ``%`` becomes ``&#37;`` as well, so a
+        ``%{x}`` in user text is not filled in.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> escape_plotly('<a href="http://x">P&G</a>')
+    '&lt;a href="http://x"&gt;P&amp;G&lt;/a&gt;'
+    >>> escape_plotly("100%{y}", template=True)
+    '100&#37;{y}'
+    """
+    text = html.escape(str(text), quote=False)
+    return text.replace("%", "&#37;") if template else text

@@ -1,10 +1,16 @@
-"""Plotly figures for maps, scree plots, correlations, loadings and histograms (never imports streamlit)."""
+"""Plotly figures for maps, scree plots, correlations, loadings and histograms (never imports streamlit).
+
+Plotly draws tags such as ``<a href>`` and ``<br>`` in every text it shows, so each builder escapes the user
+text it is given (names, property columns, categories, titles) with :func:`msdash.display.escape_plotly`;
+``customdata`` keeps the raw sample names that selection events report.
+"""
 
 import numpy as np
 import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from msdash.display import escape_plotly
 from msdash.errors import InputError
 
 __all__ = ["map_figure", "scree_figure", "correlation_figure", "loadings_figure", "histogram_figure",
@@ -61,10 +67,15 @@ def map_figure(coords, names, *, color=None, color_label=None, categorical=None,
     if coords.ndim != 2 or coords.shape[1] < 2 or coords.shape[0] != n:
         raise InputError(f"`coords` must have shape ({n}, >= 2) to match `names`, got {coords.shape}", name="coords")
     hover = _hover_frame(hover, n)
-    custom = np.column_stack([names.astype(object)] + [hover[c].to_numpy(dtype=object) for c in hover.columns])
-    template = "<b>%{customdata[0]}</b>" + "".join(
-        f"<br>{column}: %{{customdata[{i + 1}]{_format(hover[column])}}}" for i, column in enumerate(hover.columns))
-    template += f"<br>{axis_labels[0]}: %{{x:.4g}}<br>{axis_labels[1]}: %{{y:.4g}}"
+    columns = [_hover_values(hover[c]) for c in hover.columns]
+    custom, name_field = _custom_with_names(names, columns)
+    template = f"<b>%{{{name_field}}}</b>" + "".join(
+        f"<br>{escape_plotly(column, template=True)}: %{{customdata[{i + 1}]{_format(hover[column])}}}"
+        for i, column in enumerate(hover.columns))
+    axis_labels = [escape_plotly(label) for label in axis_labels]
+    template += "".join(f"<br>{label.replace('%', '&#37;')}: %{{{axis}:.4g}}"
+                        for label, axis in zip(axis_labels, "xy"))
+    title = escape_plotly(title)
 
     finite = np.flatnonzero(np.isfinite(coords[:, :2]).all(axis=1))
     shown = finite
@@ -75,9 +86,10 @@ def map_figure(coords, names, *, color=None, color_label=None, categorical=None,
             f"showing {len(shown)} of {len(finite)} points"
     size = 8 if len(shown) <= 1_000 else 5 if len(shown) <= 10_000 else 3
 
-    def trace(index, name, marker, extra=""):
+    def trace(index, name, marker, extra=""):  # ``name`` is escaped already
         return go.Scattergl(x=coords[index, 0], y=coords[index, 1], mode="markers", name=name,
-                            customdata=custom[index], hovertemplate=template + extra + f"<extra>{name}</extra>",
+                            customdata=custom[index],
+                            hovertemplate=template + extra + f"<extra>{name.replace('%', '&#37;')}</extra>",
                             marker={"size": size, "opacity": 0.8, **marker})
 
     traces = []
@@ -89,7 +101,7 @@ def map_figure(coords, names, *, color=None, color_label=None, categorical=None,
             raise InputError(f"`color` must hold one value per sample ({n}), got shape {color.shape}", name="color")
         if categorical is None:
             categorical = not (np.issubdtype(color.dtype, np.number) and color.dtype != bool)
-        label = color_label or "colour"
+        label = escape_plotly(color_label or "colour")
         if categorical:
             traces += _category_traces(trace, color[shown], shown)
         else:
@@ -100,7 +112,7 @@ def map_figure(coords, names, *, color=None, color_label=None, categorical=None,
             low, high = (float(finite_values.min()), float(finite_values.max())) if len(index) else (0.0, 1.0)
             traces.append(trace(index, label, dict(color=finite_values, colorscale="Viridis", cmin=low, cmax=high,
                                                    showscale=True, colorbar=dict(title=dict(text=label))),
-                                extra=f"<br>{label}: %{{marker.color:.4g}}"))
+                                extra=f"<br>{label.replace('%', '&#37;')}: %{{marker.color:.4g}}"))
             if not has_value.all():
                 traces.append(trace(shown[~has_value], MISSING, dict(color="lightgrey")))
             traces[0].showlegend = False
@@ -168,8 +180,8 @@ def correlation_figure(table):
     """
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"`table` must be a pandas DataFrame, got {type(table).__name__}", name="table")
-    fig = go.Figure(go.Heatmap(z=table.to_numpy(dtype=float), x=[str(c) for c in table.columns],
-                               y=[str(i) for i in table.index], zmin=0, zmax=1, colorscale="Viridis",
+    fig = go.Figure(go.Heatmap(z=table.to_numpy(dtype=float), x=[escape_plotly(c) for c in table.columns],
+                               y=[escape_plotly(i) for i in table.index], zmin=0, zmax=1, colorscale="Viridis",
                                texttemplate="%{z:.2f}", colorbar=dict(title=dict(text="|r|")),
                                hovertemplate="%{y} vs %{x}: |r| = %{z:.3f}<extra></extra>"))
     fig.update_layout(yaxis=dict(autorange="reversed"), template="plotly_white")
@@ -199,7 +211,7 @@ def loadings_figure(component, shape, *, title=""):
     fig = go.Figure(go.Heatmap(z=component.reshape(shape), colorscale="RdBu", zmid=0,
                                colorbar=dict(title=dict(text="loading")),
                                hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>"))
-    fig.update_layout(title=dict(text=title), template="plotly_white",
+    fig.update_layout(title=dict(text=escape_plotly(title)), template="plotly_white",
                       xaxis=dict(constrain="domain"),
                       yaxis=dict(scaleanchor="x", scaleratio=1, autorange="reversed", constrain="domain"))
     return fig
@@ -224,12 +236,14 @@ def histogram_figure(values, *, label, marker=None, marker_label=None):
         One ``Histogram``; the marker line is ``layout.shapes[0]``.
     """
     values = np.asarray(values, dtype=float).ravel()
-    fig = go.Figure(go.Histogram(x=values[np.isfinite(values)], name=label,
-                                 hovertemplate=f"{label}: %{{x}}<br>count: %{{y}}<extra></extra>"))
-    fig.update_layout(xaxis_title=label, yaxis_title="count", template="plotly_white", bargap=0.05)
+    fig = go.Figure(go.Histogram(x=values[np.isfinite(values)], name=escape_plotly(label),
+                                 hovertemplate=f"{escape_plotly(label, template=True)}: %{{x}}<br>count: %{{y}}"
+                                               "<extra></extra>"))
+    fig.update_layout(xaxis_title=escape_plotly(label), yaxis_title="count", template="plotly_white", bargap=0.05)
     if marker is not None:
         fig.add_vline(x=float(marker), line=dict(color="black", dash="dash", width=2),
-                      annotation_text=marker_label or f"{float(marker):.4g}", annotation_position="top right")
+                      annotation_text=escape_plotly(marker_label or f"{float(marker):.4g}"),
+                      annotation_position="top right")
     return fig
 
 
@@ -250,9 +264,10 @@ def box_figure(scores, *, score_label="MAPE (%)"):
     """
     fig = go.Figure()
     for i, (model, part) in enumerate(scores.groupby("model", sort=False)):
-        fig.add_trace(go.Box(x=part["feature_set"], y=part["score"], name=str(model), boxpoints="all",
+        fig.add_trace(go.Box(x=[escape_plotly(s) for s in part["feature_set"]], y=part["score"],
+                             name=escape_plotly(model), boxpoints="all",
                              jitter=0.3, pointpos=0, marker_color=PALETTE[i % len(PALETTE)]))
-    fig.update_layout(boxmode="group", yaxis_title=score_label, xaxis_title="feature set",
+    fig.update_layout(boxmode="group", yaxis_title=escape_plotly(score_label), xaxis_title="feature set",
                       legend_title_text="model", margin=dict(t=30))
     return fig
 
@@ -281,10 +296,11 @@ def parity_figure(y_true, y_pred, names, *, label, selected=(), title=""):
     if not (len(y_true) == len(y_pred) == len(names)):
         raise InputError("`y_true`, `y_pred` and `names` must have the same length", name="y_pred")
     keep = np.isfinite(y_true) & np.isfinite(y_pred)
+    custom, name_field = _custom_with_names(names.astype(str), [])
     fig = go.Figure(go.Scattergl(
-        x=y_true[keep], y=y_pred[keep], mode="markers", name="samples", customdata=names[keep][:, None],
+        x=y_true[keep], y=y_pred[keep], mode="markers", name="samples", customdata=custom[keep],
         marker=dict(size=7, opacity=0.75),
-        hovertemplate="<b>%{customdata[0]}</b><br>measured %{x:.4g}<br>predicted %{y:.4g}<extra></extra>"))
+        hovertemplate=f"<b>%{{{name_field}}}</b><br>measured %{{x:.4g}}<br>predicted %{{y:.4g}}<extra></extra>"))
     if keep.any():
         low = float(min(y_true[keep].min(), y_pred[keep].min()))
         high = float(max(y_true[keep].max(), y_pred[keep].max()))
@@ -295,7 +311,8 @@ def parity_figure(y_true, y_pred, names, *, label, selected=(), title=""):
         fig.add_trace(go.Scattergl(x=y_true[chosen], y=y_pred[chosen], mode="markers", name="selected",
                                    customdata=names[chosen][:, None], hoverinfo="skip",
                                    marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(color="black", width=2))))
-    fig.update_layout(title=title, xaxis_title=f"measured {label}", yaxis_title=f"predicted {label}",
+    label = escape_plotly(label)
+    fig.update_layout(title=escape_plotly(title), xaxis_title=f"measured {label}", yaxis_title=f"predicted {label}",
                       clickmode="event+select", uirevision=UIREVISION, margin=dict(t=40))
     if keep.any():  # the same range on both axes, so distance from the diagonal reads true
         pad = 0.03 * (high - low or 1.0)
@@ -325,10 +342,11 @@ def learning_curve_figure(curve, *, score_label="MAPE (%)"):
         band = np.concatenate([stats["max"], stats["min"][::-1]])
         fig.add_trace(go.Scatter(x=np.concatenate([stats["size"], stats["size"][::-1]]), y=band, fill="toself",
                                  line=dict(width=0), fillcolor=colour, opacity=0.2, hoverinfo="skip",
-                                 showlegend=False, name=f"{series} spread"))
-        fig.add_trace(go.Scatter(x=stats["size"], y=stats["mean"], mode="lines+markers", name=str(series) or "mean",
+                                 showlegend=False, name=f"{escape_plotly(series)} spread"))
+        fig.add_trace(go.Scatter(x=stats["size"], y=stats["mean"], mode="lines+markers",
+                                 name=escape_plotly(series) or "mean",
                                  line=dict(color=colour)))
-    fig.update_layout(xaxis_type="log", xaxis_title="training samples", yaxis_title=score_label,
+    fig.update_layout(xaxis_type="log", xaxis_title="training samples", yaxis_title=escape_plotly(score_label),
                       margin=dict(t=30))
     return fig
 
@@ -339,7 +357,7 @@ def _category_traces(trace, labels, index):
         codes, categories = pd.factorize(labels, sort=True)
     except TypeError:  # mixed types that do not compare
         codes, categories = pd.factorize(labels.astype(str), sort=True)
-    traces = [trace(index[codes == c], _category_name(value), dict(color=PALETTE[c % len(PALETTE)]))
+    traces = [trace(index[codes == c], escape_plotly(_category_name(value)), dict(color=PALETTE[c % len(PALETTE)]))
               for c, value in enumerate(categories)]
     if (codes < 0).any():
         traces.append(trace(index[codes < 0], MISSING, dict(color="lightgrey")))
@@ -351,6 +369,25 @@ def _category_name(value):
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+def _custom_with_names(names, columns):
+    """``customdata`` rows ``[raw name, *columns]`` (+ the escaped name when any name needs escaping) and the
+    hovertemplate field that shows the name."""
+    shown = [escape_plotly(name, template=True) for name in names.tolist()]
+    custom = np.column_stack([names.astype(object)] + list(columns)) if len(columns) else \
+        names.astype(object)[:, None]
+    if shown == names.tolist():
+        return custom, "customdata[0]"
+    return np.column_stack([custom, np.asarray(shown, dtype=object)]), f"customdata[{custom.shape[1]}]"
+
+
+def _hover_values(column):
+    """Hover values as objects; text is escaped (plotly would draw its tags)."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.is_numeric_dtype(column):
+        return values
+    return np.asarray([escape_plotly(v, template=True) if isinstance(v, str) else v for v in values], dtype=object)
 
 
 def _hover_frame(hover, n):

@@ -5,6 +5,7 @@ import streamlit as st
 from msdash.app import forms, state, widgets
 from msdash.app.upload import parsed_upload, table_and_report
 from msdash.dataset import list_datasets, save_dataset
+from msdash.display import escape_markdown
 from msdash.ingest import build_dataset
 
 st.title("Data")
@@ -23,11 +24,13 @@ else:
     files = st.file_uploader("Images (PNG, JPEG, BMP, TIFF, NPY, MAT) or .zip archives — many at once",
                              accept_multiple_files=True, key="upload_images")
 table_file = st.file_uploader("Property table (CSV or XLSX, optional), matched to the images by file name",
-                              type=["csv", "tsv", "txt", "xlsx", "xls"], key="upload_table")
+                              type=["csv", "tsv", "txt", "xlsx", "xlsm", "xls"], key="upload_table")
 
 result = parsed_upload(files or [])
 report = None
 if result is not None:
+    st.info("This upload is kept only in this browser tab until you save it: a refresh or a closed tab loses it.",
+            icon=":material/info:")
     if table_file is not None:
         report = table_and_report(table_file, list(result.images))
     st.subheader("Save")
@@ -40,7 +43,7 @@ if result is not None:
             dataset = build_dataset(result.images, report, name=name, drop_unmatched=drop, notes=notes)
             new_id = save_dataset(dataset)
             state.open_dataset(new_id)
-            state.flash(f"Saved “{dataset.name}” ({len(dataset)} samples) as `{new_id}`; it is now open.")
+            state.flash(f"Saved “{escape_markdown(dataset.name)}” ({len(dataset)} samples) as `{new_id}`; it is now open.")
             st.rerun()
 
 with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, Cahn–Hilliard)"):
@@ -54,10 +57,10 @@ with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, 
         with widgets.user_errors("Generating the data set"):
             bar = st.progress(0.0, text="Generating…")
             generated = generate_dataset(kind, progress=lambda done, total, message="": bar.progress(
-                done / max(total, 1), text=f"{done}/{total} {message}"), **settings)
+                done / max(total, 1), text=f"{done}/{total} {escape_markdown(message)}"), **settings)
             new_id = save_dataset(generated)
             state.open_dataset(new_id)
-            state.flash(f"Generated “{generated.name}” ({len(generated)} samples) as `{new_id}`; it is now open.")
+            state.flash(f"Generated “{escape_markdown(generated.name)}” ({len(generated)} samples) as `{new_id}`; it is now open.")
             st.rerun()
 
 st.header("Saved data sets")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from msdash.app import features, forms, panels, state, widgets
+from msdash.display import escape_markdown
 from msdash.features import EXTRACTORS
 
 st.title("Features")
@@ -42,7 +43,7 @@ if last and last[0] == dataset_id:
 st.header("Feature sets of this data set")
 sets = features.feature_sets(dataset_id)
 if sets:
-    st.markdown("\n".join(f"- {label}" for label in sets))
+    st.markdown("\n".join(f"- {escape_markdown(label)}" for label in sets))
     st.caption("They are kept in the workspace's feature store; the Map page draws any of them.")
 else:
     st.info("None yet: compute one above, or import a table below.")
@@ -50,7 +51,7 @@ else:
 st.header("Import a feature table")
 st.caption("Bring your own embeddings: CSV/XLSX/Parquet with a column of sample names, or an NPY array "
            "(n_samples × n_features) in the data set's order.")
-upload = st.file_uploader("Feature table", type=["csv", "tsv", "txt", "xlsx", "parquet", "npy"],
+upload = st.file_uploader("Feature table", type=["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "npy"],
                           key="import_features_file")
 if upload is not None:
     with widgets.user_errors("Importing the feature table"):
@@ -64,5 +65,5 @@ if upload is not None:
             table = import_features(upload, dataset.names, name_column=name_column)
             save_imported(dataset_id, table)
             state.flash(f"Imported {table.values.shape[1]} features for {int(table.ok.sum())} samples "
-                        f"from {upload.name}.")
+                        f"from {escape_markdown(upload.name)}.")
             st.rerun()

@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from msdash.app import state, widgets
-from msdash.display import order_samples, thumbnail
+from msdash.display import escape_markdown, order_samples, thumbnail
 from msdash.features.sections import orthogonal_sections
 
 _ORDER = "(data set order)"
@@ -28,7 +28,7 @@ low = high = None
 if filter_column != _NO_FILTER:
     values = properties[filter_column].dropna()
     if len(values) and values.min() < values.max():
-        low, high = st.slider(f"Range of {filter_column}", float(values.min()), float(values.max()),
+        low, high = st.slider(f"Range of {escape_markdown(filter_column)}", float(values.min()), float(values.max()),
                               (float(values.min()), float(values.max())), key=f"gallery_range_{filter_column}")
 names = order_samples(properties, sort_by=None if sort_by == _ORDER else sort_by, descending=descending,
                       filter_column=None if filter_column == _NO_FILTER else filter_column, low=low, high=high)
@@ -48,7 +48,7 @@ if names:
         typed = st.text_input("Sample (type its name)", value=names[0], key="viewer_sample_name").strip()
         name = typed if typed in dataset.images else names[0]
         if typed != name:
-            st.warning(f"No sample named {typed!r}; showing {name}.")
+            st.warning(f"No sample named “{escape_markdown(typed)}”; showing {escape_markdown(name)}.")
     image = dataset.images[name]
     left, right = st.columns([3, 2])
     with left:
@@ -62,8 +62,9 @@ if names:
             for col, section, title in zip(cols, sections, ("z-section (y, x)", "y-section (z, x)", "x-section (z, y)")):
                 col.image(thumbnail(section, size=256), caption=title)
         else:
-            st.image(thumbnail(image, size=448), caption=f"{name} · {image.shape[1]}×{image.shape[0]} px")
+            st.image(thumbnail(image, size=448),
+                     caption=f"{escape_markdown(name)} · {image.shape[1]}×{image.shape[0]} px")
     with right:
-        st.markdown(f"**{name}** · shape {tuple(image.shape)} · values {float(image.min()):.3g}–{float(image.max()):.3g}")
+        st.markdown(f"**{escape_markdown(name)}** · shape {tuple(image.shape)} · values {float(image.min()):.3g}–{float(image.max()):.3g}")
         if len(properties.columns):
             st.dataframe(properties.loc[[name]].T.rename(columns={name: "value"}).astype(str))

@@ -5,6 +5,7 @@ import streamlit as st
 
 from msdash import jobs
 from msdash.app import learnview, state, widgets
+from msdash.display import escape_markdown
 
 st.title("Learned representations")
 dataset_id = state.current_dataset_id()
@@ -79,7 +80,8 @@ with vae_tab:
             if st.button("Resume training", key="vae_resume"):
                 with widgets.user_errors("Resuming the training"):
                     if meta.get("dataset_id") != dataset_id:
-                        st.error(f"This run was trained on {meta.get('dataset_name')!r}: open that data set.")
+                        st.error(f"This run was trained on “{escape_markdown(meta.get('dataset_name'))}”: "
+                                 "open that data set.")
                     else:
                         jobs.start(f"{tv.KIND}:{run_id}", f"TextureVAE {run_id}", tv.train_texture_vae, images,
                                    run_dir=runs.run_path(tv.KIND, run_id), epochs=int(more), resume=True)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from msdash.app import features, mapview, panels, state, widgets
 from msdash.app.fastmap import fast_map
+from msdash.display import escape_markdown
 from msdash.plots import correlation_figure, loadings_figure, map_figure, scree_figure
 
 st.title("Microstructure map")
@@ -89,9 +90,10 @@ def maps_and_selection():
                 st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
             n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
             prov = table.provenance
-            st.caption(f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "
-                       f"segmentation {prov.get('segmentation', '—')} · {len(dataset) - n_bad} of {len(dataset)} "
-                       f"samples on the map" + (f" · {n_bad} left out (failed features)" if n_bad else ""))
+            st.caption(escape_markdown(
+                f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "
+                f"segmentation {prov.get('segmentation', '—')} · {len(dataset) - n_bad} of {len(dataset)} "
+                f"samples on the map" + (f" · {n_bad} left out (failed features)" if n_bad else "")))
     panels.selected_panel(dataset, dataset_id, selected, tables)
 
 
@@ -99,7 +101,7 @@ maps_and_selection()
 
 if pcas:
     st.header("What the principal components hold")
-    tabs = st.tabs([label for label, _, _ in pcas])
+    tabs = st.tabs([escape_markdown(label) for label, _, _ in pcas])
     for tab, (label, table, result) in zip(tabs, pcas):
         with tab:
             left, right = st.columns(2)

@@ -9,7 +9,9 @@ import streamlit as st
 
 from msdash.app import features, mapview, modelview, panels, state, widgets
 from msdash.app.features import SELECTED
+from msdash.display import escape_markdown
 from msdash.plots import box_figure, learning_curve_figure, parity_figure
+from msdash.selection import csv_bytes
 
 st.title("Property models")
 dataset_id = state.current_dataset_id()
@@ -54,7 +56,8 @@ if st.button("Run nested cross-validation", type="primary", key="run_models",
     runs, jobs = [], [(s, m, g) for s in chosen_sets for m in chosen_models for g in splits]
     bar = st.progress(0.0)
     for done, (label, model, grouped) in enumerate(jobs):
-        bar.progress(done / len(jobs), text=f"{model} on {label}" + (f", grouped by {grouped}" if grouped else ""))
+        bar.progress(done / len(jobs), text=escape_markdown(f"{model} on {label}"
+                                                            + (f", grouped by {grouped}" if grouped else "")))
         with widgets.user_errors(f"{model} on {label}"):
             table = features.load_feature_set(dataset_id, sets[label])
             data = modelview.training_table(dataset, table, target, extra_columns=extra, group_column=grouped)
@@ -103,7 +106,7 @@ for run in runs:
                  "samples": len(run["names"]), "left out": len(run["dropped"])})
 summary_table = pd.DataFrame(rows)
 st.dataframe(summary_table, hide_index=True)
-st.download_button("Summary (CSV)", summary_table.to_csv(index=False).encode(), file_name="cv_summary.csv",
+st.download_button("Summary (CSV)", csv_bytes(summary_table, index=False), file_name="cv_summary.csv",
                    mime="text/csv", key="download_summary")
 
 st.header("Parity plot (out-of-fold predictions)")
@@ -115,8 +118,8 @@ figure = parity_figure(run["result"].y, run["result"].predictions, run["names"],
                        selected=mapview.highlighted("parity_chart", selected), title=labels[pick])
 st.plotly_chart(figure, key="parity_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 st.download_button("Out-of-fold predictions (CSV)",
-                   lambda: pd.DataFrame({"name": run["names"], target: run["result"].y,
-                                         "predicted": run["result"].predictions}).to_csv(index=False).encode(),
+                   lambda: csv_bytes(pd.DataFrame({"name": run["names"], target: run["result"].y,
+                                                   "predicted": run["result"].predictions}), index=False),
                    file_name="oof_predictions.csv", mime="text/csv", key="download_oof")
 st.download_button("CV results (JSON)", lambda: json.dumps(run["result"].to_dict()).encode(),
                    file_name="cv_results.json", mime="application/json", key="download_cv")

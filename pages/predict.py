@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from msdash.app import modelview, state, widgets
+from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
+from msdash.selection import csv_bytes
 from msdash.predict import dump_model
 
 st.title("Predict")
@@ -22,7 +24,7 @@ if not runs:
     st.stop()
 target = saved["target"]
 labels = [f"{run['feature_set']} · {run['model']}" for run in runs]
-pick = st.selectbox(f"Model for {target}", range(len(runs)), format_func=labels.__getitem__, key="predict_run")
+pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(runs)), format_func=labels.__getitem__, key="predict_run")
 run = runs[pick]
 kind, extractor, params = run["entry"]
 if kind != "computed" or run["extra"]:
@@ -49,13 +51,13 @@ if source == "Upload micrographs":
 
         loaded = load_images([(f.name, f.getvalue()) for f in files])
         for error in loaded.errors:
-            st.error(error.message)
+            st.error(escape_markdown(error.message))
         images = loaded.images
     c1, c2, c3 = st.columns(3)
     tiles = c1.toggle("Cut into tiles (study C)", key="predict_tiles")
     size = c2.number_input("Tile size (px)", 16, 2048, 128, key="predict_tile_size", disabled=not tiles)
     stride = c3.number_input("Stride (px)", 4, 2048, 50, key="predict_tile_stride", disabled=not tiles)
-    truth = st.number_input(f"True {target} of the uploaded micrograph (optional, marks the histogram)",
+    truth = st.number_input(f"True {escape_markdown(target)} of the uploaded micrograph (optional, marks the histogram)",
                             value=None, key="predict_truth")
     if tiles and images:
         from msdash.features.patches import tile
@@ -71,7 +73,7 @@ else:
     missing = dataset.properties[target].isna()
     images = {name: dataset.images[name] for name in dataset.names if missing[name]}
     if not images:
-        st.info(f"Every sample of this data set has a value of {target}.")
+        st.info(f"Every sample of this data set has a value of {escape_markdown(target)}.")
 
 if images:
     with widgets.user_errors("Predicting"):
@@ -82,7 +84,7 @@ if images:
         table = extract(images, extractor, **params)
         ok = table.ok & np.isfinite(table.values).all(axis=1)
         for error in table.errors:
-            st.error(f"{error.name}: {error.message}")
+            st.error(escape_markdown(f"{error.name}: {error.message}"))
         X_new = np.asarray(table.values)[ok]
         predicted = pipeline.predict(X_new)
         lower, upper = conformal_interval(run["result"], predicted, alpha=1 - alpha)
@@ -97,7 +99,7 @@ if images:
                    f"nearest training sample in the model's PCA space exceeds {threshold:.4g} (the 99th "
                    "percentile of the training samples' own nearest-neighbour distances).")
         st.dataframe(out, hide_index=True)
-        st.download_button("Predictions (CSV)", out.to_csv(index=False).encode(), file_name="predictions.csv",
+        st.download_button("Predictions (CSV)", csv_bytes(out, index=False), file_name="predictions.csv",
                            mime="text/csv", key="download_predictions")
         if len(out) > 1 and source == "Upload micrographs" and st.session_state.get("predict_tiles"):
             st.plotly_chart(histogram_figure(predicted, label=f"predicted {target} per tile", marker=truth,

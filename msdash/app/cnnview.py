@@ -6,6 +6,7 @@ import streamlit as st
 
 from msdash import jobs
 from msdash.app import learnview, widgets
+from msdash.display import escape_markdown
 
 #: name → (arch, inputs, optimizer, loss): study D's set-ups.
 PRESETS = {
@@ -76,9 +77,9 @@ def _finished(dataset_id, target):
 
     done = cnn_runs.finished_results(dataset_id, target)
     if not done:
-        st.caption(f"No finished CNN run for {target!r} yet.")
+        st.caption(f"No finished CNN run for “{escape_markdown(target)}” yet.")
         return
-    st.subheader(f"Finished CNN runs for {target}")
+    st.subheader(f"Finished CNN runs for {escape_markdown(target)}")
     rows = []
     for item in done:
         summary = item["result"].summary()

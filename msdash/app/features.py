@@ -6,6 +6,7 @@ from collections import OrderedDict
 import streamlit as st
 
 from msdash.app import state, widgets
+from msdash.display import escape_markdown
 
 #: Session-state key: names of the samples selected on a map or a parity plot (shared by the pages).
 SELECTED = "selected_samples"
@@ -37,10 +38,11 @@ def feature_table(dataset_id, name, params):
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
-    bar = st.progress(0.0, text=f"{name}: reading the feature store…")
+    bar = st.progress(0.0, text=f"{escape_markdown(name)}: reading the feature store…")
 
     def progress(done, total, message=""):
-        bar.progress(min(1.0, done / max(total or 1, 1)), text=f"{name}: {done} of {total} samples {message}")
+        bar.progress(min(1.0, done / max(total or 1, 1)),
+                     text=f"{escape_markdown(name)}: {done} of {total} samples {escape_markdown(message)}")
 
     dataset = state.current_dataset()
     if get_spec(name).kind == "foundation":
@@ -131,13 +133,15 @@ def foundation_weights(family, params):
                    "config.json and model.safetensors; nothing is downloaded unless you press Download.")
     status = model_status(folder or params.get("model"))
     if status["present"] and status["family"] != family:
-        st.warning(f"{folder} holds {status['family']} weights; choose the {status['family']} extractor for it.")
+        st.warning(escape_markdown(f"{folder} holds {status['family']} weights; choose the {status['family']} "
+                                   "extractor for it."))
         return False
     if status["present"]:
         if folder:
-            st.caption(f"Using the weights in {status['path']} ({status['size_mb']} MB) instead of the preset.")
+            st.caption(escape_markdown(f"Using the weights in {status['path']} ({status['size_mb']} MB) "
+                                       "instead of the preset."))
         return True
-    st.warning(status["message"])
+    st.warning(escape_markdown(status["message"]))
     model = params.get("model")
     if not folder and model in PRESETS:
         is_offline = offline()
@@ -151,14 +155,14 @@ def foundation_weights(family, params):
 def _download(model):
     from msdash.features.foundation_download import download_model
 
-    bar = st.progress(0.0, text=f"Downloading {model}…")
+    bar = st.progress(0.0, text=f"Downloading {escape_markdown(model)}…")
 
     def progress(done, total, message):
-        bar.progress(min(1.0, done / total) if total else 0.0, text=message)
+        bar.progress(min(1.0, done / total) if total else 0.0, text=escape_markdown(message))
 
     with widgets.user_errors(f"Downloading {model}"):
         status = download_model(model, progress=progress)
-        state.flash(f"Downloaded {status['id']} ({status['size_mb']} MB) into {status['path']}.")
+        state.flash(escape_markdown(f"Downloaded {status['id']} ({status['size_mb']} MB) into {status['path']}."))
         st.rerun()
     bar.empty()
 

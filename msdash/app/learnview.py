@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from msdash import jobs
+from msdash.display import escape_markdown
 
 
 def micrographs(dataset):
@@ -62,8 +63,9 @@ def job_panel(job_id, *, history=()):
             return
         event = job.last
         done, left = _eta(event, job.started) if event else (0.0, None)
+        title = escape_markdown(job.title)  # names the property: user text
         if job.running:
-            text = f"{job.title}: epoch {event.get('epoch', 1)}/{event.get('epochs', '?')}"
+            text = f"{title}: epoch {event.get('epoch', 1)}/{event.get('epochs', '?')}"
             if "steps" in event:
                 text += f" · step {event.get('step', 0)}/{event['steps']}"
             if "loss" in event or "train_loss" in event:
@@ -75,11 +77,11 @@ def job_panel(job_id, *, history=()):
                 jobs.cancel(job_id)
                 st.info("Stopping after the current step; finished epochs stay saved.")
         elif job.status == "failed":
-            st.error(f"{job.title} failed: {job.error}")
+            st.error(f"{title} failed: {escape_markdown(job.error)}")
         elif job.status == "cancelled":
-            st.warning(f"{job.title} was cancelled after {len(job.epochs)} epoch(s); resume it below.")
+            st.warning(f"{title} was cancelled after {len(job.epochs)} epoch(s); resume it below.")
         else:
-            st.success(f"{job.title} finished in {job.finished - job.started:.0f} s.")
+            st.success(f"{title} finished in {job.finished - job.started:.0f} s.")
         records = list(history) + [e for e in job.epochs]
         if records:
             st.plotly_chart(loss_figure(records), key=f"loss_{job_id}")
@@ -125,8 +127,10 @@ def run_status(meta):
 
 
 def image_row(images, captions=None, *, warn=None):
-    """Grey images in [0, 1] side by side (a warning caption under them when ``warn``)."""
+    """Grey images in [0, 1] side by side (a warning caption under them when ``warn``); captions are plain text."""
     images = [np.clip(np.asarray(image, dtype=np.float32), 0, 1) for image in images]
+    if captions is not None:
+        captions = [escape_markdown(caption) for caption in captions]
     st.image(images, caption=captions, width=96, clamp=True)
     if warn:
         st.caption(f":warning: {warn}")

@@ -153,7 +153,9 @@ def name_picker(names, key):
                   on_change=_pick_changed, args=(key, frozenset(names)))
     unknown = [n for n in _typed_names(st.session_state.get(key, "")) if n not in set(names)]
     if unknown:
-        st.warning(f"Not in this data set: {', '.join(unknown[:10])}")
+        from msdash.display import escape_markdown
+
+        st.warning(f"Not in this data set: {escape_markdown(', '.join(unknown[:10]))}")
 
 
 def _typed_names(text):

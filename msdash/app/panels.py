@@ -3,11 +3,10 @@
 import io
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from msdash.display import thumbnail
-from msdash.selection import selection_table, selection_zip
+from msdash.display import escape_markdown, thumbnail
+from msdash.selection import csv_bytes, selection_table, selection_zip
 
 
 def segmentation_preview(dataset, method):
@@ -26,7 +25,7 @@ def segmentation_preview(dataset, method):
         image = to_grey(dataset.images[name])
         labels = segment_stack([image], method=method)[0]
         left, right = st.columns(2)
-        left.image(thumbnail(image, size=320), caption=f"{name}: original")
+        left.image(thumbnail(image, size=320), caption=f"{escape_markdown(name)}: original")
         right.image(thumbnail(labels, size=320),
                     caption=f"segmented ({method}): phase 1 = white, volume fraction {float(np.mean(labels)):.3f}")
 
@@ -48,7 +47,7 @@ def model_status(preset):
                    "while you work; nothing leaves this machine.")
     status = status_of(preset)
     if not status["present"]:
-        st.warning(status["message"])
+        st.warning(escape_markdown(status["message"]))
     return bool(status["present"])
 
 
@@ -62,19 +61,29 @@ def feature_summary(table):
     cols[2].metric("Failed samples", failed)
     if table.errors:
         with st.expander(f"Samples that failed: {len(table.errors)} (their rows are empty)", expanded=True):
-            st.markdown("\n".join(f"- **{e.name}**: {e.message}" for e in table.errors[:200]))
+            st.markdown("\n".join(f"- **{escape_markdown(e.name)}**: {escape_markdown(e.message)}"
+                                  for e in table.errors[:200]))
     with st.expander("Provenance"):
         st.json(table.provenance)
     frame = table.to_frame()
     st.dataframe(frame.iloc[:50, :40], height=240)
-    st.download_button("Download features (CSV)", frame.to_csv().encode(), file_name=f"{table.extractor}.csv",
+    st.download_button("Download features (CSV)", csv_bytes(frame), file_name=f"{table.extractor}.csv",
                        mime="text/csv", key=f"download_{table.key}")
 
 
 def table_columns(upload):
     """Column headers of an uploaded CSV/XLSX/Parquet feature table (for the name-column choice)."""
-    if upload.name.lower().endswith(".parquet"):
-        return list(pd.read_parquet(io.BytesIO(upload.getvalue())).columns)
+    if upload.name.lower().endswith(".parquet"):  # the schema only: the rows are read on import
+        import pyarrow.parquet as pq
+
+        from msdash.errors import InputError
+
+        try:
+            schema = pq.read_schema(io.BytesIO(upload.getvalue()))
+        except Exception as exc:  # noqa: BLE001 — pyarrow raises several types for a damaged file
+            raise InputError(f"{upload.name}: not a readable Parquet file ({exc})", name=upload.name) from None
+        index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+        return [name for name in schema.names if name not in index]
     from msdash.io import read_properties
 
     return list(read_properties(upload).columns)
@@ -104,7 +113,7 @@ def selected_panel(dataset, dataset_id, names, tables=()):
     st.dataframe(dataset.properties.loc[names], height=min(400, 40 + 35 * len(names)))
     left, right = st.columns(2)
     left.download_button("Selection as CSV (names, properties, features)",
-                         lambda: selection_table(dataset, names, tables).to_csv().encode(),
+                         lambda: csv_bytes(selection_table(dataset, names, tables)),
                          file_name="selection.csv", mime="text/csv", key="export_selection_csv")
     right.download_button("Selection images (zip)", lambda: selection_zip(dataset, names),
                           file_name="selection.zip", mime="application/zip", key="export_selection_zip")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from msdash import config
 from msdash.dataset import dataset_exists, demo_dataset, load_dataset, save_dataset
+from msdash.display import escape_markdown
 
 #: Session-state key of the open data set's id.
 DATASET_ID = "dataset_id"
@@ -65,7 +66,9 @@ def current_dataset_id():
         dataset_id = wanted
     else:
         if wanted or st.session_state.get(DATASET_ID):
-            flash(f"The data set {wanted or st.session_state.get(DATASET_ID)!r} is not in this workspace "
+            asked = str(wanted or st.session_state.get(DATASET_ID))  # from the URL: anyone can craft it
+            shown = escape_markdown(asked if len(asked) <= 60 else asked[:60] + "…")
+            flash(f"The data set “{shown}” is not in this workspace "
                   "(deleted, or a link from another machine); the demo is open instead.", "warning")
         dataset_id = _demo_id(workspace)
         if not dataset_exists(dataset_id):  # the demo was deleted since it was cached
@@ -87,7 +90,10 @@ def forget_cached_datasets():
 
 
 def flash(message, kind="success"):
-    """Queue a message for the next run of this session (survives ``st.rerun``)."""
+    """Queue a message for the next run of this session (survives ``st.rerun``).
+
+    ``message`` is markdown: escape user text in it with :func:`msdash.display.escape_markdown`.
+    """
     st.session_state.setdefault(FLASH, []).append((kind, message))
 
 

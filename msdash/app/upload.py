@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from msdash import budget
 from msdash.app import state, widgets
+from msdash.display import escape_markdown
 from msdash.ingest import guess_name_column
 from msdash.io import load_images, match_properties, read_properties
 
@@ -23,18 +25,26 @@ def parsed_upload(files):
         ``None`` when nothing was uploaded.
     """
     if not files:
-        st.session_state.pop(state.UPLOAD, None)
+        _drop_upload()
         return None
     choices = st.session_state.setdefault(_MAT_CHOICES, {})
     key = (tuple((f.file_id, f.name) for f in files), tuple(sorted(choices.items())))
     cached = st.session_state.get(state.UPLOAD)
     if cached is None or cached[0] != key:
+        _drop_upload()  # its memory is free before the new upload is counted and decoded
         with st.spinner(f"Reading {len(files)} file(s)…"):
-            result = load_images([(f.name, f.getvalue()) for f in files], mat_variables=dict(choices))
+            result = load_images(list(files), mat_variables=dict(choices), max_bytes=budget.upload_budget())
+        budget.hold_unsaved(result, result.nbytes)
         st.session_state[state.UPLOAD] = (key, result)
     result = st.session_state[state.UPLOAD][1]
     _show_load_result(result, choices)
     return result
+
+
+def _drop_upload():
+    cached = st.session_state.pop(state.UPLOAD, None)
+    if cached is not None:
+        budget.release_unsaved(cached[1])
 
 
 def _show_load_result(result, choices):
@@ -44,17 +54,18 @@ def _show_load_result(result, choices):
         kinds[kind] = kinds.get(kind, 0) + 1
     if result.images:
         st.success(f"Read {len(result.images)} image(s): " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
-    if result.errors:
-        lines = "\n".join(f"- {e.message}" for e in result.errors[:20])
+    if result.errors:  # messages name the files: shown as plain text, never as markdown
+        lines = "\n".join(f"- {escape_markdown(e.message)}" for e in result.errors[:20])
         st.error(f"{len(result.errors)} file(s) could not be used; the others loaded.\n\n{lines}")
         if len(result.errors) > 20:
             with st.expander(f"All {len(result.errors)} problems"):
-                st.markdown("\n".join(f"- {e.message}" for e in result.errors))
+                st.markdown("\n".join(f"- {escape_markdown(e.message)}" for e in result.errors))
     if result.notes:
         with st.expander(f"Conversions made while reading: {len(result.notes)}"):
-            st.markdown("\n".join(f"- {n.message}" for n in result.notes))
+            st.markdown("\n".join(f"- {escape_markdown(n.message)}" for n in result.notes))
     for name, variables in result.choices.items():
-        picked = st.selectbox(f"{name}: which array to load?", [_NONE] + list(variables), key=f"mat_{name}")
+        picked = st.selectbox(f"{escape_markdown(name)}: which array to load?", [_NONE] + list(variables),
+                              key=f"mat_{name}")
         if picked != _NONE and choices.get(name) != picked:
             choices[name] = picked
             st.rerun()

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from msdash.app import learnview, widgets
+from msdash.display import escape_markdown, escape_plotly
 
 RANDOM_VGG = ("Made with a random-weight VGG19 (no pretrained weights found): random networks still carry "
               "texture statistics, but these pictures are not study C's.")
@@ -48,7 +49,8 @@ def views(dataset, dataset_id, names, images, meta):
         return
     patch, stride = config["patch"], config["stride"]
     if meta.get("dataset_id") != dataset_id:
-        st.info(f"This run was trained on {meta.get('dataset_name')!r}; the views use the open data set's patches.")
+        st.info(f"This run was trained on “{escape_markdown(meta.get('dataset_name'))}”; the views use the open "
+                "data set's patches.")
     recon, samples, walk, corr, predict = st.tabs(
         ["Reconstructions", "Random samples", "Latent traversal", "Latent vs property", "Patch predictions"])
     with recon:
@@ -106,7 +108,7 @@ def _correlation_view(dataset, dataset_id, names, images, run_ref, patch, warn):
         y = dataset.properties.loc[names, target].to_numpy(float)[parents]
         r = latent_property_correlation(mu, y)
         figure = go.Figure(go.Bar(x=[f"z{i}" for i in range(len(r))], y=r))
-        figure.update_layout(title=f"Pearson r of each latent mean with {target} ({len(mu)} patches)",
+        figure.update_layout(title=f"Pearson r of each latent mean with {escape_plotly(target)} ({len(mu)} patches)",
                              yaxis_range=[-1, 1], height=320)
         st.plotly_chart(figure, key="vae_corr_fig")
         if warn:
@@ -143,6 +145,7 @@ def _prediction_view(dataset, dataset_id, names, images, run_ref, patch):
         figure = go.Figure(go.Histogram(x=result.predictions, name="patch predictions"))
         figure.add_vline(x=result.true, line_color="red", annotation_text="true")
         figure.add_vline(x=float(np.mean(result.predictions)), line_dash="dash", annotation_text="mean")
-        figure.update_layout(title=f"{pick}: {len(result.predictions)} patch predictions of {target}",
-                             xaxis_title=target, yaxis_title="patches", height=320)
+        figure.update_layout(title=f"{escape_plotly(pick)}: {len(result.predictions)} patch predictions of "
+                                   f"{escape_plotly(target)}", xaxis_title=escape_plotly(target),
+                             yaxis_title="patches", height=320)
         st.plotly_chart(figure, key="vae_pred_fig")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from msdash.app import state
 from msdash.dataset import delete_dataset
-from msdash.display import thumbnail
+from msdash.display import escape_markdown, thumbnail
 from msdash.errors import InputError
 
 
@@ -17,13 +17,14 @@ def user_errors(action):
 
     An :class:`InputError` is the user's to fix: its plain message is shown. Anything else gets a short
     message naming ``action`` and the traceback inside a closed expander. The page goes on either way.
+    Messages name files, columns and samples, so they are shown as plain text (never as markdown).
     """
     try:
         yield
     except InputError as error:
-        st.error(error.message)
+        st.error(escape_markdown(error.message))
     except Exception as error:  # noqa: BLE001 — the page must survive and say what happened
-        st.error(f"{action} failed: {type(error).__name__}: {error}")
+        st.error(escape_markdown(f"{action} failed: {type(error).__name__}: {error}"))
         with st.expander("Details for a bug report"):
             st.code(traceback.format_exc())
 
@@ -44,7 +45,7 @@ def saved_datasets(infos, open_id):
     for info in infos:
         text, open_col, delete_col = st.columns([6, 1, 1], vertical_alignment="center")
         marker = " · **open now**" if info.id == open_id else ""
-        text.markdown(f"**{info.name}** · {info.n_samples} samples ({_kinds_text(info.kinds)}) · "
+        text.markdown(f"**{escape_markdown(info.name)}** · {info.n_samples} samples ({_kinds_text(info.kinds)}) · "
                       f"saved {info.created[:16].replace('T', ' ')} UTC · `{info.id}`{marker}")
         if open_col.button("Open", key=f"open_{info.id}", disabled=info.id == open_id):
             state.open_dataset(info.id)
@@ -52,13 +53,13 @@ def saved_datasets(infos, open_id):
         if delete_col.button("Delete", key=f"delete_{info.id}"):
             st.session_state["delete_pending"] = pending = info.id
         if pending == info.id:
-            st.warning(f"Delete “{info.name}” (`{info.id}`) from the workspace? This cannot be undone.")
+            st.warning(f"Delete “{escape_markdown(info.name)}” (`{info.id}`) from the workspace? This cannot be undone.")
             yes, no = st.columns(2)
             if yes.button("Yes, delete it", key="confirm_delete", type="primary"):
                 with user_errors("Deleting the data set"):
                     delete_dataset(info.id)
                     state.forget_cached_datasets()
-                    state.flash(f"Deleted “{info.name}” (`{info.id}`).", "info")
+                    state.flash(f"Deleted “{escape_markdown(info.name)}” (`{info.id}`).", "info")
                 st.session_state.pop("delete_pending", None)
                 st.rerun()
             if no.button("Cancel", key="cancel_delete"):
@@ -69,11 +70,11 @@ def saved_datasets(infos, open_id):
 def dataset_header(dataset, dataset_id):
     """Show which data set is open, with its size and property columns."""
     summary = dataset.summary()
-    st.markdown(f"**Open data set:** {dataset.name}  \n`{dataset_id}` · {len(dataset)} samples")
+    st.markdown(f"**Open data set:** {escape_markdown(dataset.name)}  \n`{dataset_id}` · {len(dataset)} samples")
     kinds = _kinds_text(summary.get("kinds", {}))
-    columns = ", ".join(dataset.properties.columns) or "none"
+    columns = ", ".join(map(escape_markdown, dataset.properties.columns)) or "none"
     st.caption(f"Kinds: {kinds or '—'} · properties: {columns}"
-               + (f" · group column: {dataset.group_column}" if dataset.group_column else ""))
+               + (f" · group column: {escape_markdown(dataset.group_column)}" if dataset.group_column else ""))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -82,13 +83,14 @@ def _thumbnails(_dataset, dataset_id, names, size):
 
 
 def _caption(dataset, name, columns):
-    parts = [name]
+    """Image caption (rendered as markdown): the name and the chosen property values, escaped."""
+    parts = [escape_markdown(name)]
     for column in columns:
         value = dataset.properties.at[name, column]
         if isinstance(value, float):
-            parts.append(f"{column}: {value:.4g}")
+            parts.append(f"{escape_markdown(column)}: {value:.4g}")
         elif value == value and value is not None:  # skip NaN
-            parts.append(f"{column}: {value}")
+            parts.append(f"{escape_markdown(column)}: {escape_markdown(value)}")
     return " · ".join(parts)
 
 
@@ -106,7 +108,7 @@ def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128, per_row=
 
 def match_report(report):
     """Render a :class:`msdash.tables.MatchReport`: counts first, details in expanders."""
-    st.markdown(f"**Match report.** {report.summary()}")
+    st.markdown(f"**Match report.** {escape_markdown(report.summary())}")
     cols = st.columns(4)
     cols[0].metric("Matched images", len(report.matched))
     cols[1].metric("Images without a row", len(report.missing_rows))
@@ -120,7 +122,7 @@ def match_report(report):
     for title, names in details:
         if names:
             with st.expander(f"{title}: {len(names)}"):
-                st.write(", ".join(map(str, names)))
+                st.markdown(escape_markdown(", ".join(map(str, names))))
     bad = [(column, name, cell) for column, cells in report.non_numeric.items() for name, cell in cells]
     if bad:
         with st.expander(f"Cells that are not numbers: {len(bad)} (kept as missing values)", expanded=True):
