@@ -7,8 +7,13 @@ A saved data set lives in ``<workspace>/datasets/<id>/`` where ``id`` is :meth:`
 - ``properties.parquet`` — the property columns without the index (absent when there are none);
   parquet keeps float64 (NaN included), strings and any column name exactly.
 
-Saving writes a hidden ``.tmp-<uuid>`` folder, fsyncs it and renames it to ``<id>`` in one step, so a
-killed save never leaves a half entry that lists or loads; stale temp folders are removed after an hour.
+Saving writes a hidden temp folder (named after its writer, see :mod:`msdash.atomic`), fsyncs it and
+renames it to ``<id>`` in one step, so a killed save never leaves a half entry that lists or loads.
+Saves of one id are serialised by a lock file (``.lock-<id>``, removed after the save): when two sessions
+save the same contents at once, the first to start writes the entry and keeps its label, the second waits
+and gets the same id. Leftovers of killed saves are removed by :func:`clean_stale_temporaries`.
+
+A read-only workspace still lists and loads what it holds; saving says why it cannot.
 """
 
 import io
@@ -16,7 +21,8 @@ import json
 import os
 import re
 import shutil
-import uuid
+import threading
+import time
 from datetime import datetime, timezone
 
 import numpy as np
@@ -25,12 +31,15 @@ import pandas as pd
 from . import atomic, config
 from .errors import WorkspaceError
 
-__all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists"]
+__all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists",
+           "clean_stale_temporaries", "startup_cleanup", "workspace_problem"]
 
 _FORMAT = 1
 _ID = re.compile(r"[0-9a-f]{16}")
 _META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
-_TMP_PREFIX = atomic.TMP_PREFIX
+_LOCK_PREFIX = ".lock-"
+#: Longest wait (seconds) for another process's save of the same contents before giving up.
+LOCK_WAIT_S = 600.0
 
 
 def _dataset():
@@ -43,7 +52,8 @@ def _dataset():
 def save_dataset(ds):
     """Save a data set in the workspace and return its id (its content hash).
 
-    Saving the same contents again returns the same id without rewriting (the first label is kept).
+    Saving the same contents again returns the same id without rewriting (the first label is kept),
+    also when two sessions or processes save at once: the second waits for the first.
 
     Parameters
     ----------
@@ -57,32 +67,58 @@ def save_dataset(ds):
     Raises
     ------
     WorkspaceError
-        When the workspace cannot be written (disk full, permissions).
+        When the workspace cannot be written (read-only, disk full); nothing saved before is touched.
     """
     dataset_id = ds.content_hash()
-    root = config.datasets_dir()
-    atomic.remove_stale(root)
+    root = _datasets_root()
     target = root / dataset_id
-    if target.exists():
-        if _read_meta(target, dataset_id, quiet=True) is not None:
-            return dataset_id
-        atomic.discard(target)  # a damaged entry with the same id: replace it
-    tmp = root / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+    if _read_meta(target, dataset_id, quiet=True) is not None:
+        return dataset_id  # no write at all: works in a read-only workspace too
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with _id_lock(root, dataset_id):
+            if _read_meta(target, dataset_id, quiet=True) is not None:
+                return dataset_id  # saved by another session while we waited
+            atomic.remove_stale(root)
+            if os.path.lexists(target):
+                atomic.discard(target)  # a damaged entry with the same id: replace it
+            _write_and_rename(root, ds, dataset_id)
+    except WorkspaceError:
+        raise
+    except OSError as exc:
+        raise WorkspaceError(_save_problem(ds, root, exc)) from exc
+    return dataset_id
+
+
+def _write_and_rename(root, ds, dataset_id):
+    tmp, target = root / atomic.temp_name(), root / dataset_id
     try:
         tmp.mkdir()
         _write_entry(tmp, ds, dataset_id)
         os.rename(tmp, target)
         atomic.fsync_dir(root)
-    except OSError as exc:
+    except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        # A concurrent save of the same contents won the rename: its entry is ours too.
-        if _read_meta(target, dataset_id, quiet=True) is not None:
-            return dataset_id
-        raise WorkspaceError(f"Could not save data set {ds.name!r} in {root}: {exc}") from exc
+        # A writer without the lock (no flock on this system) won the rename: its entry is ours too.
+        if _read_meta(target, dataset_id, quiet=True) is None:
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return dataset_id
+
+
+def _save_problem(ds, root, exc):
+    problem = atomic.write_problem(root)
+    if problem is not None:
+        return (f"The workspace {root.parent} is read-only ({problem}): saved data sets can be opened but "
+                f"{ds.name!r} cannot be saved. Set MSDASH_HOME to a writable folder.")
+    return f"Could not save data set {ds.name!r} in {root}: {exc}"
+
+
+def _id_lock(root, dataset_id):
+    return atomic.exclusive(root / f"{_LOCK_PREFIX}{dataset_id}", wait_s=LOCK_WAIT_S,
+                            busy=f"Another save of data set {dataset_id} has run for over {LOCK_WAIT_S:.0f} s; "
+                                 f"try again later.")
 
 
 def load_dataset(dataset_id):
@@ -145,10 +181,14 @@ def list_datasets():
     -------
     list of DatasetInfo
     """
-    root = config.datasets_dir()
+    root = _datasets_root()
     atomic.remove_stale(root)
+    try:
+        folders = list(root.iterdir())
+    except FileNotFoundError:  # nothing saved yet (and perhaps a read-only workspace)
+        return []
     infos = []
-    for folder in root.iterdir():
+    for folder in folders:
         if not _ID.fullmatch(folder.name) or not folder.is_dir():
             continue
         meta = _read_meta(folder, folder.name, quiet=True)
@@ -176,11 +216,95 @@ def delete_dataset(dataset_id):
     atomic.discard(folder)
 
 
+def clean_stale_temporaries(max_age_s=atomic.STALE_AFTER_S):
+    """Remove what killed saves left in the workspace and say what it was.
+
+    Looks in the workspace and three levels below it (data sets, feature tables, imported tables,
+    training runs) for temp and trash entries (see :func:`msdash.atomic.stale`): those of a process of
+    this machine that is gone are removed, a save in progress in another process or session is never
+    touched, and entries whose writer cannot be checked (another machine, older names) are removed
+    once untouched for ``max_age_s`` seconds. Lock files of killed saves go too.
+
+    Parameters
+    ----------
+    max_age_s : float
+        Age guard for leftovers whose writer cannot be checked.
+
+    Returns
+    -------
+    list of (pathlib.Path, int)
+        Each entry removed and the bytes it held.
+    """
+    workspace = config.workspace()
+    removed = []
+    for folder in atomic.folders_below(workspace, depth=3):
+        removed += atomic.remove_stale(folder, max_age_s=max_age_s)
+    return removed + atomic.remove_unused_locks(workspace / "datasets", _LOCK_PREFIX)
+
+
+_STARTED = set()
+_STARTED_LOCK = threading.Lock()
+
+
+def startup_cleanup():
+    """:func:`clean_stale_temporaries` once per process and workspace; later calls return ``[]``.
+
+    Meant for the app's entry script: show what it returns once (see :func:`cleanup_summary`).
+    Never raises: a workspace that cannot be cleaned is left as it is.
+    """
+    key = (os.getpid(), str(config.workspace()))
+    with _STARTED_LOCK:
+        if key in _STARTED:
+            return []
+        _STARTED.add(key)
+    try:
+        return clean_stale_temporaries()
+    except OSError:
+        return []
+
+
+def cleanup_summary(removed):
+    """One sentence for the user about what :func:`startup_cleanup` removed, or None when nothing.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cleanup_summary([(Path("a"), 886_000_000), (Path("b"), 4096)])
+    'Removed 2 leftovers of interrupted saves from the workspace (886.0 MB freed).'
+    >>> cleanup_summary([]) is None
+    True
+    """
+    if not removed:
+        return None
+    freed = sum(size for _, size in removed)
+    noun = "leftover" if len(removed) == 1 else "leftovers"
+    return f"Removed {len(removed)} {noun} of interrupted saves from the workspace ({freed / 1e6:.1f} MB freed)."
+
+
+def workspace_problem():
+    """Why the workspace cannot be written (a sentence for the user), or None when it can.
+
+    A read-only workspace still shows its saved data sets and stored features; saving data sets and
+    storing new features fail with this same explanation.
+    """
+    workspace = config.workspace()
+    problem = atomic.write_problem(workspace)
+    if problem is None:
+        return None
+    return (f"The workspace {workspace} is read-only ({problem}): saved data sets and features can be shown, "
+            f"but nothing new can be saved or stored. Set MSDASH_HOME to a writable folder.")
+
+
 def _entry_folder(dataset_id):
     # The id may come from a URL query parameter: only 16 hex digits can name a folder.
     if not isinstance(dataset_id, str) or not _ID.fullmatch(dataset_id):
         raise WorkspaceError(f"{dataset_id!r} is not a data set id (16 hex characters).")
-    return config.datasets_dir() / dataset_id
+    return _datasets_root() / dataset_id
+
+
+def _datasets_root():
+    # Not created here: reading a read-only workspace must work; save_dataset creates it.
+    return config.workspace() / "datasets"
 
 
 def _write_entry(folder, ds, dataset_id):

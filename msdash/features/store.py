@@ -17,13 +17,18 @@ Why SQLite and not one file per image: 50,000 images would mean 50,000 files per
 (slow to list, and an ``npz`` per image costs a zip parse each). SQLite (stdlib) gives one file, atomic
 transactions, and safe concurrent writers: WAL journal, a 30 s busy timeout, and one
 ``INSERT OR REPLACE`` transaction per batch, so two app sessions or many CLI shards can write at once.
+A read-only workspace (permissions, a read-only mount) still shows what is stored: the database is then
+opened with ``mode=ro``, or ``immutable=1`` when even its shared-memory file cannot be created (a WAL
+database needs one to read); writes raise :class:`~msdash.errors.WorkspaceError` saying why.
 Reads select by ``extractor_key`` and ``image_hash IN (...)`` in chunks of at most 900 parameters
 (SQLite's historical limit is 999) and decode blobs with :func:`numpy.frombuffer`, so loading stays
 proportional to the rows asked for.
 """
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from msdash import config
+from msdash import atomic, config
+from msdash.errors import WorkspaceError
 
 __all__ = ["Entry", "FeatureStore", "image_hash", "extractor_key", "default_store", "save_table_meta", "list_tables"]
 
@@ -100,20 +106,66 @@ class FeatureStore:
 
     def __init__(self, path=None):
         self.path = Path(path) if path is not None else config.workspace() / "features" / "features.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            # Large pages: a 4,225-feature row (33 kB) then reads in one page instead of a chain of 4 kB ones.
-            db.execute("PRAGMA page_size = 65536")  # takes effect only on a new, empty database
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
-            db.executescript(_SCHEMA)
+        #: Why nothing can be stored (a sentence for the user), or None when the store is writable.
+        self.read_only = None
+        self._uri = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                # Large pages: a 4,225-feature row (33 kB) then reads in one page instead of a chain of 4 kB ones.
+                db.execute("PRAGMA page_size = 65536")  # takes effect only on a new, empty database
+                db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
+                db.executescript(_SCHEMA)
+            # sqlite opens a file it may not write read-only without a word (this needs no write).
+            os.close(os.open(self.path, os.O_RDWR))
+        except (OSError, sqlite3.OperationalError) as exc:
+            problem = atomic.write_problem(self.path.parent)
+            if problem is None and not _is_read_only_error(exc):
+                raise
+            self._open_read_only(problem or str(exc))
+
+    def _open_read_only(self, problem):
+        self.read_only = (f"The feature store {self.path} is read-only ({problem}): stored features can be shown "
+                          f"but new ones cannot be stored. Set MSDASH_HOME to a writable folder.")
+        if not self.path.is_file():
+            self._uri = "file::memory:"  # nothing stored yet: an empty store
+            return
+        for mode in ("mode=ro", "immutable=1"):  # immutable: no -shm needed (nobody can write here anyway)
+            self._uri = f"{self.path.resolve().as_uri()}?{mode}"
+            try:
+                with self._connect() as db:
+                    db.execute("SELECT COUNT(*) FROM tables").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                error = exc
+        raise WorkspaceError(f"The feature store {self.path} cannot be read ({error}).") from error
 
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        if self._uri is None:
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        else:
+            db = sqlite3.connect(self._uri, uri=True, timeout=30.0, isolation_level=None)
+            if self._uri == "file::memory:":
+                db.executescript(_SCHEMA)
         db.execute("PRAGMA busy_timeout = 30000")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA cache_size = -65536")  # 64 MB page cache (negative: KiB)
         db.execute("PRAGMA mmap_size = 1073741824")  # read blobs through the page cache of the OS
         return _Closing(db)
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """A connection for writing; :class:`WorkspaceError` when the store cannot be written."""
+        if self.read_only is not None:
+            raise WorkspaceError(self.read_only)
+        try:
+            with self._connect() as db:
+                yield db
+        except sqlite3.OperationalError as exc:
+            if not _is_read_only_error(exc):
+                raise
+            raise WorkspaceError(f"The feature store {self.path} cannot be written ({exc}): stored features can "
+                                 f"be shown but new ones cannot be stored. Set MSDASH_HOME to a writable folder.") from exc
 
     def get_many(self, hashes, key):
         """Stored results of ``key`` for the given image hashes.
@@ -154,7 +206,7 @@ class FeatureStore:
                  None if e is None else str(e)) for h, v, e in items]
         if not rows:
             return 0
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany('INSERT OR REPLACE INTO features (image_hash, extractor_key, "values", error) '
@@ -174,7 +226,7 @@ class FeatureStore:
 
     def clear(self, key=None):
         """Delete the rows of ``key`` (everything, table registry included, when None); return rows deleted."""
-        with self._connect() as db:
+        with self._writing() as db:
             if key is None:
                 deleted = db.execute("DELETE FROM features").rowcount
                 db.execute("DELETE FROM tables")
@@ -189,7 +241,7 @@ class FeatureStore:
                int(table.values.shape[0]), int(table.values.shape[1]),
                datetime.now(timezone.utc).isoformat(timespec="seconds"),
                json.dumps(table.provenance, sort_keys=True, default=str))
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute("INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def list_tables(self, dataset_id):
@@ -219,6 +271,13 @@ class _Closing:
 
     def __exit__(self, *exc):
         self.db.close()
+
+
+def _is_read_only_error(exc):
+    # sqlite's words for a database or folder it may not write (SQLITE_READONLY, SQLITE_CANTOPEN).
+    text = str(exc).lower()
+    return isinstance(exc, PermissionError) or any(
+        words in text for words in ("readonly database", "read-only", "unable to open database file"))
 
 
 def default_store():
