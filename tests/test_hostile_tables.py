@@ -15,7 +15,7 @@ import pytest
 
 from msdash import config
 from msdash.errors import InputError
-from msdash.features.imported import import_features
+from msdash.features.imported import feature_table_columns, import_features
 from msdash.io import match_properties, read_properties
 
 NAMES = ["img_a", "img_b", "img_c"]
@@ -178,6 +178,25 @@ class TestTextAndNpyImport:
     def test_npy_garbage_says_what_to_do(self):
         with pytest.raises(InputError, match=r"^g.npy: not a readable NPY array .*numpy.save"):
             import_features(("g.npy", b"\x93NUMPY garbage"), NAMES)
+
+
+class TestFeatureTableColumns:
+    def test_csv_columns_come_from_the_header_alone(self):
+        # A malformed third row is never reached: listing the columns reads the header and one row.
+        data = b"name,e0\nimg_a,1\nimg_b," + b"9" * 200_000 + b"\n"
+        assert feature_table_columns(("e.csv", data)) == ["name", "e0"]
+        with pytest.raises(InputError, match="^e.csv: could not be read as a table"):
+            import_features(("e.csv", data), NAMES)
+
+    def test_parquet_columns_come_from_the_footer(self):
+        frame = pd.DataFrame({"f": [1.0, 2.0]}, index=pd.Index(["img_a", "img_b"], name="sample"))
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer)
+        assert feature_table_columns(("e.parquet", buffer.getvalue())) == ["f"]
+        assert feature_table_columns(("big.parquet", _fifty_million_rows())) == ["name", "f0"]
+        assert feature_table_columns(("e.npy", b"")) == []
+        with pytest.raises(InputError, match="^junk.parquet: not a readable Parquet file .*export the table again"):
+            feature_table_columns(("junk.parquet", b"not parquet"))
 
 
 def _workbook(rows=(("name", "HV"), ("a", 200), ("b", 12.5)), links=False):

@@ -20,7 +20,7 @@ from msdash.errors import InputError
 from msdash.features.extract import FeatureError, FeatureTable
 from msdash.tables import _name_key, _name_keys  # one matching rule for properties and features
 
-__all__ = ["import_features", "save_imported", "load_imported", "list_imported"]
+__all__ = ["import_features", "feature_table_columns", "save_imported", "load_imported", "list_imported"]
 
 _MISSING = "no row in the feature table"
 _META_KEY = b"msdash"
@@ -116,6 +116,44 @@ def import_features(source, names, *, name_column=None):
                   extra_rows=extra, duplicate_rows=len(frame) - len(first), notes=notes)
 
 
+def feature_table_columns(source):
+    """Column headers of a feature table, read from its header only (for the name-column choice).
+
+    Parquet: from the footer's schema (pandas index columns left out); CSV/XLSX: the header row and
+    one row below it. ``[]`` for NPY, which has no names.
+
+    Raises
+    ------
+    InputError
+        Unreadable or unsupported file (the message names it).
+
+    >>> feature_table_columns(("e.csv", b"name,e0\\na,1\\nb,2\\n"))
+    ['name', 'e0']
+    """
+    file_name, data = _read_source(source)
+    extension = Path(file_name).suffix.lower()
+    if extension == ".npy":
+        return []
+    if extension != ".parquet":
+        from msdash.io import read_properties
+
+        return list(read_properties((file_name, data), max_rows=0).columns)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
+    except Exception as exc:  # ArrowInvalid, OSError, ... on anything that is not a Parquet file
+        raise _unreadable_parquet(file_name, exc) from None
+    index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    return [name for name in schema.names if name not in index]
+
+
+def _unreadable_parquet(file_name, exc):
+    return InputError(f"{file_name}: not a readable Parquet file ({type(exc).__name__}: {exc}); export the "
+                      "table again as Parquet, or as CSV", name=file_name)
+
+
 def _max_rows(n_samples):
     """Most rows a table may have and still be meant for ``n_samples`` samples (duplicates and extras allowed)."""
     return max(2 * n_samples, n_samples + 1000)
@@ -149,17 +187,13 @@ def _read_parquet(file_name, data, n_samples):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    def unreadable(exc):
-        return InputError(f"{file_name}: not a readable Parquet file ({type(exc).__name__}: {exc}); export the "
-                          "table again as Parquet, or as CSV", name=file_name)
-
     try:
         footer = pq.ParquetFile(pa.BufferReader(data))
         metadata, schema = footer.metadata, footer.schema_arrow
         chunks = list(itertools.islice((metadata.row_group(i).column(j) for i in range(metadata.num_row_groups)
                                         for j in range(metadata.num_columns)), _MAX_PARQUET_CHUNKS + 1))
     except Exception as exc:  # ArrowInvalid, OSError, ... on anything that is not a Parquet file
-        raise unreadable(exc) from None
+        raise _unreadable_parquet(file_name, exc) from None
     if len(chunks) > _MAX_PARQUET_CHUNKS:
         raise InputError(f"{file_name}: more than {_MAX_PARQUET_CHUNKS:,} column chunks ({metadata.num_row_groups:,} "
                          "row groups); write it again with fewer, larger row groups", name=file_name)
@@ -183,7 +217,7 @@ def _read_parquet(file_name, data, n_samples):
     except InputError:
         raise
     except Exception as exc:
-        raise unreadable(exc) from None
+        raise _unreadable_parquet(file_name, exc) from None
 
 
 #: Most column chunks (row groups × columns) a Parquet footer may list: far more than a feature table needs.
