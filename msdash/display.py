@@ -131,15 +131,16 @@ def order_samples(properties, *, sort_by=None, descending=False, filter_column=N
 # and brackets elsewhere are inert and stay unescaped, so messages read the same in the page source.
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>{}|~$&@#]|:(?=\S)|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.", re.IGNORECASE)
 _LINE_START = re.compile(r"^(\d*)([-+]|(?<=\d)[.)])")
+_SHORTCODE_END = re.compile(r"(\\:[\w+/-]+):")  # the closing colon of an emoji shortcode such as :smile:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 
 def escape_markdown(text):
     r"""Make user text (a name, a column header, a file name) show literally wherever Streamlit renders markdown.
 
-    Markdown specials, HTML and Streamlit's ``:colour[...]`` / ``:material/...:`` directives are
-    backslash-escaped, so ``![x](http://host/x.png)`` shows as that text instead of fetching an image;
-    newlines and other control characters become single spaces (a name stays on one line). Use it for
+    Markdown specials, HTML, Streamlit's ``:colour[...]`` / ``:material/...:`` directives and emoji
+    shortcodes are backslash-escaped, so ``![x](http://host/x.png)`` shows as that text instead of fetching
+    an image; newlines and other control characters become single spaces (a name stays on one line). Use it for
     ``st.markdown``, captions, messages, labels, help texts and image captions; option lists of select
     boxes and data frames show plain text and need no escaping.
 
@@ -160,7 +161,7 @@ def escape_markdown(text):
     'two lines'
     """
     text = _CONTROL.sub(" ", str(text)).strip()  # leading spaces could make an indented code block
-    text = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), text)
+    text = _SHORTCODE_END.sub(r"\1\\:", _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), text))
     return _LINE_START.sub(r"\1\\\2", text, count=1)
 
 

@@ -24,7 +24,7 @@ with vae_tab:
                            help="A folder holding torchvision's vgg19 state dict (.pth) or the same tensors as "
                                 ".safetensors. Default: $MSDASH_VGG19_DIR, else <workspace>/weights/vgg19.")
     status = vgg.vgg_status(folder.strip() or None)
-    (st.success if status["present"] else st.warning)(status["message"])
+    (st.success if status["present"] else st.warning)(escape_markdown(status["message"]))  # names the folder
     names, images = learnview.micrographs(dataset)
     choices = learnview.patch_choices(images)
     if not choices:
