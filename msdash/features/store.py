@@ -122,11 +122,12 @@ class FeatureStore:
             problem = atomic.write_problem(self.path.parent)
             if problem is None and not _is_read_only_error(exc):
                 raise
-            self._open_read_only(problem or str(exc))
+            state = f"is read-only ({problem})" if problem else f"cannot be written ({exc})"
+            self.read_only = (f"The feature store {self.path} {state}: stored features can be shown but new ones "
+                              f"cannot be stored. Set MSDASH_HOME to a writable folder.")
+            self._open_read_only()
 
-    def _open_read_only(self, problem):
-        self.read_only = (f"The feature store {self.path} is read-only ({problem}): stored features can be shown "
-                          f"but new ones cannot be stored. Set MSDASH_HOME to a writable folder.")
+    def _open_read_only(self):
         if not self.path.is_file():
             self._uri = "file::memory:"  # nothing stored yet: an empty store
             return
