@@ -6,11 +6,11 @@ workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zi
 
 ``extract`` lists a folder or zip (:func:`msdash.sources.list_images`: names only), computes one extractor
 through the shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels).
-With ``--shard i/n`` it handles every n-th image (sorted names) from ``i``, so n jobs of a cluster fill the
-same store and a later run (or the dashboard) reads everything from it. Only the shard's own files are
-decoded, in blocks that fit ``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory
-follows one block, not the folder; a file that cannot be decoded is reported by the shard that owns it. Exit codes: 0 done (images that
-failed are NaN rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray
+With ``--shard i/n`` it handles every n-th image file (sorted sample names) from ``i``, so n jobs of a cluster
+fill the same store and a later run (or the dashboard) reads everything from it. Only the shard's own files
+are decoded, in blocks that fit ``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory
+follows one block, not the folder; a file that cannot be decoded is reported by the shard that owns it.
+Exit codes: 0 done (images that failed are NaN rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray
 cluster (``map_batches`` workers running the same extractor into the same store, which must then be on a
 shared file system), then builds the table from the store exactly as a single process would.
 

@@ -18,8 +18,9 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["ImageSource", "Listing", "list_images", "estimate_bytes", "memory_budget", "plan_blocks",
+__all__ = ["Block", "ImageSource", "Listing", "list_images", "estimate_bytes", "memory_budget", "plan_blocks",
            "read_block"]
 
 #: float32 copies of a decoded image alive while it is extracted: the image kept in the block, the
@@ -104,18 +105,20 @@ def list_images(sources):
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"`sources` items must be paths, got {type(source).__name__}")
         for name, data in _files_of(source, refused):
-            sample, extension = os.path.splitext(name.rsplit("/", 1)[-1])
+            # NFC as load_images: a name typed on macOS (NFD) and elsewhere is one sample.
+            shown = unicodedata.normalize("NFC", name)
+            sample, extension = os.path.splitext(shown.rsplit("/", 1)[-1])
             if extension.lower() not in SUPPORTED_EXTENSIONS:
                 found = f"'{extension.lower()}'" if extension else "with no extension"
-                refused.errors.append(LoadError(name, (
-                    f"{name}: unsupported file type {found}; supported: {', '.join(SUPPORTED_EXTENSIONS)} "
+                refused.errors.append(LoadError(shown, (
+                    f"{shown}: unsupported file type {found}; supported: {', '.join(SUPPORTED_EXTENSIONS)} "
                     "and .zip; convert it to PNG or TIFF")))
                 continue
             if isinstance(data, Path):
                 item = ImageSource(name, sample, data, None, data.stat().st_size)
             else:  # a lazy zip member; its archive is closed once the walk is over, so keep where it lives
                 item = ImageSource(name, sample, Path(data.archive.filename), data.info, data.info.file_size)
-            slots.setdefault(unicodedata.normalize("NFC", sample).casefold(), []).append(item)
+            slots.setdefault(sample.casefold(), []).append(item)
     ordered = sorted(slots.values(), key=lambda slot: slot[0].sample)
     return Listing([tuple(slot) for slot in ordered], refused.errors)
 
@@ -172,6 +175,13 @@ def estimate_bytes(source, *, archive=None):
     return max(1, values or source.size) * _FLOAT32 * _WORKING_COPIES
 
 
+class Block(NamedTuple):
+    """Slots decoded together, and their estimated peak bytes (:func:`estimate_bytes`)."""
+
+    slots: list
+    nbytes: int
+
+
 def plan_blocks(slots, budget):
     """Cut ``slots`` (in order) into blocks whose estimated bytes stay within ``budget``.
 
@@ -183,19 +193,19 @@ def plan_blocks(slots, budget):
 
     Returns
     -------
-    list of list of tuple of ImageSource
+    list of Block
     """
-    blocks, current, used = [], [], 0
     with contextlib.ExitStack() as stack:
         archives = _ArchiveCache(stack)
         costs = [max(estimate_bytes(s, archive=archives.get(s)) for s in slot) for slot in slots]
+    blocks, current, used = [], [], 0
     for slot, cost in zip(slots, costs):
         if current and used + cost > budget:
-            blocks.append(current)
+            blocks.append(Block(current, used))
             current, used = [], 0
         current.append(slot)
         used += cost
-    return blocks + ([current] if current else [])
+    return blocks + ([Block(current, used)] if current else [])
 
 
 def read_block(slots, **options):
@@ -205,7 +215,7 @@ def read_block(slots, **options):
     ----------
     slots : list of tuple of ImageSource
     **options
-        Passed to :func:`~msdash.io.load_images` (``max_pixels``, ``mat_variables``).
+        Passed to :func:`~msdash.io.load_images` (``max_pixels``, ``mat_variables``, ``max_bytes``).
 
     Returns
     -------

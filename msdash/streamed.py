@@ -46,28 +46,34 @@ def extract_streamed(slots, name, *, budget, store=None, before_extract=None, re
 
     tables, shapes, unreadable = [], {}, []
     for block in plan_blocks(slots, budget):
-        table = _extract_block(block, name, store, before_extract, shapes, unreadable, report, params)
+        table = _extract_block(block, budget, name, store, before_extract, shapes, unreadable, report, params)
         if table is not None:
             tables.append(table)
     return (_join(tables, shapes) if tables else None), unreadable
 
 
-def _extract_block(block, name, store, before_extract, shapes, unreadable, report, params):
+def _extract_block(block, budget, name, store, before_extract, shapes, unreadable, report, params):
     """One block: decode, extract, keep the rows. The images die with this frame, before the next block."""
+    from msdash.budget import DecodeBudget
     from msdash.features import extract
     from msdash.sources import read_block
 
-    loaded = read_block(block)
+    # The block was sized to the budget from headers; load_images' per-upload limit must not cut it again.
+    limit = DecodeBudget(max(budget, block.nbytes), variable="MSDASH_MEMORY_BUDGET")
+    loaded = read_block(block.slots, max_bytes=limit)
     for error in loaded.errors:
         unreadable.append(error)
         if report is not None:
             report(error)
-    if not loaded.images:
+    # float32 for the extractor; popping drops each compact copy as soon as it is converted.
+    images = {sample: loaded.images.pop(sample) for sample in list(loaded.images)}
+    del loaded
+    if not images:
         return None
-    shapes.update((sample, np.shape(image)) for sample, image in loaded.images.items())
+    shapes.update((sample, np.shape(image)) for sample, image in images.items())
     if before_extract is not None:
-        before_extract(loaded.images)
-    return extract(loaded.images, name, store=store, **params)
+        before_extract(images)
+    return extract(images, name, store=store, **params)
 
 
 def _join(tables, shapes):

@@ -119,6 +119,14 @@ class TestPeakMemory:
         assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "blocks.csv").read_bytes()
 
 
+def test_the_upload_limit_does_not_cut_a_folder_the_cli_streams(tmp_path, monkeypatch, capsys):
+    root = _noise_folder(tmp_path / "pngs", 6, 32)
+    monkeypatch.setenv("MSDASH_MAX_UPLOAD_BYTES", str(32 * 32 * 4))  # one image's worth for a browser upload
+    assert _main("extract", root, "-e", "volume_fraction", "--out", tmp_path / "x.csv") == 0
+    assert len(pd.read_csv(tmp_path / "x.csv", index_col=0)) == 6
+    assert "6 ok, 0 failed, 0 unreadable" in capsys.readouterr().err
+
+
 class TestBlocksEqualOneCall:
     @pytest.fixture
     def mixed(self, tmp_path):
@@ -148,7 +156,7 @@ class TestBlocksEqualOneCall:
         listing = list_images(mixed)
         images, errors = {}, list(listing.errors)
         for block in plan_blocks(listing.slots, 1):
-            loaded = read_block(block)
+            loaded = read_block(block.slots)
             images.update(loaded.images)
             errors += loaded.errors
         whole = load_images(mixed)
@@ -223,8 +231,9 @@ class TestBudget:
         sources = [ImageSource(p.name, p.stem, p, None, p.stat().st_size) for p in (rgb, volume, broken)]
         assert [estimate_bytes(s) for s in sources] == [30 * 20 * 3 * 12, 4 * 5 * 6 * 12, 50 * 12]
         slots = [(s,) for s in sources]
-        assert [len(b) for b in plan_blocks(slots, 30 * 20 * 3 * 12 + 4 * 5 * 6 * 12)] == [2, 1]
-        assert [len(b) for b in plan_blocks(slots, 1)] == [1, 1, 1]
+        blocks = plan_blocks(slots, 30 * 20 * 3 * 12 + 4 * 5 * 6 * 12)
+        assert [len(b.slots) for b in blocks] == [2, 1] and blocks[1].nbytes == 50 * 12
+        assert [len(b.slots) for b in plan_blocks(slots, 1)] == [1, 1, 1]
 
 
 def test_a_folder_named_like_clutter_still_loads(tmp_path):
