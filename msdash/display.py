@@ -124,12 +124,16 @@ def order_samples(properties, *, sort_by=None, descending=False, filter_column=N
 
 # Markdown that user text could start, found with CommonMark, GFM and Streamlit's renderer in mind. Escaped
 # with a backslash (CommonMark's escape for any ASCII punctuation): characters that open a construct anywhere
-# (emphasis, code, links and images, HTML and entities, tables, strike-through, $math$, autolinks through
-# "@"); ":" before a non-space (Streamlit's :red[...] / :material/...: directives, "http:" autolinks); "_"
-# unless inside a word (intraword "_" never emphasises); the dot of "www." (GFM autolink); and block markers
-# ("#", "-", "+", ">", "1." / "1)") at the start of the text, which may be the start of a line. Dots, dashes
-# and brackets elsewhere are inert and stay unescaped, so messages read the same in the page source.
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>{}|~$&@#]|:(?=\S)|(?<![^\W_])_|_(?![^\W_])|(?<=www)\.", re.IGNORECASE)
+# (emphasis, code, links and images, HTML and entities, tables, strike-through, $math$); ":" before a
+# non-space (Streamlit's :red[...] / :material/...: directives) and the closing ":" of an emoji shortcode;
+# "_" unless inside a word (intraword "_" never emphasises); and block markers ("#", "-", "+", ">", "1." /
+# "1)") at the start of the text, which may be the start of a line. Dots, dashes and brackets elsewhere are
+# inert and stay unescaped, so messages read the same in the page source.
+# GFM autolinks ("http://", "https://", "www.", "user@host.org") are found in the text *after* escapes are
+# resolved, so no backslash stops them: an invisible word joiner after "http(s)", "www" and "@" does.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>{}|~$&@#]|:(?=\S)|(?<![^\W_])_|_(?![^\W_])")
+_AUTOLINK = re.compile(r"(https?(?=:)|www(?=\.)|@)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
 _LINE_START = re.compile(r"^(\d*)([-+]|(?<=\d)[.)])")
 _SHORTCODE_END = re.compile(r"(\\:[\w+/-]+):")  # the closing colon of an emoji shortcode such as :smile:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
@@ -140,7 +144,8 @@ def escape_markdown(text):
 
     Markdown specials, HTML, Streamlit's ``:colour[...]`` / ``:material/...:`` directives and emoji
     shortcodes are backslash-escaped, so ``![x](http://host/x.png)`` shows as that text instead of fetching
-    an image; newlines and other control characters become single spaces (a name stays on one line). Use it for
+    an image, and ``http://``, ``www.`` and ``@`` get an invisible word joiner so they are not made links;
+    newlines and other control characters become single spaces (a name stays on one line). Use it for
     ``st.markdown``, captions, messages, labels, help texts and image captions; option lists of select
     boxes and data frames show plain text and need no escaping.
 
@@ -155,12 +160,15 @@ def escape_markdown(text):
 
     Examples
     --------
-    >>> print(escape_markdown("**bold** [click](http://x)"))
-    \*\*bold\*\* \[click\](http\://x)
+    >>> print(escape_markdown("**bold** [click](x) :red[y]"))
+    \*\*bold\*\* \[click\](x) \:red\[y\]
+    >>> escape_markdown("www.x.org") == "www\u2060.x.org"
+    True
     >>> escape_markdown("two\nlines")
     'two lines'
     """
     text = _CONTROL.sub(" ", str(text)).strip()  # leading spaces could make an indented code block
+    text = _AUTOLINK.sub(lambda match: match.group() + _WORD_JOINER, text)
     text = _SHORTCODE_END.sub(r"\1\\:", _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), text))
     return _LINE_START.sub(r"\1\\\2", text, count=1)
 
