@@ -229,10 +229,11 @@ class TestBudget:
         broken = tmp_path / "b.png"
         broken.write_bytes(b"x" * 50)
         sources = [ImageSource(p.name, p.stem, p, None, p.stat().st_size) for p in (rgb, volume, broken)]
-        assert [estimate_bytes(s) for s in sources] == [30 * 20 * 3 * 12, 4 * 5 * 6 * 12, 50 * 12]
+        per_value = 4 * 5  # float32, five working copies
+        assert [estimate_bytes(s) for s in sources] == [30 * 20 * 3 * per_value, 4 * 5 * 6 * per_value, 50 * per_value]
         slots = [(s,) for s in sources]
-        blocks = plan_blocks(slots, 30 * 20 * 3 * 12 + 4 * 5 * 6 * 12)
-        assert [len(b.slots) for b in blocks] == [2, 1] and blocks[1].nbytes == 50 * 12
+        blocks = plan_blocks(slots, (30 * 20 * 3 + 4 * 5 * 6) * per_value)
+        assert [len(b.slots) for b in blocks] == [2, 1] and blocks[1].nbytes == 50 * per_value
         assert [len(b.slots) for b in plan_blocks(slots, 1)] == [1, 1, 1]
 
 
