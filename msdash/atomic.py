@@ -321,10 +321,10 @@ def _start_time(pid):
         return None
     try:
         fields = stat.rsplit(")", 1)[1].split()  # the name before ")" may hold spaces
-        if fields[0] in ("Z", "X"):  # a zombie has exited: it will write nothing more
-            return None
+        if fields[0] in ("Z", "X") and os.listdir(f"/proc/{pid}/task") in ([], [str(pid)]):
+            return None  # exited (a zombie until its parent reaps it), no thread left to write
         return int(fields[19])  # field 22 of proc(5)
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, OSError):  # OSError: reaped meanwhile
         return None
 
 

@@ -67,11 +67,13 @@ def read_only(home, observe):
                     os.setgroups([])
                     os.setgid(NOBODY)
                     os.setuid(NOBODY)
-                    result = _checked(home, observe)
                 except PermissionError as exc:
                     result = {"skip": f"cannot drop root privileges: {exc}"}
-                except BaseException:
-                    result = {"crash": traceback.format_exc()}
+                else:
+                    try:
+                        result = _checked(home, observe)
+                    except BaseException:
+                        result = {"crash": traceback.format_exc()}
                 os.write(write_end, json.dumps(result, default=str).encode())
             finally:
                 os._exit(0)
