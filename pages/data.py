@@ -43,7 +43,8 @@ if result is not None:
             dataset = build_dataset(result.images, report, name=name, drop_unmatched=drop, notes=notes)
             new_id = save_dataset(dataset)
             state.open_dataset(new_id)
-            state.flash(f"Saved “{escape_markdown(dataset.name)}” ({len(dataset)} samples) as `{new_id}`; it is now open.")
+            state.flash(f"Saved “{escape_markdown(dataset.name)}” ({len(dataset)} samples) as `{new_id}`; "
+                        "it is now open.")
             st.rerun()
 
 with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, Cahn–Hilliard)"):
@@ -60,7 +61,8 @@ with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, 
                 done / max(total, 1), text=f"{done}/{total} {escape_markdown(message)}"), **settings)
             new_id = save_dataset(generated)
             state.open_dataset(new_id)
-            state.flash(f"Generated “{escape_markdown(generated.name)}” ({len(generated)} samples) as `{new_id}`; it is now open.")
+            state.flash(f"Generated “{escape_markdown(generated.name)}” ({len(generated)} samples) as "
+                        f"`{new_id}`; it is now open.")
             st.rerun()
 
 st.header("Saved data sets")

@@ -65,6 +65,7 @@ if names:
             st.image(thumbnail(image, size=448),
                      caption=f"{escape_markdown(name)} · {image.shape[1]}×{image.shape[0]} px")
     with right:
-        st.markdown(f"**{escape_markdown(name)}** · shape {tuple(image.shape)} · values {float(image.min()):.3g}–{float(image.max()):.3g}")
+        st.markdown(f"**{escape_markdown(name)}** · shape {tuple(image.shape)} · "
+                    f"values {float(image.min()):.3g}–{float(image.max()):.3g}")
         if len(properties.columns):
             st.dataframe(properties.loc[[name]].T.rename(columns={name: "value"}).astype(str))

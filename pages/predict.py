@@ -24,7 +24,8 @@ if not runs:
     st.stop()
 target = saved["target"]
 labels = [f"{run['feature_set']} · {run['model']}" for run in runs]
-pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(runs)), format_func=labels.__getitem__, key="predict_run")
+pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(runs)), format_func=labels.__getitem__,
+                    key="predict_run")
 run = runs[pick]
 kind, extractor, params = run["entry"]
 if kind != "computed" or run["extra"]:
@@ -57,7 +58,8 @@ if source == "Upload micrographs":
     tiles = c1.toggle("Cut into tiles (study C)", key="predict_tiles")
     size = c2.number_input("Tile size (px)", 16, 2048, 128, key="predict_tile_size", disabled=not tiles)
     stride = c3.number_input("Stride (px)", 4, 2048, 50, key="predict_tile_stride", disabled=not tiles)
-    truth = st.number_input(f"True {escape_markdown(target)} of the uploaded micrograph (optional, marks the histogram)",
+    truth = st.number_input(f"True {escape_markdown(target)} of the uploaded micrograph (optional, marks the "
+                            "histogram)",
                             value=None, key="predict_truth")
     if tiles and images:
         from msdash.features.patches import tile

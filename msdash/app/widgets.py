@@ -53,7 +53,8 @@ def saved_datasets(infos, open_id):
         if delete_col.button("Delete", key=f"delete_{info.id}"):
             st.session_state["delete_pending"] = pending = info.id
         if pending == info.id:
-            st.warning(f"Delete “{escape_markdown(info.name)}” (`{info.id}`) from the workspace? This cannot be undone.")
+            st.warning(f"Delete “{escape_markdown(info.name)}” (`{info.id}`) from the workspace? "
+                       "This cannot be undone.")
             yes, no = st.columns(2)
             if yes.button("Yes, delete it", key="confirm_delete", type="primary"):
                 with user_errors("Deleting the data set"):
