@@ -6,6 +6,7 @@ re-exported here from :mod:`msdash.datastore`, which holds the workspace layout.
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .imagestore import Images
 
 __all__ = ["Dataset", "DatasetInfo", "save_dataset", "load_dataset", "list_datasets", "delete_dataset",
            "demo_dataset", "dataset_exists"]
@@ -25,16 +27,17 @@ DEMO_NAME = "Demo: 300 two-phase microstructures (64×64)"
 class Dataset:
     """Named images with a property table: what the dashboard works on.
 
-    Construction checks and normalises the contents: images become float32 arrays of shape ``(H, W)``,
-    ``(H, W, 3)`` or ``(D, H, W)``; properties are re-ordered to the sample order, numeric columns become
+    Construction checks and normalises the contents: images are read as float32 arrays of shape
+    ``(H, W)``, ``(H, W, 3)`` or ``(D, H, W)`` (kept compactly: an :class:`~msdash.imagestore.Images`
+    passed in, e.g. ``LoadResult.images``, keeps its 8-bit, 16-bit and binary arrays as they are); properties are re-ordered to the sample order, numeric columns become
     float64 and all other columns text (``str`` dtype, missing values NaN).
 
     Parameters
     ----------
     name : str
         Human label shown in the app.
-    images : dict of str to ndarray
-        Sample name → image; insertion order is the sample order.
+    images : dict of str to ndarray, or Images
+        Sample name → image; insertion order is the sample order. Plain arrays are cast to float32.
     properties : pandas.DataFrame, optional
         Index = sample names (all of them, any order); may have zero columns. Column names must be
         unique strings (units in the name are welcome: ``"hardness (HV)"``).
@@ -56,7 +59,7 @@ class Dataset:
     """
 
     name: str
-    images: dict[str, np.ndarray]
+    images: Images
     properties: pd.DataFrame | None = None
     group_column: str | None = None
     source: str = ""
@@ -84,7 +87,7 @@ class Dataset:
 
     def kind(self, name):
         """``"2d"`` for ``(H, W)``, ``"rgb"`` for ``(H, W, 3)``, ``"3d"`` for any other ``(D, H, W)``."""
-        return _kind(self.images[name])
+        return _kind(self.images.raw(name))
 
     @property
     def numeric_columns(self):
@@ -109,7 +112,7 @@ class Dataset:
         if self._image_hashes is None:
             from .features.store import image_hash
 
-            self._image_hashes = [image_hash(image) for image in self.images.values()]
+            self._image_hashes = [image_hash(self.images[name]) for name in self.images]
         return self._image_hashes
 
     def content_hash(self):
@@ -149,10 +152,10 @@ class Dataset:
         """
         if self._summary is not None:
             return dict(self._summary)
-        by_size = sorted(self.images.values(), key=lambda a: (a.size, a.shape))
+        by_size = sorted(self.images.raw_values(), key=lambda a: (a.size, a.shape))
         self._summary = {
             "n_samples": len(self),
-            "kinds": _count_kinds(self.images.values()),
+            "kinds": _count_kinds(self.images.raw_values()),
             "shape_min": tuple(by_size[0].shape) if by_size else None,
             "shape_max": tuple(by_size[-1].shape) if by_size else None,
             "columns": list(self.properties.columns),
@@ -215,13 +218,14 @@ def _count_kinds(images):
 
 
 def _normalise_images(images):
-    if not isinstance(images, dict):
+    if not isinstance(images, Mapping):
         raise InputError(f"`images` must be a dict name → array, got {type(images).__name__}", name="images")
-    out = {}
-    for name, image in images.items():
+    compact = isinstance(images, Images)
+    out = Images()
+    for name in images:
         if not isinstance(name, str) or not name:
             raise InputError(f"Image names must be non-empty strings, got {name!r}", name="images")
-        array = np.asarray(image, dtype=np.float32)
+        array = images.raw(name) if compact else np.asarray(images[name], dtype=np.float32)
         if array.ndim not in (2, 3) or 0 in array.shape:
             raise InputError(
                 f"Image {name!r} must be (H, W), (H, W, 3) or (D, H, W), got shape {array.shape}", name=name

@@ -3,7 +3,9 @@
 A saved data set lives in ``<workspace>/datasets/<id>/`` where ``id`` is :meth:`Dataset.content_hash`:
 
 - ``meta.json`` — name, source, notes, group column, sample names (in order), creation time, format;
-- ``images.npz`` — one array per sample under the keys ``"0"``, ``"1"``, … (uncompressed ``np.savez``);
+- ``images.npz`` — one array per sample under the keys ``"0"``, ``"1"``, … (uncompressed ``np.savez``), in
+  the compact form of :class:`msdash.imagestore.Images` (uint8, uint16, bool or float32; format 2; format 1
+  entries hold float32 only and still load);
 - ``properties.parquet`` — the property columns without the index (absent when there are none);
   parquet keeps float64 (NaN included), strings and any column name exactly.
 
@@ -30,11 +32,13 @@ import pandas as pd
 
 from . import atomic, config
 from .errors import WorkspaceError
+from .imagestore import Images
 
 __all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists",
            "clean_stale_temporaries", "startup_cleanup", "workspace_problem"]
 
-_FORMAT = 1
+_FORMAT = 2
+_READABLE_FORMATS = (1, 2)
 _ID = re.compile(r"[0-9a-f]{16}")
 _META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
 _LOCK_PREFIX = ".lock-"
@@ -147,7 +151,7 @@ def load_dataset(dataset_id):
         with np.load(folder / _IMAGES, allow_pickle=False) as npz:
             if len(npz.files) != len(names):
                 raise ValueError(f"{len(npz.files)} arrays for {len(names)} names")
-            images = {name: npz[str(i)] for i, name in enumerate(names)}
+            images = Images({name: npz[str(i)] for i, name in enumerate(names)})
         if meta["columns"]:
             properties = pd.read_parquet(folder / _PROPERTIES)
             if list(properties.columns) != meta["columns"] or len(properties) != len(names):
@@ -309,7 +313,7 @@ def _datasets_root():
 
 def _write_entry(folder, ds, dataset_id):
     with open(folder / _IMAGES, "wb") as f:
-        np.savez(f, **{str(i): image for i, image in enumerate(ds.images.values())})
+        np.savez(f, **{str(i): image for i, image in enumerate(ds.images.raw_values())})
         f.flush()
         os.fsync(f.fileno())
     if len(ds.properties.columns):
@@ -327,7 +331,7 @@ def _write_entry(folder, ds, dataset_id):
         "group_column": ds.group_column,
         "names": ds.names,
         "columns": list(ds.properties.columns),
-        "kinds": _dataset()._count_kinds(ds.images.values()),
+        "kinds": _dataset()._count_kinds(ds.images.raw_values()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     atomic.write_bytes(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
@@ -340,7 +344,7 @@ def _read_meta(folder, dataset_id, *, quiet=False):
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
         names, columns = meta["names"], meta["columns"]
         valid = (
-            meta["format"] == _FORMAT
+            meta["format"] in _READABLE_FORMATS
             and meta["id"] == dataset_id
             and all(isinstance(meta[k], str) for k in ("name", "source", "created"))
             and isinstance(names, list) and all(isinstance(n, str) for n in names)

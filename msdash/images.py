@@ -56,7 +56,7 @@ def check_pixels(shape, max_pixels, name):
         )
 
 
-def normalise(array, name, *, colour=False):
+def normalise(array, name, *, colour=False, compact=False):
     """Convert decoded pixel values to the float32 conventions of msdash.
 
     Parameters
@@ -68,10 +68,13 @@ def normalise(array, name, *, colour=False):
         File name used in messages.
     colour : bool
         Whether the last axis holds channels.
+    compact : bool
+        Return 8-bit and 16-bit images in their own dtype and binary maps as bool, the form
+        :class:`msdash.imagestore.Images` keeps (``to_float32`` of it is the float32 result, bit for bit).
 
     Returns
     -------
-    image : ndarray, float32
+    image : ndarray, float32 (or compact)
         ``(H, W)`` / ``(D, H, W)`` in [0, 1] (two-valued images as 0/1 labels) or ``(H, W, 3)`` in [0, 1].
     notes : list of str
         Non-fatal remarks about conversions made.
@@ -91,7 +94,7 @@ def normalise(array, name, *, colour=False):
     _check_values(array, name)
     notes = []
     if colour:
-        array, notes, is_colour = _flatten_colour(array, name)
+        array, notes, is_colour = _flatten_colour(array, name, compact)
         if is_colour:
             return array, notes
     binary = _binary_labels(array)
@@ -99,8 +102,8 @@ def normalise(array, name, *, colour=False):
         labels, low, high = binary
         if (low, high) != (0.0, 1.0):
             notes.append(f"two-valued image read as a binary map ({low:g} → 0, {high:g} → 1)")
-        return labels, notes
-    image, note = _scale(array)
+        return (labels if compact else labels.astype(np.float32)), notes
+    image, note = _scale(array, compact)
     return image, notes + ([note] if note else [])
 
 
@@ -126,7 +129,7 @@ def _dtype_scale(array):
     return array.astype(np.float32)
 
 
-def _flatten_colour(array, name):
+def _flatten_colour(array, name, compact=False):
     """Composite alpha on white and collapse identical channels; return (array, notes, is_colour).
 
     Grey results keep their source dtype (so the binary and bit-depth rules still apply);
@@ -152,6 +155,8 @@ def _flatten_colour(array, name):
     if array.ndim == 4:
         notes.append("colour volume converted to grey (ITU-R BT.601 luminance)")
         return _scale_colour(array) @ np.asarray(LUMA_WEIGHTS, np.float32), notes, False
+    if compact and array.dtype in (np.uint8, np.uint16):
+        return array, notes, True
     return _scale_colour(array), notes, True
 
 
@@ -164,7 +169,7 @@ def _scale_colour(array):
 
 
 def _binary_labels(array):
-    """Return (0/1 float32 labels, low, high) for an image with exactly two values, else None.
+    """Return (bool labels, low, high) for an image with exactly two values, else None.
 
     ``low`` and ``high`` are the two values after bit-depth scaling, for the note.
     """
@@ -172,15 +177,18 @@ def _binary_labels(array):
     if low == high or np.count_nonzero((array != low) & (array != high)):
         return None
     scaled = _dtype_scale(np.array([low, high], dtype=array.dtype))
-    return (array == high).astype(np.float32), float(scaled[0]), float(scaled[1])
+    return array == high, float(scaled[0]), float(scaled[1])
 
 
-def _scale(array):
-    """Return (float32 array in [0, 1], note or None) following the bit-depth / min–max rules."""
+def _scale(array, compact=False):
+    """Return (float32 array in [0, 1], note or None) following the bit-depth / min–max rules.
+
+    With ``compact``, bool, 8-bit and 16-bit arrays come back unchanged (their float32 form is implied).
+    """
     if array.dtype == np.bool_ or array.dtype == np.uint8:
-        return _dtype_scale(array), None
+        return (array if compact else _dtype_scale(array)), None
     if array.dtype == np.uint16:
-        return _dtype_scale(array), "16-bit scaled by 1/65535"
+        return (array if compact else _dtype_scale(array)), "16-bit scaled by 1/65535"
     low, high = float(array.min()), float(array.max())
     if low >= 0 and high <= 1:
         return array.astype(np.float32), None

@@ -6,6 +6,7 @@ import pandas as pd
 
 from msdash.dataset import Dataset
 from msdash.errors import InputError
+from msdash.imagestore import Images
 
 _NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
 
@@ -92,5 +93,7 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
         properties = report.properties.loc[names]
         group = report.group_column
     name = (name or "").strip() or "Untitled data set"
-    return Dataset(name=name, images={n: images[n] for n in names}, properties=properties,
+    kept = (Images({n: images.raw(n) for n in names}) if isinstance(images, Images)  # stays compact
+            else {n: images[n] for n in names})
+    return Dataset(name=name, images=kept, properties=properties,
                    group_column=group, source=source, notes=list(notes))

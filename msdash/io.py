@@ -18,6 +18,7 @@ import numpy as np
 from msdash import config
 from msdash.budget import DecodeBudget
 from msdash.errors import InputError
+from msdash.imagestore import Images
 from msdash.images import LUMA_WEIGHTS, SUPPORTED_EXTENSIONS, normalise, read_npy, read_pil, read_tiff
 from msdash.matfile import MatChoiceError, read_mat
 from msdash.tables import MatchReport, match_properties, read_properties
@@ -57,8 +58,9 @@ class LoadResult:
 
     Attributes
     ----------
-    images : dict of str to ndarray
-        Sample name (file name without folders and extension) → float32 image, in input order.
+    images : msdash.imagestore.Images
+        Sample name (file name without folders and extension) → float32 image, in input order. The
+        images are kept in their source type (8-bit, 16-bit, binary as bool) and converted on access.
     errors : list of LoadError
         Files that could not be loaded.
     choices : dict of str to list of str
@@ -68,15 +70,15 @@ class LoadResult:
         Non-fatal remarks on conversions (RGBA composited, 16-bit scaled, float rescaled, ...).
     """
 
-    images: dict = field(default_factory=dict)
+    images: Images = field(default_factory=Images)
     errors: list = field(default_factory=list)
     choices: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
     @property
     def nbytes(self):
-        """Bytes the loaded images take in memory (int)."""
-        return sum(int(image.nbytes) for image in self.images.values())
+        """Bytes the loaded images take in memory, as kept (int)."""
+        return self.images.nbytes
 
 
 def load_images(sources, *, max_pixels=None, mat_variables=None, max_bytes=None):
@@ -282,7 +284,7 @@ def _load_one(name, data, state):
                 raise InputError(f"{name}: the file is empty (0 bytes); re-export or re-upload it", name=name)
             fh.seek(0)
             array, colour = _decode(fh, name, extension, state["max_pixels"], variable, state["budget"])
-        image, notes = normalise(array, name, colour=colour)
+        image, notes = normalise(array, name, colour=colour, compact=True)
         state["budget"].add(image.nbytes)
         if colour and extension in (".npy", ".mat"):
             # A plain array has no colour tag: say how an (H, W, 3) array was read.

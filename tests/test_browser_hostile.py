@@ -61,10 +61,10 @@ def test_hostile_files_get_messages_and_the_server_stays_up(tmp_path, monkeypatc
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "hostile-uploads.png"), full_page=True)
         text = page.inner_text("body")
-        # 16 MB kept per blank image: two fit in 40 MB, then ok.png; everything else has its message.
-        assert "Read 3 image(s)" in text
-        assert "16 file(s) could not be used" in text
-        assert "bomb.zip/blank02.png: decodes to" in text and "MSDASH_MAX_UPLOAD_BYTES" in text
+        # 4 MB kept per blank image (8-bit), 16 MB while converting: seven fit in 40 MB, then ok.png.
+        assert "Read 8 image(s)" in text
+        assert "11 file(s) could not be used" in text
+        assert "bomb.zip/blank07.png: decodes to" in text and "MSDASH_MAX_UPLOAD_BYTES" in text
         assert "evil.mat: refused" in text and "external storage" in text
         assert "deep.tif: has 40 samples per pixel" in text
         with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=5) as answer:

@@ -220,12 +220,14 @@ class TestDecodeBudget:
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-        # 16 MB kept per image: two fit in 40 MB, the others are refused before decoding.
-        assert list(result.images) == ["z00", "z01", "good"]  # a small file after them still fits
-        assert len(result.errors) == 14
+        # Each image needs 16 MB while it is converted and keeps 4 MB (8-bit, as decoded): seven fit in
+        # 40 MB (7 × 4 + 16 > 40 for the eighth), the others are refused before decoding.
+        assert list(result.images) == [f"z{i:02d}" for i in range(7)] + ["good"]
+        assert result.images.raw("z00").dtype == np.uint8 and result.nbytes == 7 * 4_000_000 + 16
+        assert len(result.errors) == 9
         for error in result.errors:
             assert error.message.startswith(error.name) and "MSDASH_MAX_UPLOAD_BYTES" in error.message
-        assert "bomb.zip/z02.png: decodes to 15.3 MiB, and this upload already holds 30.5 MiB" in \
+        assert "bomb.zip/z07.png: decodes to 15.3 MiB, and this upload already holds 26.7 MiB" in \
             result.errors[0].message
         assert peak < 40 * MB + 12 * MB, f"peak {peak / MB:.0f} MB: images were decoded past the budget"
 

@@ -8,6 +8,7 @@ A sample the extractor fails on becomes a row of NaN plus a :class:`FeatureError
 import importlib
 import os
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -228,7 +229,7 @@ def _as_samples(images):
     """Names and arrays of a Dataset, a dict or a sequence."""
     if hasattr(images, "images") and hasattr(images, "names"):
         images = images.images
-    if isinstance(images, dict):
+    if isinstance(images, Mapping):  # a dict, or a data set's Images
         names, arrays = [str(k) for k in images], list(images.values())
     elif isinstance(images, (list, tuple, np.ndarray)):
         names, arrays = [str(i) for i in range(len(images))], list(images)

@@ -26,6 +26,7 @@ predictions) in :mod:`msdash.learned.vae_analysis`; both are re-exported here.
 
 import hashlib
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +196,7 @@ def patch_stack(images, *, patch=128, stride=50):
     >>> patches.shape, parents.tolist()
     ((12, 32, 32), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
     """
-    arrays = list(images.values()) if isinstance(images, dict) else list(images)
+    arrays = list(images.values()) if isinstance(images, Mapping) else list(images)
     if not arrays:
         raise InputError("`images` holds no micrographs", name="images")
     patches, parents = [], []
