@@ -26,6 +26,9 @@ def main():
     from msdash.app.mapview import umap_warmup
 
     umap_warmup()  # numba compiles in the background while the user looks at the data
+    from msdash.app.state import workspace_notices
+
+    workspace_notices()  # leftovers of killed saves removed once per process; a read-only workspace said
     st.sidebar.caption("msdash · microstructure dashboard")
     page.run()
 

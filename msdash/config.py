@@ -76,7 +76,15 @@ def workspace():
         ``$MSDASH_HOME`` if set, else ``~/.msdash``. Everything msdash writes lives below it.
     """
     root = Path(os.environ.get("MSDASH_HOME") or Path.home() / ".msdash").expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from msdash.errors import WorkspaceError
+
+        raise WorkspaceError(
+            f"The workspace {root} does not exist and cannot be created ({exc.strerror or exc}); "
+            "set MSDASH_HOME to a writable folder."
+        ) from None
     return root
 
 

@@ -66,4 +66,6 @@ if upload is not None:
             save_imported(dataset_id, table)
             state.flash(f"Imported {table.values.shape[1]} features for {int(table.ok.sum())} samples "
                         f"from {escape_markdown(upload.name)}.")
+            for note in table.provenance.get("notes", []):
+                state.flash(escape_markdown(note), "info")
             st.rerun()

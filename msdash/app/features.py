@@ -7,6 +7,7 @@ import streamlit as st
 
 from msdash.app import state, widgets
 from msdash.display import escape_markdown
+from msdash.errors import WorkspaceError
 
 #: Session-state key: names of the samples selected on a map or a parity plot (shared by the pages).
 SELECTED = "selected_samples"
@@ -55,7 +56,10 @@ def feature_table(dataset_id, name, params):
     else:
         table = extract(dataset, name, progress=progress, **params)
     bar.empty()
-    save_table_meta(dataset_id, table)
+    try:
+        save_table_meta(dataset_id, table)
+    except WorkspaceError as error:  # read-only workspace: the table is still shown, just not recorded
+        st.warning(escape_markdown(str(error)))
     cache[key] = table
     while len(cache) > 32:
         cache.popitem(last=False)

@@ -7,7 +7,8 @@ uploaded but not saved lives in its own ``st.session_state`` and is never seen b
 import streamlit as st
 
 from msdash import config
-from msdash.dataset import dataset_exists, demo_dataset, load_dataset, save_dataset
+from msdash.dataset import dataset_exists, demo_dataset, list_datasets, load_dataset, save_dataset
+from msdash.errors import WorkspaceError
 from msdash.display import escape_markdown
 
 #: Session-state key of the open data set's id.
@@ -18,6 +19,8 @@ QUERY_DATASET = "ds"
 FLASH = "flash"
 #: Session-state key of the parsed upload: (upload key, LoadResult).
 UPLOAD = "upload_parsed"
+#: Session-state key of why the workspace cannot be written (None when it can).
+_WORKSPACE_PROBLEM = "workspace_problem"
 
 
 @st.cache_resource(show_spinner="Preparing the demo data set…")
@@ -70,12 +73,41 @@ def current_dataset_id():
             shown = escape_markdown(asked if len(asked) <= 60 else asked[:60] + "…")
             flash(f"The data set “{shown}” is not in this workspace "
                   "(deleted, or a link from another machine); the demo is open instead.", "warning")
+        dataset_id = _opening_id(workspace)
+    open_dataset(dataset_id)
+    return dataset_id
+
+
+def _opening_id(workspace):
+    """The demo's id (saved on first use); in a read-only workspace without it, the newest saved set."""
+    try:
         dataset_id = _demo_id(workspace)
         if not dataset_exists(dataset_id):  # the demo was deleted since it was cached
             _demo_id.clear()
             dataset_id = _demo_id(workspace)
-    open_dataset(dataset_id)
-    return dataset_id
+        return dataset_id
+    except WorkspaceError as error:
+        saved = list_datasets()
+        if saved:
+            return saved[0].id
+        st.error(escape_markdown(str(error)))
+        st.stop()
+
+
+def workspace_notices():
+    """Say once per server process what the start-up clean-up removed; say when the workspace is read-only.
+
+    The clean-up removes leftovers of saves killed mid-write (never those of a save in progress).
+    """
+    from msdash import datastore
+
+    summary = datastore.cleanup_summary(datastore.startup_cleanup())
+    if summary:
+        st.toast(summary)
+    if _WORKSPACE_PROBLEM not in st.session_state:  # checked once per session: it writes a probe file
+        st.session_state[_WORKSPACE_PROBLEM] = datastore.workspace_problem()
+    if st.session_state[_WORKSPACE_PROBLEM]:
+        st.sidebar.warning(escape_markdown(st.session_state[_WORKSPACE_PROBLEM]))
 
 
 def current_dataset():

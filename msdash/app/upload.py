@@ -49,7 +49,7 @@ def _drop_upload():
 
 def _show_load_result(result, choices):
     kinds = {}
-    for image in result.images.values():
+    for image in result.images.raw_values():  # shapes only: no float32 copies
         kind = "3-D volume" if image.ndim == 3 and image.shape[-1] != 3 else ("RGB" if image.ndim == 3 else "2-D")
         kinds[kind] = kinds.get(kind, 0) + 1
     if result.images:
@@ -97,6 +97,8 @@ def table_and_report(table_file, names):
         report = match_properties(names, table, name_column=name_column,
                                   group_column=None if group == _NONE else group)
         widgets.match_report(report)
+        for note in table.attrs.get("notes", []):  # e.g. a workbook's external links, ignored
+            st.info(escape_markdown(note))
         with st.expander(f"The table as read ({len(table)} rows, delimiter/sheet detected automatically)"):
             st.dataframe(table.head(200), hide_index=True)
         return report

@@ -8,7 +8,7 @@ import streamlit as st
 from msdash.app import state
 from msdash.dataset import delete_dataset
 from msdash.display import escape_markdown, thumbnail
-from msdash.errors import InputError
+from msdash.errors import InputError, WorkspaceError
 
 
 @contextmanager
@@ -23,6 +23,8 @@ def user_errors(action):
         yield
     except InputError as error:
         st.error(escape_markdown(error.message))
+    except WorkspaceError as error:  # read-only or damaged workspace: the message says what to do
+        st.error(escape_markdown(str(error)))
     except Exception as error:  # noqa: BLE001 — the page must survive and say what happened
         st.error(escape_markdown(f"{action} failed: {type(error).__name__}: {error}"))
         with st.expander("Details for a bug report"):
