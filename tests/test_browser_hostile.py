@@ -44,11 +44,12 @@ def test_hostile_files_get_messages_and_the_server_stays_up(tmp_path, monkeypatc
         "bomb.zip": zip_bytes({f"blank{i:02d}.png": png_bytes(np.zeros((2000, 2000))) for i in range(16)}),
         "deep.tif": _deep_tiff(),
         "ok.png": png_bytes(np.eye(16) * 255),
+        "names.zip": zip_bytes({"![x](x.png) [click](x) <b>b</b>.png": b"not a png"}),
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     _mat_with_external_storage(tmp_path / "evil.mat", secret)
-    uploads = [str(tmp_path / name) for name in ("bomb.zip", "evil.mat", "deep.tif", "ok.png")]
+    uploads = [str(tmp_path / name) for name in ("bomb.zip", "evil.mat", "deep.tif", "ok.png", "names.zip")]
 
     with sync_playwright() as playwright, Server(ROOT / "app.py", tmp_path / "home") as server:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -63,7 +64,12 @@ def test_hostile_files_get_messages_and_the_server_stays_up(tmp_path, monkeypatc
         text = page.inner_text("body")
         # 4 MB kept per blank image (8-bit), 16 MB while converting: seven fit in 40 MB, then ok.png.
         assert "Read 8 image(s)" in text
-        assert "11 file(s) could not be used" in text
+        assert "12 file(s) could not be used" in text
+        # A file name is shown as written: no image, link or bold made from it.
+        assert "names.zip/![x](x.png) [click](x) <b>b</b>.png: could not be read as PNG" in text
+        alerts = page.locator('[data-testid="stAlert"]')
+        assert alerts.locator("img").count() == 0 and alerts.locator("a").count() == 0
+        assert alerts.locator("b, strong").count() == 0
         assert "bomb.zip/blank07.png: decodes to" in text and "MSDASH_MAX_UPLOAD_BYTES" in text
         assert "evil.mat: refused" in text and "external storage" in text
         assert "deep.tif: has 40 samples per pixel" in text
