@@ -41,6 +41,32 @@ def _bytes_from_env(variable, default):
         raise ValueError(f"{variable} must be a number of bytes, got {value!r}") from None
 
 
+def memory_budget():
+    """Return the bytes one long step may hold at once (``MSDASH_MEMORY_BUDGET``), default 1/4 of the RAM.
+
+    Every step that could otherwise hold everything at once (a block of decoded images in
+    ``python -m msdash extract``, and the other long steps as they learn to) sizes its blocks from it.
+
+    Raises
+    ------
+    msdash.errors.InputError
+        When ``MSDASH_MEMORY_BUDGET`` is set but not a positive number of bytes.
+    """
+    from msdash.errors import InputError
+
+    text = os.environ.get("MSDASH_MEMORY_BUDGET", "").strip()
+    if not text:
+        return physical_memory_bytes() // 4
+    try:
+        budget = int(float(text))
+    except ValueError:
+        budget = 0
+    if budget < 1:
+        raise InputError(f"MSDASH_MEMORY_BUDGET must be a positive number of bytes, got {text!r}",
+                         name="MSDASH_MEMORY_BUDGET")
+    return budget
+
+
 def max_upload_bytes():
     """Return the largest decoded size of one upload, in bytes (``MSDASH_MAX_UPLOAD_BYTES``).
 

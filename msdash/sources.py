@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from msdash.config import memory_budget  # one definition, re-exported for the CLI
+
 __all__ = ["Block", "ImageSource", "Listing", "list_images", "estimate_bytes", "memory_budget", "plan_blocks",
            "read_block"]
 
@@ -122,33 +124,6 @@ def list_images(sources):
             slots.setdefault(sample.casefold(), []).append(item)
     ordered = sorted(slots.values(), key=lambda slot: slot[0].sample)
     return Listing([tuple(slot) for slot in ordered], refused.errors)
-
-
-def memory_budget():
-    """Bytes one block of decoded images may take: ``MSDASH_MEMORY_BUDGET``, default a quarter of the RAM.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    InputError
-        When ``MSDASH_MEMORY_BUDGET`` is set but not a positive whole number of bytes.
-    """
-    from msdash.errors import InputError
-
-    text = os.environ.get("MSDASH_MEMORY_BUDGET", "").strip()
-    if not text:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    try:
-        budget = int(float(text))
-    except ValueError:
-        budget = 0
-    if budget < 1:
-        raise InputError(f"MSDASH_MEMORY_BUDGET must be a positive number of bytes, got {text!r}",
-                         name="MSDASH_MEMORY_BUDGET")
-    return budget
 
 
 def estimate_bytes(source, *, archive=None):
