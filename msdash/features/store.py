@@ -1,35 +1,63 @@
 """Content-addressed on-disk cache of feature vectors, shared by app sessions, CLI runs and cluster shards.
 
-Layout: one SQLite database, ``<workspace>/features/features.sqlite``, with two tables::
+Layout, next to the database ``<workspace>/features/features.sqlite``::
 
-    features(image_hash TEXT, extractor_key TEXT, "values" BLOB, error TEXT,
-             PRIMARY KEY (image_hash, extractor_key))          -- one row per (image, extractor call)
-    tables(dataset_id TEXT, extractor_key TEXT, extractor TEXT, params_json TEXT, n INTEGER,
-           d INTEGER, created TEXT, provenance_json TEXT,
-           PRIMARY KEY (dataset_id, extractor_key))            -- what was computed for a data set
+    features.blocks/<extractor key>/<sequence>-<uuid>.blk   -- the values: one immutable file per written block
+    features.sqlite  tables(dataset_id, extractor_key, extractor, params_json, n, d, created, provenance_json)
+                     features(image_hash, extractor_key, "values", error)   -- stores of earlier versions, read only
 
 ``image_hash`` is the SHA-256 of the decoded array (dtype, shape and bytes; see :func:`image_hash`);
 ``extractor_key`` is the SHA-256 of the extractor name, its complete parameters as canonical JSON and
-its version (:func:`extractor_key`). ``values`` holds the raw little-endian float64 vector; a sample
-the extractor failed on has ``values`` NULL and the message in ``error``.
+its version (:func:`extractor_key`).
 
-Why SQLite and not one file per image: 50,000 images would mean 50,000 files per extractor call
-(slow to list, and an ``npz`` per image costs a zip parse each). SQLite (stdlib) gives one file, atomic
-transactions, and safe concurrent writers: WAL journal, a 30 s busy timeout, and one
-``INSERT OR REPLACE`` transaction per batch, so two app sessions or many CLI shards can write at once.
+A block file is what one :meth:`FeatureStore.put_many` call stores for one row length: an 8-byte magic,
+the header length (uint64), a JSON header (``n``, ``d``, ``dtype``, the row ``hashes`` and ``errors`` by
+row) padded to 64 bytes, then the ``(n, d)`` values, C order, ``<f8`` (``<f4`` when every row came as
+float32: read back as float64, exactly). A failed sample keeps a row of zeros and its message.
+
+Why block files and not one SQLite row per image (versions up to 0.x): the SQLite store wrote 11–150× the
+bytes it kept (19.5 GB written for 1.69 GB of two-point values, a 3.6 GB file): every page went to the
+WAL and again to the database, and 1,024 random keys per commit split and rewrote B-tree pages all over
+a 64 KiB-page file. A block is written once, sequentially. Measured with ``bench/feature_store.py``
+(``wchar`` of a child process, 4,225 float64 features per row, puts of 1,024 rows as ``extract`` does):
+
+    =====================  ==============  ============  =========================
+    store                  rows            bytes kept    written / kept
+    =====================  ==============  ============  =========================
+    SQLite (before)        5,000           169 MB        see the bench's JSON line
+    block files (now)      50,000          1.69 GB       1.002 (np.save: 1.000)
+    =====================  ==============  ============  =========================
+
+The overhead is the header (~70 bytes of JSON per row), so the bound ≤ 1.5× holds for rows of ≥ 20
+features; a one-number feature (volume fraction) costs ~10× its 8 bytes, which is still a few hundred
+kB for 50,000 images.
+
+Safety: a block is written under a temp name (:func:`msdash.atomic.temp_name`, which records the
+writer), fsynced and renamed into place, so a reader sees whole blocks or none, and a process killed
+mid-write leaves only a temp file that :func:`msdash.datastore.startup_cleanup` removes. Names are
+unique, so any number of threads and processes write at once with no lock at all; the sequence (a
+per-process monotonic nanosecond clock) orders blocks, and a later block's row replaces an earlier
+one's. Block files are never modified, so a reader caches their headers by name.
+
+Reads (:meth:`FeatureStore.get_many`) list the key's folder, merge the cached headers into one
+hash → (block, row) index and gather the asked rows from each memory-mapped block, so loading stays
+proportional to the rows asked for. Rows of a store written by an earlier version (the ``features``
+table) are still read where no block holds the hash; :meth:`~FeatureStore.clear` removes them too.
+
 A read-only workspace (permissions, a read-only mount) still shows what is stored: the database is then
 opened with ``mode=ro``, or ``immutable=1`` when even its shared-memory file cannot be created (a WAL
 database needs one to read); writes raise :class:`~msdash.errors.WorkspaceError` saying why.
-Reads select by ``extractor_key`` and ``image_hash IN (...)`` in chunks of at most 900 parameters
-(SQLite's historical limit is 999) and decode blobs with :func:`numpy.frombuffer`, so loading stays
-proportional to the rows asked for.
 """
 
 import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
+import threading
+import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -41,7 +69,11 @@ from msdash.errors import WorkspaceError
 
 __all__ = ["Entry", "FeatureStore", "image_hash", "extractor_key", "default_store", "save_table_meta", "list_tables"]
 
-_CHUNK = 900
+_CHUNK = 900  # SQLite parameters per query of the earlier versions' rows (its historical limit is 999)
+_MAGIC = b"MSDFBLK1"
+_ALIGN = 64
+_BLOCK_NAME = re.compile(r"^\d{20}-[0-9a-f]{32}\.blk$")
+_SAFE_KEY = re.compile(r"^[0-9A-Za-z_-]{1,200}$")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS features (
     image_hash TEXT NOT NULL, extractor_key TEXT NOT NULL, "values" BLOB, error TEXT,
@@ -92,28 +124,44 @@ def extractor_key(name, params, version):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class FeatureStore:
-    """The feature cache in the workspace (or in ``path``).
+class _Block(NamedTuple):
+    """The header of one block file: where its values start and what each row is."""
 
-    A connection is opened per call, so one store object may be shared by threads (Streamlit
-    sessions) and survives ``fork``.
+    path: Path
+    n: int
+    d: int
+    dtype: str
+    offset: int
+    hashes: list
+    errors: dict
+
+
+class FeatureStore:
+    """The feature cache in the workspace (or next to ``path``).
+
+    Files are opened per call, so one store object may be shared by threads (Streamlit sessions)
+    and survives ``fork``.
 
     Parameters
     ----------
     path : path-like, optional
-        Database file; default ``<workspace>/features/features.sqlite``.
+        Database file (table registry); the values go to the folder ``<path without suffix>.blocks``.
+        Default ``<workspace>/features/features.sqlite``.
     """
 
     def __init__(self, path=None):
         self.path = Path(path) if path is not None else config.workspace() / "features" / "features.sqlite"
+        self.blocks = self.path.with_suffix(".blocks")
         #: Why nothing can be stored (a sentence for the user), or None when the store is writable.
         self.read_only = None
         self._uri = None
+        self._headers = {}  # block path -> _Block; block files never change, so this never goes stale
+        self._index = {}  # key -> (block names, {hash: (block number, row)})
+        self._lock = threading.Lock()
+        self._legacy = True  # rows of an earlier version may exist (False once none were found)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                # Large pages: a 4,225-feature row (33 kB) then reads in one page instead of a chain of 4 kB ones.
-                db.execute("PRAGMA page_size = 65536")  # takes effect only on a new, empty database
                 db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
                 db.executescript(_SCHEMA)
             # sqlite opens a file it may not write read-only without a word (this needs no write).
@@ -150,8 +198,6 @@ class FeatureStore:
                 db.executescript(_SCHEMA)
         db.execute("PRAGMA busy_timeout = 30000")
         db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA cache_size = -65536")  # 64 MB page cache (negative: KiB)
-        db.execute("PRAGMA mmap_size = 1073741824")  # read blobs through the page cache of the OS
         return _Closing(db)
 
     @contextlib.contextmanager
@@ -174,65 +220,94 @@ class FeatureStore:
         Returns
         -------
         dict of str to Entry
-            Only the hashes found.
+            Only the hashes found; ``values`` are float64 vectors (read-only).
         """
         hashes = list(dict.fromkeys(hashes))
-        found = {}
-        with self._connect() as db:
-            for start in range(0, len(hashes), _CHUNK):
-                chunk = hashes[start:start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(f'SELECT image_hash, "values", error FROM features '
-                                  f"WHERE extractor_key = ? AND image_hash IN ({marks})", [key, *chunk])
-                for h, blob, error in rows:
-                    found[h] = Entry(None if blob is None else np.frombuffer(blob, dtype="<f8"), error)
+        for attempt in range(3):  # a block removed by clear() between listing and reading: list again
+            try:
+                blocks, where = self._located(key)
+                wanted = {}
+                for h in hashes:
+                    if h in where:
+                        b, row = where[h]
+                        wanted.setdefault(b, []).append((row, h))
+                found = {}
+                for b, rows in wanted.items():
+                    found.update(_read_rows(blocks[b], rows))
+                break
+            except FileNotFoundError:
+                with self._lock:
+                    self._index.pop(key, None)
+                if attempt == 2:
+                    raise
+        missing = [h for h in hashes if h not in found]
+        if missing and self._legacy:
+            found.update(self._legacy_rows(missing, key))
         return found
 
     def put_many(self, key, items):
-        """Store results of ``key`` in one transaction (existing rows are replaced).
+        """Store results of ``key``: one block file per row length, written once (existing rows are replaced).
 
         Parameters
         ----------
         key : str
             An :func:`extractor_key`.
         items : iterable of (str, array or None, str or None)
-            ``(image_hash, values, error)``; ``values`` is stored as float64.
+            ``(image_hash, values, error)``; ``values`` (a vector) is kept as float32 when every vector of
+            its length is float32, else as float64.
 
         Returns
         -------
         int
             Rows written.
         """
-        rows = [(h, key, None if v is None else np.ascontiguousarray(v, dtype="<f8").tobytes(),
-                 None if e is None else str(e)) for h, v, e in items]
-        if not rows:
+        if self.read_only is not None:
+            raise WorkspaceError(self.read_only)
+        groups, failures, total = {}, [], 0
+        for h, v, e in items:
+            total += 1
+            if v is None:
+                failures.append((str(h), None, "" if e is None else str(e)))
+                continue
+            v = np.asarray(v).reshape(-1)
+            groups.setdefault(v.size, []).append((str(h), v, None if e is None else str(e)))
+        if not total:
             return 0
-        with self._writing() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany('INSERT OR REPLACE INTO features (image_hash, extractor_key, "values", error) '
-                               "VALUES (?, ?, ?, ?)", rows)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return len(rows)
+        if failures:  # failed samples join the first block (a row of zeros each) rather than cost a file
+            first = next(iter(groups), 0)
+            groups.setdefault(first, []).extend(failures)
+        folder = self.blocks / _folder_name(key)
+        for d, rows in groups.items():
+            _write_block(folder, d, rows)
+        return total
 
     def count(self, key=None):
         """Number of stored rows of ``key`` (all rows when None)."""
-        with self._connect() as db:
-            if key is None:
-                return db.execute("SELECT COUNT(*) FROM features").fetchone()[0]
-            return db.execute("SELECT COUNT(*) FROM features WHERE extractor_key = ?", (key,)).fetchone()[0]
+        if key is not None:
+            hashes = set(self._located(key)[1])
+            if self._legacy:
+                with self._connect() as db:
+                    hashes.update(h for (h,) in db.execute(
+                        "SELECT image_hash FROM features WHERE extractor_key = ?", (key,)))
+            return len(hashes)
+        return sum(self.count(k) for k in self._keys())
 
     def clear(self, key=None):
         """Delete the rows of ``key`` (everything, table registry included, when None); return rows deleted."""
+        if self.read_only is not None:
+            raise WorkspaceError(self.read_only)
+        deleted = self.count(key)
+        target = self.blocks if key is None else self.blocks / _folder_name(key)
+        if target.is_dir():
+            atomic.discard(target)
+        with self._lock:
+            self._index.clear()
         with self._writing() as db:
             if key is None:
-                deleted = db.execute("DELETE FROM features").rowcount
+                db.execute("DELETE FROM features")
                 db.execute("DELETE FROM tables")
             else:
-                deleted = db.execute("DELETE FROM features WHERE extractor_key = ?", (key,)).rowcount
+                db.execute("DELETE FROM features WHERE extractor_key = ?", (key,))
                 db.execute("DELETE FROM tables WHERE extractor_key = ?", (key,))
         return deleted
 
@@ -259,6 +334,151 @@ class FeatureStore:
                               (str(dataset_id),)).fetchall()
         return [{"dataset_id": r[0], "extractor_key": r[1], "extractor": r[2], "params": json.loads(r[3]),
                  "n": r[4], "d": r[5], "created": r[6], "provenance": json.loads(r[7])} for r in rows]
+
+    def _located(self, key):
+        """The key's blocks, oldest first, and hash -> (block number, row) with later blocks winning."""
+        folder = self.blocks / _folder_name(key)
+        try:
+            names = tuple(sorted(n for n in os.listdir(folder) if _BLOCK_NAME.match(n)))
+        except (FileNotFoundError, NotADirectoryError):
+            names = ()
+        with self._lock:
+            cached = self._index.get(key)
+        if cached is not None and cached[0] == names:
+            return cached[1], cached[2]
+        blocks = [self._header(folder / name) for name in names]
+        where = {}
+        for b, block in enumerate(blocks):
+            where.update((h, (b, row)) for row, h in enumerate(block.hashes))
+        with self._lock:
+            if len(self._index) >= 16:  # a few keys at a time: each index holds a string per row
+                self._index.clear()
+            self._index[key] = (names, blocks, where)
+        return blocks, where
+
+    def _header(self, path):
+        with self._lock:
+            block = self._headers.get(path)
+        if block is None:
+            block = _read_header(path)
+            with self._lock:
+                if len(self._headers) >= 4096:
+                    self._headers.clear()
+                self._headers[path] = block
+        return block
+
+    def _keys(self):
+        keys = set()
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            keys.update(_key_of(n) for n in os.listdir(self.blocks) if not n.startswith("."))
+        if self._legacy:
+            with self._connect() as db:
+                keys.update(k for (k,) in db.execute("SELECT DISTINCT extractor_key FROM features"))
+        return keys
+
+    def _legacy_rows(self, hashes, key):
+        """Rows of ``key`` kept by an earlier version (one SQLite row each), by primary-key lookups."""
+        found = {}
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM features LIMIT 1").fetchone() is None:
+                self._legacy = False  # nothing writes that table any more: it stays empty
+                return found
+            for start in range(0, len(hashes), _CHUNK):
+                chunk = hashes[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(f'SELECT image_hash, "values", error FROM features '
+                                  f"WHERE extractor_key = ? AND image_hash IN ({marks})", [key, *chunk])
+                for h, blob, error in rows:
+                    found[h] = Entry(None if blob is None else np.frombuffer(blob, dtype="<f8"), error)
+        return found
+
+
+def _folder_name(key):
+    """A file name for ``key``: itself when plain, else ``%`` and its UTF-8 bytes in hex."""
+    key = str(key)
+    if _SAFE_KEY.match(key):
+        return key
+    name = "%" + key.encode().hex()
+    if len(name) > 250:
+        raise ValueError(f"extractor key too long for the feature store: {key[:40]!r}…")
+    return name
+
+
+def _key_of(name):
+    return bytes.fromhex(name[1:]).decode() if name.startswith("%") else name
+
+
+_CLOCK = [0]
+_CLOCK_LOCK = threading.Lock()
+
+
+def _sequence():
+    """Nanoseconds since the epoch, strictly increasing within this process (block order)."""
+    with _CLOCK_LOCK:
+        _CLOCK[0] = max(time.time_ns(), _CLOCK[0] + 1)
+        return _CLOCK[0]
+
+
+def _write_block(folder, d, rows):
+    """Write ``rows`` (hash, vector or None, error) of length ``d`` as one block file, atomically."""
+    dtype = "<f4" if all(v is None or v.dtype == np.float32 for _, v, _ in rows) else "<f8"
+    header = json.dumps({"n": len(rows), "d": d, "dtype": dtype, "hashes": [h for h, _, _ in rows],
+                         "errors": {str(i): e for i, (_, v, e) in enumerate(rows) if v is None}}).encode()
+    start = len(_MAGIC) + 8
+    header += b" " * (-(start + len(header)) % _ALIGN)
+    zeros = np.zeros(d, dtype=dtype)
+    for attempt in range(2):  # clear() may remove the folder between mkdir and rename: once more
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic.remove_stale(folder)
+            tmp = folder / atomic.temp_name(".blk")
+            try:
+                with open(tmp, "xb") as f:
+                    f.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+                    for _, v, _ in rows:  # row by row: no copy of the whole block
+                        f.write((zeros if v is None else np.ascontiguousarray(v, dtype=dtype)).data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, folder / f"{_sequence():020d}-{uuid.uuid4().hex}.blk")
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+            atomic.fsync_dir(folder)
+            return
+        except FileNotFoundError:
+            if attempt:
+                raise
+        except OSError as exc:
+            raise WorkspaceError(f"Could not store features in {folder}: {exc}") from exc
+
+
+def _read_header(path):
+    with open(path, "rb") as f:
+        start = f.read(len(_MAGIC) + 8)
+        if start[:len(_MAGIC)] != _MAGIC:
+            raise WorkspaceError(f"{path} is not a feature block")
+        length = int.from_bytes(start[len(_MAGIC):], "little")
+        header = json.loads(f.read(length))
+    return _Block(path, header["n"], header["d"], header["dtype"], len(start) + length, header["hashes"],
+                  {int(k): v for k, v in header["errors"].items()})
+
+
+def _read_rows(block, rows):
+    """``{hash: Entry}`` for ``rows`` [(row, hash)] of one block, read through a memory map."""
+    found = {}
+    ok = [(row, h) for row, h in rows if row not in block.errors]
+    if ok and block.d:
+        order = sorted({row for row, _ in ok})  # sorted: the memory map is read forwards
+        values = np.memmap(block.path, dtype=block.dtype, mode="r", offset=block.offset, shape=(block.n, block.d))
+        picked = np.array(values[order], dtype=np.float64)
+        del values
+        picked.flags.writeable = False
+        at = {row: i for i, row in enumerate(order)}
+        found.update((h, Entry(picked[at[row]], None)) for row, h in ok)
+    elif ok:
+        found.update((h, Entry(np.zeros(0), None)) for _, h in ok)
+    found.update((h, Entry(None, block.errors[row])) for row, h in rows if row in block.errors)
+    return found
 
 
 class _Closing:
