@@ -43,3 +43,43 @@ class TestTableCache:
         again = extract(_dataset(), "volume_fraction")
         assert "table_cache" not in again.provenance
         np.testing.assert_array_equal(again.values, table.values)
+
+
+class TestWriteNpy:
+    def test_same_bytes_as_np_save_when_written_in_many_blocks(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(16 * 1000))  # 1,000 bytes a block: 25 rows of 5
+        values = np.random.default_rng(0).random((103, 5)).astype(np.float32)
+        expected = tmp_path / "expected.npy"
+        np.save(expected, values.astype(np.float64))
+        size = tablecache.write_npy(tmp_path / "values.npy", values)
+        assert (tmp_path / "values.npy").read_bytes() == expected.read_bytes() and size == expected.stat().st_size
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["expected.npy", "values.npy"]  # no temp left
+
+    def test_never_holds_the_whole_table(self, tmp_path, monkeypatch):
+        import tracemalloc
+
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(2**20))  # blocks of 64 KiB
+        source = np.lib.format.open_memmap(tmp_path / "f32.npy", mode="w+", dtype=np.float32, shape=(4000, 500))
+        source[:] = np.random.default_rng(1).random((4000, 500))
+        tracemalloc.start()
+        try:
+            tablecache.write_npy(tmp_path / "values.npy", source)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 2**20, f"{peak} bytes held for a 16 MB table"
+        np.testing.assert_array_equal(np.load(tmp_path / "values.npy"), source.astype(np.float64))
+
+    def test_a_failed_write_leaves_neither_a_table_nor_a_temp_file(self, monkeypatch):
+        ds = _dataset()
+        table = extract(ds, "volume_fraction", store=False)
+        key = f"{ds.content_hash()}-{table.key}"
+
+        def full(fd):
+            raise OSError(28, "No space left on device")
+
+        folder = tablecache.config.workspace() / "features" / "tables" / key
+        with monkeypatch.context() as patched:
+            patched.setattr(tablecache.os, "fsync", full)
+            assert tablecache.save_table(key, table) is False
+        assert list(folder.iterdir()) == [] and tablecache.load_table(key) is None
