@@ -5,8 +5,8 @@ import numpy as np
 from ..errors import InputError
 from .stacks import by_size, check_stack
 
-__all__ = ["volume_fraction", "two_point", "two_point_labels", "two_point_paper_a", "two_point_paper_b",
-           "two_point_paper_a_labels", "two_point_paper_b_labels", "check_stack", "by_size"]
+__all__ = ["volume_fraction", "two_point", "default_cutoff", "two_point_labels", "two_point_paper_a",
+           "two_point_paper_b", "two_point_paper_a_labels", "two_point_paper_b_labels", "check_stack", "by_size"]
 
 def volume_fraction(images, *, phase=1, ndim=None):
     """Share of pixels (voxels) of each sample that belong to one phase.
@@ -81,15 +81,18 @@ def two_point(images, *, phases=(1, 1), periodic=True, cutoff=None, ndim=None, w
     periodic : bool, optional
         Wrap-around boundaries (True) or zero padding with pair-count normalisation (False).
     cutoff : int, optional
-        Largest displacement ``c`` per axis, in pixels; default half the shortest spatial side,
-        ``min(shape) // 2``. Non-periodic needs ``c < `` the shortest side. Periodic accepts any ``c >= 0``
-        (displacements then repeat with the image period).
+        Largest displacement ``c`` per axis, in pixels; default :func:`default_cutoff` (1/8 of the shortest
+        side, at least 32 px or half the side, at most 64 px: 129×129 = 16,641 values for a large micrograph).
+        Non-periodic needs ``c < `` the shortest side. Periodic accepts any ``c >= 0`` (displacements then
+        repeat with the image period).
     ndim : {None, 2, 3}, optional
         Spatial dimension of a sample. None: a 3-D input is a stack of 2-D images and a 4-D input a stack of
         volumes; 2 or 3 force the reading (so a single volume ``(n_z, n_y, n_x)`` needs ``ndim=3``).
     workers : int, optional
         Threads (scipy.fft's convention: None one, -1 all cores). Samples go through in chunks whose
-        spectra fit in the CPU caches (about 1 MiB each), one chunk per thread at a time.
+        spectra fit in the CPU caches (about 1 MiB each, at least one sample), one chunk per thread at a
+        time; fewer threads run when their FFT work arrays together would pass 1/4 of
+        :func:`msdash.config.memory_budget`.
 
     Returns
     -------
@@ -139,7 +142,7 @@ def two_point(images, *, phases=(1, 1), periodic=True, cutoff=None, ndim=None, w
         np.divide(rounded, pairs, out=out[start:start + step], dtype=np.float64)
 
     starts = range(0, len(stack), step)
-    threads = min(len(starts), _threads(workers))
+    threads = min(len(starts), _threads(workers), _threads_in_budget(step, shape, sizes, dtype))
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -166,6 +169,59 @@ def _threads(workers):
     return max(1, int(workers))
 
 
+def _work_bytes(step, shape, sizes, dtype):
+    """Bytes of the arrays one chunk of ``step`` samples holds at once in :func:`_pair_sums` (a bound).
+
+    The 0/1 indicator in ``dtype``, two spectra (the forward transform and the cross product or power),
+    the partial inverse transform and the bool mask: about ``5 · n_fft · itemsize`` per sample, plus
+    the input's own ``n_pixels`` elements.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    return step * (int(np.prod(shape)) * (itemsize + 1) + 5 * int(np.prod(sizes)) * itemsize)
+
+
+def _threads_in_budget(step, shape, sizes, dtype):
+    """Threads whose chunks' work arrays together stay within 1/4 of the memory budget (at least one)."""
+    from msdash.config import memory_budget
+
+    return max(1, memory_budget() // (4 * _work_bytes(step, shape, sizes, dtype)))
+
+
+def default_cutoff(shape):
+    """The default two-point window half-width ``c`` for samples of ``shape``, in pixels.
+
+    ``c = min(max(32, L // 8), 64, L // 2)`` with ``L`` the shortest side. S2 falls from the volume fraction
+    at ``r = 0`` to ``vf²`` within a few correlation lengths of the microstructure and carries no more
+    information beyond; micrographs are taken at magnifications that resolve a feature (grain, particle,
+    lamella) over a few to a few tens of pixels, so 32–64 px of displacement cover several correlation
+    lengths (study A's window is 20 px, study B's 79 px). 1/8 of the side keeps the window a small part of
+    the field of view, where many independent pairs make S2 well estimated; the cap keeps a 4096×4096
+    image at 129×129 = 16,641 values rather than 16.8 million. Images up to 64 px keep their full half-side
+    window (``L // 2``), as before. Pass ``cutoff`` explicitly when the correlation length is known: about
+    three correlation lengths suffice.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The spatial shape of one sample, ``(n_y, n_x)`` or ``(n_z, n_y, n_x)``.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> default_cutoff((51, 51)), default_cutoff((64, 64)), default_cutoff((256, 300)), default_cutoff((4096, 4096))
+    (25, 32, 32, 64)
+    """
+    side = int(min(shape))
+    return min(max(DEFAULT_CUTOFF_MIN, side // 8), DEFAULT_CUTOFF_MAX, side // 2)
+
+
+#: Bounds (px) of :func:`default_cutoff` between which the window follows 1/8 of the shorter side.
+DEFAULT_CUTOFF_MIN, DEFAULT_CUTOFF_MAX = 32, 64
+
+
 def two_point_labels(cutoff, *, ndim=2, order="C"):
     """Column labels ``"S2[dy=3,dx=-1]"`` in the order of the flattened :func:`two_point` window.
 
@@ -180,7 +236,10 @@ def two_point_labels(cutoff, *, ndim=2, order="C"):
 
     Returns
     -------
-    list of str, length (2c+1)**ndim
+    WindowLabels, length (2c+1)**ndim
+        A sequence of str made on demand (:class:`~msdash.features.labels.WindowLabels`): indexing, slicing
+        (a list), iteration and ``==`` with a list work as for a list, and a window of 16.8 million columns
+        costs no memory until its labels are read.
 
     Examples
     --------
@@ -193,11 +252,10 @@ def two_point_labels(cutoff, *, ndim=2, order="C"):
         raise InputError(f"`ndim` must be 2 or 3, got {ndim!r}", name="ndim")
     if order not in ("C", "F"):
         raise InputError(f"`order` must be 'C' or 'F', got {order!r}", name="order")
+    from .labels import WindowLabels
+
     c = _check_cutoff(cutoff, None, True)
-    names = ("dz", "dy", "dx")[3 - ndim:]
-    grid = np.indices((2 * c + 1,) * ndim) - c
-    flat = [g.ravel(order=order) for g in grid]
-    return ["S2[" + ",".join(f"{n}={int(v[i])}" for n, v in zip(names, flat)) + "]" for i in range(flat[0].size)]
+    return WindowLabels(c, ("dz", "dy", "dx")[3 - ndim:], order)
 
 
 def two_point_paper_a(images):
@@ -278,7 +336,7 @@ def two_point_paper_b_labels():
 
 def _check_cutoff(cutoff, shape, periodic):
     if cutoff is None:
-        return min(shape) // 2
+        return default_cutoff(shape)
     if isinstance(cutoff, bool) or not isinstance(cutoff, (int, np.integer)) or cutoff < 0:
         raise InputError(f"`cutoff` must be a non-negative integer (pixels), got {cutoff!r}", name="cutoff")
     if shape is not None and not periodic and cutoff >= min(shape):

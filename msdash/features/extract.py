@@ -21,7 +21,8 @@ from msdash.features.store import FeatureStore, default_store, extractor_key, im
 
 __all__ = ["FeatureError", "FeatureTable", "extract"]
 
-#: Samples per batched call: enough for vectorised FFTs, small enough to bound memory and move progress.
+#: Samples per batched call at most: enough for vectorised FFTs, small enough to move progress. Large images
+#: go in fewer: a call's stack takes at most 1/8 of the memory budget (:func:`_chunk_size`).
 CHUNK = 256
 #: Samples prepared, computed and written to the store together.
 _BLOCK = 1024
@@ -50,7 +51,8 @@ class FeatureTable:
     values : ndarray of float64, shape (n_samples, n_features)
         NaN rows for the samples in ``errors``.
     labels : list of str, length n_features
-        Human-readable column labels (``"S2[dy=3,dx=-1]"``).
+        Human-readable column labels (``"S2[dy=3,dx=-1]"``); beyond
+        :data:`~msdash.features.labels.LIST_LABELS_MAX` columns a lazy sequence of str made on demand.
     names : list of str, length n_samples
     errors : list of FeatureError
     extractor : str
@@ -126,7 +128,9 @@ def extract(images, name, *, progress=None, store=None, **params):
     Raises
     ------
     InputError
-        Unknown extractor or parameter (the message lists the valid ones), bad value, or no samples.
+        Unknown extractor or parameter (the message lists the valid ones), bad value, no samples, or a table
+        that would not fit the memory budget
+        (:func:`~msdash.features.sizing.check_feature_count`, which pages call first for its warning).
 
     Examples
     --------
@@ -164,6 +168,9 @@ def extract(images, name, *, progress=None, store=None, **params):
         except InputError as exc:
             samples.append(None)
             results[i] = _Failure(str(exc))
+    from msdash.features.sizing import check_feature_count
+
+    check_feature_count(spec, params, Counter(s.shape for s in samples if s is not None))
     if store is None:
         hashes = [None] * n
     elif hasattr(images, "image_hashes"):  # a Dataset remembers its hashes: no re-hashing on warm calls
@@ -325,8 +332,9 @@ def _compute_block(spec, function, params, samples, progress, offset, total):
     kwargs = spec.kwargs(params)
     vectors, done = [None] * len(units), 0
     for shape, members in groups.items():
-        for start in range(0, len(members), CHUNK):
-            chunk = members[start:start + CHUNK]
+        step = _chunk_size(shape)
+        for start in range(0, len(members), step):
+            chunk = members[start:start + step]
             for u, vector in zip(chunk, _call(function, [units[u] for u in chunk], kwargs)):
                 vectors[u] = vector
             done += len(chunk)
@@ -340,6 +348,14 @@ def _compute_block(spec, function, params, samples, progress, offset, total):
     for j, parts in parts_of.items():
         results[j] = _combine(parts, params.get("sections", "mean"))
     return results, segmented
+
+
+def _chunk_size(shape):
+    """Samples of ``shape`` per batched call: :data:`CHUNK`, fewer when their float32 stack would take more
+    than 1/8 of the memory budget (the extractor sizes its own work arrays from the rest)."""
+    from msdash.features.sizing import images_per_block
+
+    return images_per_block(4 * int(np.prod(shape)), safety=8, limit=CHUNK)
 
 
 def _call(function, arrays, kwargs):

@@ -182,15 +182,22 @@ class ExtractorSpec:
 
         ``d`` (the feature length actually produced) lets label functions handle lengths that depend
         on the image size; a label function that disagrees with ``d`` falls back to ``"<name>[i]"``.
+        Returns a list of str, or beyond :data:`~msdash.features.labels.LIST_LABELS_MAX` columns a lazy
+        sequence of str (:mod:`msdash.features.labels`) so that millions of labels are never all built.
         """
+        from .labels import LIST_LABELS_MAX, IndexLabels, WindowLabels
+
         labels = None
         if self.label_function is not None:
             try:
-                labels = [str(label) for label in self.label_function(params, tuple(sample_shape), d)]
+                labels = self.label_function(params, tuple(sample_shape), d)
+                if labels is not None and not (isinstance(labels, WindowLabels) and len(labels) > LIST_LABELS_MAX):
+                    labels = [str(label) for label in labels]
             except (ImportError, AttributeError, ValueError):  # label helper missing or cannot label this d
                 labels = None
         if labels is None or (d is not None and len(labels) != d):
-            labels = [f"{self.name}[{i}]" for i in range(d or 0)]
+            d = d or 0
+            labels = [f"{self.name}[{i}]" for i in range(d)] if d <= LIST_LABELS_MAX else IndexLabels(self.name, d)
         return labels
 
     def load(self):
@@ -326,8 +333,11 @@ def _register_builtins():
         f"{corr}:two_point",
         (Param("phases", "auto (1,1)", "choice", tuple(_PHASES), help="Auto-correlation of a phase or cross-correlation."),
          Param("periodic", True, "bool", help="Treat images as periodic (wrap around) or pad with zeros."),
-         Param("cutoff", None, "int", min=1, help="Largest |dx|, |dy| kept; none keeps all (needs equal sizes).")),
-        input="labels", label_function=_two_point_labels, call_kwargs=_two_point_kwargs))
+         Param("cutoff", None, "int", min=1, help=(
+             "Largest |dx|, |dy| kept, in px: (2·cutoff + 1)² features. None: 1/8 of the shorter side, between "
+             "32 and 64 px (at most half the side): S2 levels off at vf² within a few correlation lengths, "
+             "so a 4096² micrograph gets 129×129 = 16,641 features, not 16.8 million."))),
+        input="labels", version="2", label_function=_two_point_labels, call_kwargs=_two_point_kwargs))
     register(ExtractorSpec(
         "two_point_paper_a", "Two-point correlation (study A)", "classical",
         "Study A's auto-correlation: 41×41 vectors (1681 features), per orthogonal section for volumes.",

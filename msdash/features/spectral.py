@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..errors import InputError
-from .stacks import by_size
+from .stacks import by_size, check_stack
 
 __all__ = ["radial_psd", "phys_feat1", "phys_feat2", "grad_feature", "psd_labels", "phys_feat1_labels",
            "phys_feat2_labels", "grad_labels"]
@@ -23,6 +23,14 @@ def radial_psd(images, *, bins=32):
 
     The result is invariant to periodic translation and, for square images, to 90° rotation and mirroring
     (up to floating-point round-off).
+
+    Images go through in blocks whose FFT work arrays take at most 1/4 of
+    :func:`msdash.config.memory_budget`. Images above :data:`FLOAT32_PIXELS` pixels whose values carry no
+    more than single precision (float32, integers up to 16 bits, bool) are transformed in float32 after
+    subtracting their mean, whose power ``N · mean²`` is added back exactly in float64: the float32
+    round-off (about ``1e-7`` of the image's standard deviation per Fourier coefficient) stays far below
+    the precision of the values themselves (a 16-bit grey level is ``1.5e-5`` of the range). Anything else
+    is transformed in float64.
 
     Parameters
     ----------
@@ -50,7 +58,7 @@ def radial_psd(images, *, bins=32):
     array([[64.,  0.,  0.,  0.]])
     """
     bins = _check_bins(bins)
-    return by_size(images, lambda stack: _radial_psd(stack, bins))
+    return _by_size(images, lambda stack: _radial_psd(stack, bins))
 
 
 def phys_feat1(images, *, bins=32):
@@ -135,9 +143,14 @@ def phys_feat2(images, *, bins=32):
     bins = _check_bins(bins)
 
     def one_size(stack):
-        return np.log10(np.hstack([_radial_psd(stack, bins), _radial_psd(_grad_magnitude(stack), bins)]) + 1.0)
+        dtype = _work_dtype(stack)
+        out = np.empty((len(stack), 2 * bins))
+        for part in _blocks(stack, 5 * np.dtype(dtype).itemsize):
+            out[part, :bins] = _radial_psd(stack[part], bins)
+            out[part, bins:] = _radial_psd(_grad_magnitude(stack[part], dtype), bins)
+        return np.log10(out + 1.0)
 
-    return by_size(images, one_size)
+    return _by_size(images, one_size)
 
 
 def grad_feature(images):
@@ -167,7 +180,13 @@ def grad_feature(images):
     >>> grad_feature(np.tile([0, 0, 1, 1], (4, 1)))
     array([0.5])
     """
-    return by_size(images, lambda stack: _grad_magnitude(stack).mean(axis=(1, 2))[:, None])[:, 0]
+    def one_size(stack):
+        out = np.empty((len(stack), 1))
+        for part in _blocks(stack, 4 * 8):
+            out[part, 0] = _grad_magnitude(stack[part], np.float64).mean(axis=(1, 2))
+        return out
+
+    return _by_size(images, one_size)[:, 0]
 
 
 def psd_labels(bins=32, prefix="psd"):
@@ -202,29 +221,96 @@ def _check_bins(bins):
     return int(bins)
 
 
-def _grad_magnitude(stack):
-    """``|∇u|`` by periodic central differences over the last two axes."""
-    gy = (np.roll(stack, -1, axis=-2) - np.roll(stack, 1, axis=-2)) / 2
-    gx = (np.roll(stack, -1, axis=-1) - np.roll(stack, 1, axis=-1)) / 2
-    return np.sqrt(gy ** 2 + gx ** 2)
+#: Images with more pixels than this are transformed in float32 when their values allow (see :func:`radial_psd`).
+FLOAT32_PIXELS = 2 ** 20
+_SINGLE = {np.dtype(t) for t in (bool, np.uint8, np.int8, np.uint16, np.int16, np.float16, np.float32)}
+
+
+def _by_size(images, features):
+    """:func:`by_size`, but an array of one size keeps its dtype (blocks are converted one at a time)."""
+    try:
+        whole = np.asarray(images)
+    except ValueError:  # ragged: sizes differ
+        whole = None
+    if whole is not None and whole.dtype != object:
+        return features(check_stack(whole, ndim=2, dtype=None)[0])
+    return by_size(images, features)
+
+
+def _work_dtype(stack):
+    """float32 for large images of single-precision values, float64 otherwise."""
+    large = stack.shape[-1] * stack.shape[-2] > FLOAT32_PIXELS
+    return np.float32 if large and stack.dtype in _SINGLE else np.float64
+
+
+def _blocks(stack, bytes_per_pixel):
+    """Slices of ``stack`` whose work arrays (``bytes_per_pixel`` per pixel) take <= budget / 4 together."""
+    from .sizing import images_per_block
+
+    step = images_per_block(bytes_per_pixel * stack.shape[-1] * stack.shape[-2], limit=len(stack))
+    return [slice(start, start + step) for start in range(0, len(stack), step)]
+
+
+def _grad_magnitude(stack, dtype=np.float64):
+    """``|∇u|`` by periodic central differences over the last two axes, in ``dtype`` (n, H, W)."""
+    u = np.asarray(stack, dtype=dtype)
+    gy, gx = _central_difference(u, 1), _central_difference(u, 2)
+    np.square(gy, out=gy)
+    np.square(gx, out=gx)
+    gy += gx
+    del gx
+    return np.sqrt(gy, out=gy)
+
+
+def _central_difference(u, axis):
+    """``(u[i + 1] - u[i - 1]) / 2`` along ``axis`` with wrap-around, without rolled copies of ``u``."""
+    n = u.shape[axis]
+    if n < 3:
+        out = np.roll(u, -1, axis=axis) - np.roll(u, 1, axis=axis)
+    else:
+        def at(index):
+            return u[(slice(None),) * axis + (index,)]
+
+        out = np.empty_like(u)
+        view = out.swapaxes(0, axis)
+        np.subtract(at(slice(2, None)), at(slice(None, -2)), out=view[1:-1].swapaxes(0, axis))
+        np.subtract(at(slice(1, 2)), at(slice(-1, None)), out=view[:1].swapaxes(0, axis))
+        np.subtract(at(slice(0, 1)), at(slice(-2, -1)), out=view[-1:].swapaxes(0, axis))
+    out *= 0.5  # exact, as / 2
+    return out
 
 
 def _radial_psd(stack, bins):
-    """Radial PSD of a float64 stack (n, H, W) of one size, all samples in one real FFT and one bincount."""
+    """Radial PSD of a stack (n, H, W) of one size: blocks of real FFTs, one bincount per image."""
     import scipy.fft
 
     n, h, w = stack.shape
-    power = (np.abs(scipy.fft.rfft2(stack)) ** 2 / (h * w)).reshape(n, -1)
+    dtype = _work_dtype(stack)
     index, weight = _bin_index(h, w, bins)
-    keep = index < bins
-    # rfft2 holds k_x >= 0; every other column stands for its mirror image too
-    flat = (np.arange(n)[:, None] * bins + index[keep][None, :]).ravel()
-    sums = np.bincount(flat, weights=(power[:, keep] * weight[keep]).ravel(), minlength=n * bins)
-    counts = np.bincount(index[keep], weights=weight[keep], minlength=bins)
+    counts = np.bincount(index, weights=weight, minlength=bins + 1)[:bins]
     if (counts == 0).any():
         raise InputError(f"`images` of {h}×{w} px leave radial bins empty with bins={bins}; use images at least "
                          f"{2 * bins} px along one side or fewer bins", name="images")
-    return sums.reshape(n, bins) / counts
+    # rfft2 holds k_x >= 0; every other column stands for its mirror image too
+    column_weight = weight.reshape(h, w // 2 + 1)[0]
+    out = np.empty((n, bins))
+    for part in _blocks(stack, 3 * np.dtype(dtype).itemsize):
+        block = np.array(stack[part], dtype=dtype)
+        if dtype == np.float32:  # the mean's power N · mean² is set exactly, in float64, below
+            means = block.mean(axis=(1, 2), dtype=np.float64)
+            block -= means.astype(np.float32)[:, None, None]
+        spectrum = scipy.fft.rfft2(block, overwrite_x=True)
+        del block
+        power = np.abs(spectrum)
+        del spectrum
+        np.square(power, out=power)
+        power /= h * w
+        power *= column_weight
+        for row, image in zip(range(part.start, part.stop), power):
+            out[row] = np.bincount(index, weights=image.ravel(), minlength=bins + 1)[:bins]
+            if dtype == np.float32:  # k = 0 sits in bin 0 with weight 1: swap its float32 power for the exact one
+                out[row, 0] += h * w * means[row - part.start] ** 2 - float(image[0, 0])
+    return out / counts
 
 
 def _bin_index(h, w, bins):
