@@ -26,8 +26,12 @@ if not sets:
     st.stop()
 
 labels = list(sets)
-chosen = st.multiselect("Feature sets (one to four, side by side)", labels, default=labels[:1],
+sizes = features.feature_set_sizes(dataset_id)
+default_set = features.smallest_set(sizes, min_features=features.MIN_FEATURES_MAP)
+chosen = st.multiselect("Feature sets (one to four, side by side)", labels, default=[default_set],
                         max_selections=4, key="map_sets")
+if note := features.default_note(default_set, sizes):
+    st.caption(note)
 c1, c2, c3 = st.columns([1, 1, 2])
 method = c1.segmented_control("Method", ["PCA", "UMAP"], default="PCA", key="map_method") or "PCA"
 standardize = c2.toggle("Standardise features", key="map_standardize",
@@ -57,13 +61,20 @@ for i, label in enumerate(chosen):
     with widgets.user_errors(f"Computing the map of {label}"):
         table = features.load_feature_set(dataset_id, sets[label])
         tables.append(table)
-        if method == "PCA":
+        estimate = mapview.map_estimate(method, *table.values.shape, **umap_settings)
+        if estimate >= features.LONG_STEP_S:  # said before it starts, runs in the background, cancellable
+            result = mapview.background_map(i, label, table, method, standardize, umap_settings, estimate)
+            if result is None:
+                continue
+        elif method == "PCA":
             result = mapview.pca(table, table.key, dataset_id, standardize)
+        else:
+            result = mapview.umap(table, table.key, dataset_id, standardize, **umap_settings)
+        if method == "PCA":
             pcas.append((label, table, result))
             maps.append((f"map_chart_{i}", label, table, *mapview.pca_axes(result)))
         else:
-            coords = mapview.umap(table, table.key, dataset_id, standardize, **umap_settings)
-            maps.append((f"map_chart_{i}", label, table, coords, ("UMAP 1", "UMAP 2")))
+            maps.append((f"map_chart_{i}", label, table, result, ("UMAP 1", "UMAP 2")))
 
 
 @st.fragment

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from msdash import jobs
 from msdash.app import features, mapview, modelview, panels, state, widgets
 from msdash.app.features import SELECTED
 from msdash.display import escape_markdown
@@ -29,7 +30,11 @@ from msdash.models import MODELS  # noqa: E402 — scikit-learn loads only when 
 
 c1, c2 = st.columns(2)
 target = c1.selectbox("Property to predict", targets, key="model_target")
-chosen_sets = c2.multiselect("Feature sets", list(sets), default=list(sets)[:1], key="model_sets")
+sizes = features.feature_set_sizes(dataset_id)
+default_set = features.smallest_set(sizes)
+chosen_sets = c2.multiselect("Feature sets", list(sets), default=[default_set], key="model_sets")
+if note := features.default_note(default_set, sizes):
+    st.caption(note)
 chosen_models = st.multiselect("Models", list(MODELS), default=["pr"], key="model_models",
                                format_func=lambda m: f"{m} — {MODELS[m].description}")
 c1, c2, c3, c4 = st.columns(4)
@@ -49,29 +54,67 @@ group_column = st.selectbox("Group column for the honest (group-aware) error", [
 group_column = None if group_column == "(none)" else group_column
 score_label = {"mape": "MAPE (%)", "rmse": f"RMSE ({target})", "r2": "R²"}[scoring]
 
+splits = [None, group_column] if group_column else [None]  # optimistic and honest side by side
+combos = [(s, m, g) for s in chosen_sets for m in chosen_models for g in splits]
+estimate, unknown = modelview.run_estimate(sizes, combos, len(dataset), outer, inner, len(extra))
+long_run = estimate >= features.LONG_STEP_S
+if estimate >= 10:
+    st.caption(escape_markdown(
+        f"Estimated time: {features.format_duration(estimate)} on this machine for {len(combos)} run(s) of "
+        f"{outer}×{inner}-fold nested CV on {len(dataset):,} samples (cost model of features.estimate_seconds: "
+        f"an order of magnitude)" + (f", not counting {unknown} imported set(s)" if unknown else "")
+        + (". It runs in the background; Cancel stops it after the current fold." if long_run else ".")))
+
+
+def prepared(label, model, grouped):
+    """The training table and run description of one combination (loaded in the page's thread)."""
+    table = features.load_feature_set(dataset_id, sets[label])
+    data = modelview.training_table(dataset, table, target, extra_columns=extra, group_column=grouped)
+    key = modelview.run_key(table, target, data["names"].astype(str), data["groups"], extra)
+    folds, inner_folds, note = int(outer), int(inner), "random folds"
+    if grouped:
+        folds, inner_folds, note = modelview.group_folds(data["groups"], folds, inner_folds)
+    run = {"feature_set": label, "model": model, "grouped": grouped, "names": data["names"],
+           "dropped": data["dropped"], "X": data["X"], "key": key, "groups": data["groups"], "folds": note,
+           "entry": sets[label], "extra": list(extra)}
+    return run, data["y"], folds, inner_folds
+
+
+def title(label, model, grouped):
+    return escape_markdown(f"{model} on {label}" + (f", grouped by {grouped}" if grouped else ""))
+
+
+job_id = st.session_state.get(modelview.CV_JOB)
 if st.button("Run nested cross-validation", type="primary", key="run_models",
-             disabled=not (chosen_sets and chosen_models)):
-    st.button("Cancel", key="cancel_models", help="Stops the run; finished combinations stay cached.")
-    splits = [None, group_column] if group_column else [None]  # optimistic and honest side by side
-    runs, jobs = [], [(s, m, g) for s in chosen_sets for m in chosen_models for g in splits]
-    bar = st.progress(0.0)
-    for done, (label, model, grouped) in enumerate(jobs):
-        bar.progress(done / len(jobs), text=escape_markdown(f"{model} on {label}"
-                                                            + (f", grouped by {grouped}" if grouped else "")))
-        with widgets.user_errors(f"{model} on {label}"):
-            table = features.load_feature_set(dataset_id, sets[label])
-            data = modelview.training_table(dataset, table, target, extra_columns=extra, group_column=grouped)
-            key = modelview.run_key(table, target, data["names"].astype(str), data["groups"], extra)
-            folds, inner_folds, note = int(outer), int(inner), "random folds"
-            if grouped:
-                folds, inner_folds, note = modelview.group_folds(data["groups"], folds, inner_folds)
-            result = modelview.nested(data["X"], data["y"], data["groups"], key, model, folds, inner_folds,
-                                      scoring, standardize or bool(extra))
-            runs.append({"feature_set": label, "model": model, "grouped": grouped, "result": result,
-                         "names": data["names"], "dropped": data["dropped"], "X": data["X"], "key": key,
-                         "groups": data["groups"], "folds": note, "entry": sets[label], "extra": list(extra)})
-    bar.empty()
-    st.session_state[modelview.RUNS] = {"target": target, "runs": runs, "score_label": score_label}
+             disabled=not (chosen_sets and chosen_models) or bool(job_id and jobs.get(job_id)
+                                                                 and jobs.get(job_id).running)):
+    if long_run:
+        tasks = []
+        for label, model, grouped in combos:
+            with widgets.user_errors(f"{model} on {label}"):
+                run, y, folds, inner_folds = prepared(label, model, grouped)
+                tasks.append({"run": run, "X": run["X"], "y": y, "groups": run["groups"], "outer": folds,
+                              "inner": inner_folds, "title": title(label, model, grouped)})
+        with widgets.user_errors("Starting the nested cross-validation"):
+            job_id = modelview.start_cv_job(tasks, scoring, standardize or bool(extra))
+    else:
+        st.button("Cancel", key="cancel_models", help="Stops the run; finished combinations stay cached.")
+        runs = []
+        bar = st.progress(0.0)
+        for done, (label, model, grouped) in enumerate(combos):
+            bar.progress(done / len(combos), text=title(label, model, grouped))
+            with widgets.user_errors(f"{model} on {label}"):
+                run, y, folds, inner_folds = prepared(label, model, grouped)
+                run["result"] = modelview.nested(run["X"], y, run["groups"], run["key"], model, folds, inner_folds,
+                                                 scoring, standardize or bool(extra))
+                runs.append(run)
+        bar.empty()
+        st.session_state[modelview.RUNS] = {"target": target, "runs": runs, "score_label": score_label}
+        st.session_state.pop(modelview.CV_NOTE, None)
+if job_id:
+    modelview.cv_job_panel(job_id, target, score_label)
+if note := st.session_state.get(modelview.CV_NOTE):
+    st.warning(note)
 
 saved = st.session_state.get(modelview.RUNS)
 if not saved or saved["target"] != target or not saved["runs"]:

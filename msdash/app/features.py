@@ -183,3 +183,164 @@ def texture_vae_runs(params):
     refs = [run_reference(runs.runs_root("texture_vae") / m["run_id"]) for m in trained]
     st.caption("Trained runs (use one as `run`): " + ", ".join(f"`{r}`" for r in refs))
     return bool(params.get("run"))
+
+
+# --- choosing the default feature set ---------------------------------------------------------------------
+
+#: A map needs two features to spread samples in two dimensions (one gives a strip); models need one.
+MIN_FEATURES_MAP = 2
+
+
+def feature_set_sizes(dataset_id):
+    """Number of features of every computed set of :func:`feature_sets` (label → d; imported sets are None).
+
+    Read from the store's records (no table is loaded).
+    """
+    from msdash.features.store import list_tables
+
+    sizes = {label: None for label in feature_sets(dataset_id)}
+    for record in list_tables(dataset_id):
+        shown = ", ".join(f"{k}={v}" for k, v in record["params"].items())
+        label = f"{record['extractor']} ({shown})" if shown else record["extractor"]
+        if label in sizes:
+            sizes[label] = int(record["d"])
+    return sizes
+
+
+def smallest_set(sizes, *, min_features=1):
+    """Label of the smallest adequate feature set: the fewest features among those with at least
+    ``min_features``; sets of unknown size (imported) only when no computed set qualifies.
+
+    The cheap choice is the one a click runs: a 4,225-column two-point table costs minutes of PCA, UMAP or
+    nested CV on 50,000 samples where a 65-column PSD set costs seconds.
+
+    Parameters
+    ----------
+    sizes : dict
+        label → number of features (int) or None when unknown; in the order the page lists the sets.
+    min_features : int
+        Fewest features a set needs to be adequate (:data:`MIN_FEATURES_MAP` for a 2-D map).
+
+    Returns
+    -------
+    str or None
+        None when ``sizes`` is empty. Ties go to the set listed first (the newest).
+
+    Examples
+    --------
+    >>> smallest_set({"two_point": 4225, "phys_feat2": 64, "volume_fraction": 1}, min_features=2)
+    'phys_feat2'
+    >>> smallest_set({"imported: emb.csv": None, "two_point": 4225})
+    'two_point'
+    """
+    if not sizes:
+        return None
+    known = [(d, i, label) for i, (label, d) in enumerate(sizes.items()) if d is not None]
+    adequate = [item for item in known if item[0] >= min_features]
+    if adequate or known:
+        return min(adequate or known)[2]
+    return next(iter(sizes))
+
+
+def default_note(label, sizes):
+    """Caption saying why ``label`` is the default choice (markdown-escaped)."""
+    d = sizes.get(label)
+    if d is None or len(sizes) < 2:
+        return ""
+    bigger = [x for x in sizes.values() if x is not None and x > d]
+    text = (f"Default: {label}, the smallest computed feature set ({d:,} features)")
+    if bigger:
+        text += f"; the largest has {max(bigger):,}. Small sets map and cross-validate in seconds — add others"
+        text += " when you want to compare."
+    return escape_markdown(text)
+
+
+# --- step-time estimates ----------------------------------------------------------------------------------
+
+#: Seconds per unit of work (:func:`step_work`) on the 2-core development machine, measured with
+#: ``bench/step_estimates.py`` (its ``implied_constant``); rerun it after changing the machine or the code.
+#: Measured spread (measured ÷ estimate) over the bench's sizes: 0.5–1.5 for PCA, UMAP and PCA models' CV
+#: with n ≥ d; PCA models' CV on wide tables (d ≫ n) comes out 2–3× over.
+COST = {"pca": 4.5e-10, "umap": 1.35e-7, "nested_cv:pca": 3e-10, "nested_cv:rbf-svr": 8e-9, "nested_cv:knn": 3.7e-9,
+        "nested_cv:pcr": 3.5e-8}
+
+#: Above this many seconds a step is "long": the page says the estimate before it starts and runs it in
+#: the background with a Cancel button.
+LONG_STEP_S = 60.0
+
+
+def step_work(step, n, d, *, model="pr", outer=10, inner=5, n_neighbors=15):
+    """Units of work of a step (the cost model; :data:`COST` turns it into seconds).
+
+    - ``"pca"``: ``n·d·(min(n, d) + 100)`` — the Gram matrix of the smaller side plus a few passes over the table.
+    - ``"umap"``: ``n·(d·log2 n + k·epochs)`` — approximate neighbours plus the layout (500 epochs up to 10,000
+      samples, 200 above, as umap-learn).
+    - ``"nested_cv"``: PCA models ``outer·(inner + 1)·n·d·(d + 100)`` when n ≥ d (a d×d decomposition per
+      training set) and ``outer·n·d·(n + 100)`` when d > n (one n×n Gram per outer fold serves its inner
+      splits); ``rbf-svr`` and ``knn`` ``outer·inner·n²·d`` (kernel and distance matrices); ``pcr`` ``outer·n·d``.
+
+    Parameters
+    ----------
+    step : {"pca", "umap", "nested_cv"}
+    n, d : int
+        Samples and features of the table.
+    model : str
+        A key of :data:`msdash.models.MODELS` (nested CV only).
+    outer, inner : int or "logo"
+        Folds of the nested CV; leave-one-group-out counts as 10 outer folds.
+    n_neighbors : int
+        UMAP's neighbours.
+
+    Returns
+    -------
+    float
+    """
+    import math
+
+    n, d = max(int(n), 1), max(int(d), 1)
+    if step == "pca":
+        return n * d * (min(n, d) + 100.0)
+    if step == "umap":
+        epochs = 500 if n <= 10_000 else 200
+        return n * (d * math.log2(max(n, 2)) + n_neighbors * epochs)
+    if step == "nested_cv":
+        outer = 10 if outer == "logo" else int(outer)
+        kind = _model_kind(model)
+        if kind == "pca":
+            if d > n:
+                return outer * n * d * (n + 100.0)
+            return outer * (int(inner) + 1) * n * d * (d + 100.0)
+        if kind == "pcr":
+            return outer * n * d
+        return outer * int(inner) * float(n) ** 2 * d
+    raise ValueError(f"unknown step {step!r}")
+
+
+def estimate_seconds(step, n, d, **options):
+    """Predicted seconds of a step on this machine: :data:`COST` × :func:`step_work` (an order of magnitude)."""
+    key = f"nested_cv:{_model_kind(options.get('model', 'pr'))}" if step == "nested_cv" else step
+    return COST[key] * step_work(step, n, d, **options)
+
+
+def _model_kind(model):
+    from msdash.models import MODELS
+
+    spec = MODELS.get(model)
+    if spec is None or spec.has_pca:
+        return "pca"
+    return model if model in ("rbf-svr", "knn", "pcr") else "rbf-svr"
+
+
+def format_duration(seconds):
+    """Seconds in words, rounded as an estimate deserves.
+
+    >>> format_duration(4), format_duration(95), format_duration(3 * 3600)
+    ('a few seconds', 'about 2 min', 'about 3 h')
+    """
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 60:
+        return f"about {10 * round(seconds / 10):.0f} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60):.0f} min"
+    return f"about {round(seconds / 3600):.0f} h"

@@ -15,9 +15,39 @@ from msdash.app.fastmap import selection_ids, selection_names
 FAST_MAP_MIN = int(os.environ.get("MSDASH_FAST_MAP_MIN", 20_000))
 
 
+#: Samples of the warm-up table: umap-learn switches to approximate neighbours (pynndescent) at 4,096 samples,
+#: so a warm-up below that never compiles the path every real data set of that size takes.
+WARM_UMAP_SAMPLES = 4_200
+#: Seconds the warm-up waits before compiling, so the first page of a fresh server renders without it.
+WARM_UMAP_DELAY_S = 3.0
+
+
+def warm_umap_paths():
+    """Compile the numba code of both of UMAP's neighbour paths with the page's default settings.
+
+    Fits UMAP (15 neighbours, euclidean, seed 42 as the Map page's default) on a tiny table — the exact
+    neighbour path below 4,096 samples — and on :data:`WARM_UMAP_SAMPLES` × 8 random points, which takes
+    pynndescent's approximate nearest neighbours and the layout of large sets.
+
+    Returns
+    -------
+    float
+        Seconds it took (about a minute in a fresh process, a few seconds once numba's cache holds it).
+    """
+    from msdash.maps import umap_map, warm_umap
+
+    started = time.perf_counter()
+    warm_umap()
+    umap_map(np.random.default_rng(0).normal(size=(WARM_UMAP_SAMPLES, 8)), n_neighbors=15, random_state=42)
+    return time.perf_counter() - started
+
+
 @st.cache_resource
 def umap_warmup():
-    """Start compiling UMAP's numba code in a background thread, once per server process.
+    """Start compiling UMAP's numba code (:func:`warm_umap_paths`) in a background thread, once per server.
+
+    The thread waits :data:`WARM_UMAP_DELAY_S` first and runs at low CPU priority (Linux), so the first page
+    is not slowed by it.
 
     Returns
     -------
@@ -32,9 +62,12 @@ def umap_warmup():
 
     def run():
         try:
-            from msdash.maps import warm_umap
-
-            status["seconds"] = warm_umap()
+            time.sleep(WARM_UMAP_DELAY_S)
+            try:  # a thread is a task on Linux: lower its priority only
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+            status["seconds"] = warm_umap_paths()
         except Exception as error:  # noqa: BLE001 — reported on the page, UMAP then compiles on first use
             status["error"] = f"{type(error).__name__}: {error}"
         status["done"] = True
@@ -193,3 +226,90 @@ def square_window(labels):
         return None
     side = int(round(np.sqrt(len(labels))))
     return side if side * side == len(labels) else None
+
+
+# --- maps predicted to take minutes: said before they start, run in the background, cancellable ---------------
+
+def map_estimate(method, n, d, *, n_neighbors=15, **_):
+    """Predicted seconds of a PCA or UMAP map of an ``n × d`` table (:func:`features.estimate_seconds`)."""
+    from msdash.app.features import estimate_seconds
+
+    return estimate_seconds("pca" if method == "PCA" else "umap", n, d, n_neighbors=n_neighbors)
+
+
+def _map_job(values, method, standardize, settings, *, callback):
+    """Background job computing one map; returns the PCA result or UMAP coordinates, None when cancelled.
+
+    PCA and UMAP have no stop point inside (one decomposition, one umap-learn fit): Cancel is honoured before
+    the computation starts, and a computation already running finishes and its result is dropped.
+    """
+    if callback({"phase": "computing"}) is False:
+        return None
+    if method == "PCA":
+        from msdash.maps import pca_map
+
+        result = pca_map(values, n_components=30, standardize=standardize)
+    else:
+        from msdash.maps import umap_map
+
+        result = umap_map(values, n_neighbors=settings["n_neighbors"], min_dist=settings["min_dist"],
+                          metric=settings["metric"], random_state=42 if settings["seeded"] else None,
+                          standardize=standardize)
+    return result if callback({"phase": "done"}) is not False else None
+
+
+def background_map(index, label, table, method, standardize, settings, estimate):
+    """A map predicted to take long (≥ :data:`features.LONG_STEP_S`): its estimate and a button to start it,
+    then progress and Cancel while it runs in the background (:mod:`msdash.jobs`).
+
+    The job is shared by every session that asks for the same map (same table, method and settings).
+
+    Returns
+    -------
+    PCAResult, ndarray (n, 2) or None
+        The finished map, or None while there is none yet.
+    """
+    import json
+
+    from msdash import jobs
+    from msdash.app.features import format_duration
+    from msdash.display import escape_markdown
+
+    job_id = f"map:{method}:{table.key}:{bool(standardize)}:{json.dumps(settings, sort_keys=True)}"
+    job = jobs.get(job_id)
+    if job is not None and job.status == "done" and job.result is not None:
+        return job.result
+    n, d = table.values.shape
+    what = escape_markdown(f"The {method} map of {label} ({n:,} samples × {d:,} features)")
+    if job is not None and job.running:
+        _map_progress(job_id, what, estimate)
+        return None
+    if job is not None and job.status == "failed":
+        st.error(f"{what} failed: {escape_markdown(job.error)}")
+    elif job is not None:
+        st.warning(f"{what} was cancelled.")
+    st.info(f"{what} is estimated to take {format_duration(estimate)} on this machine, so it waits for you. "
+            "It runs in the background; a smaller feature set maps in seconds.")
+    if st.button(f"Compute this map ({format_duration(estimate)})", key=f"long_map_{index}"):
+        jobs.start(job_id, f"{method} map of {label}", _map_job, table.values, method, bool(standardize),
+                   settings)
+        st.rerun()
+    return None
+
+
+def _map_progress(job_id, what, estimate):
+    from msdash import jobs
+
+    @st.fragment(run_every=1.0)
+    def panel():
+        job = jobs.get(job_id)
+        if not job.running:
+            st.rerun(scope="app")
+        elapsed = time.time() - job.started
+        st.progress(min(elapsed / max(estimate, 1e-9), 0.99),
+                    text=f"{what}: {elapsed:.0f} s of an estimated {estimate:.0f} s")
+        st.button("Cancel", key=f"cancel_{job_id}", on_click=jobs.cancel, args=(job_id,),
+                  help="Stops waiting for this map. A decomposition already running has no stop point inside: "
+                       "it finishes in the background and its result is dropped.")
+
+    panel()

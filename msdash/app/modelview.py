@@ -1,10 +1,16 @@
 """Model runs for the Models page: the training table, cached nested CV, hold-out and learning curves."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
 #: Session-state key of the model runs shown on the page (list of dicts).
 RUNS = "model_runs"
+#: Session-state keys: id of this session's background nested CV (:mod:`msdash.jobs`), and the note a
+#: cancelled or failed one left.
+CV_JOB = "model_cv_job"
+CV_NOTE = "model_cv_note"
 
 
 def training_table(dataset, table, target, *, extra_columns=(), group_column=None):
@@ -118,3 +124,177 @@ def cnn_runs(dataset_id, target, outer=None):
                       "cnn": True, "folds": f"{item['outer']} folds, seed 42"
                                             + (" (same as above)" if same else " (differs from the folds above)")})
     return found
+
+
+# --- long runs: nested CV in the background, one outer fold at a time, with Cancel ---------------------------
+
+def nested_folds(X, y, groups, *, model, outer, inner, scoring, standardize, callback=None):
+    """:func:`msdash.models.nested_cv` (seed 42, same numbers) run one outer fold at a time.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+    y : ndarray, shape (n_samples,)
+    groups : ndarray, shape (n_samples,), or None
+    model, outer, inner, scoring, standardize
+        As :func:`msdash.models.nested_cv`.
+    callback : callable, optional
+        Called after every outer fold with ``{"fold": i, "folds": k}``; a ``False`` answer stops the run.
+
+    Returns
+    -------
+    CVResult or None
+        None when the callback stopped the run before its last fold.
+    """
+    import pandas as pd
+
+    from msdash.models.cv import CVResult, check_data, make_plan, outer_splits, run_fold
+    from msdash.models.metrics import regression_metrics, score
+
+    X, y, groups = check_data(X, y, groups)
+    plan = make_plan(X, y, model=model, n_components=None, inner=inner, groups=groups, scoring=scoring,
+                     random_state=42, standardize=standardize, fast=True, model_params=None)
+    folds = outer_splits(X, y, groups, outer, 42)
+    outcomes = []
+    for i, (train, test) in enumerate(folds):
+        outcomes.append(run_fold(plan, train, test))
+        if callback is not None and callback({"fold": i + 1, "folds": len(folds)}) is False:
+            return None
+    predictions = np.empty_like(y)
+    rows = []
+    for (train, test), (_, pred, _, _) in zip(folds, outcomes):
+        predictions[test] = pred
+        rows.append({**regression_metrics(y[test], pred), "n_test": len(test)})
+    return CVResult(
+        fold_scores=np.array([score(y[test], predictions[test], scoring) for _, test in folds]),
+        fold_params=[o[0] for o in outcomes], predictions=predictions, folds=folds,
+        metrics=pd.DataFrame(rows).rename_axis("fold"), model=model, scoring=scoring, y=y,
+        candidates=[o[2] for o in outcomes], inner_scores=[o[3] for o in outcomes], standardize=bool(standardize),
+        model_params={}, inner=int(inner), random_state=42)
+
+
+def cv_job(tasks, *, scoring, standardize, callback):
+    """Background job (:mod:`msdash.jobs`): nested CV of every task, stopping between folds on Cancel.
+
+    Parameters
+    ----------
+    tasks : list of dict
+        ``run`` (the page's run dict without ``result``), ``X``, ``y``, ``groups``, ``outer``, ``inner``, ``title``.
+    callback : callable
+        The job's callback; events carry ``task``, ``tasks``, ``fold``, ``folds`` and ``title``.
+
+    Returns
+    -------
+    list of dict
+        The finished runs (each with its ``result``); fewer than ``tasks`` when cancelled.
+    """
+    finished = []
+    for number, task in enumerate(tasks, start=1):
+        def report(event, number=number, task=task):
+            return callback({**event, "task": number, "tasks": len(tasks), "title": task["title"]})
+
+        result = nested_folds(task["X"], task["y"], task["groups"], model=task["run"]["model"],
+                              outer=task["outer"], inner=task["inner"], scoring=scoring, standardize=standardize,
+                              callback=report)
+        if result is None:
+            break
+        finished.append({**task["run"], "result": result})
+    return finished
+
+
+def cv_progress(event):
+    """Share of a :func:`cv_job` done (0–1) from its latest event."""
+    if not event:
+        return 0.0
+    return ((event["task"] - 1) + event["fold"] / event["folds"]) / event["tasks"]
+
+
+def run_estimate(sizes, combos, n, outer, inner, n_extra=0):
+    """Predicted seconds of the page's runs (:func:`msdash.app.features.estimate_seconds`).
+
+    Parameters
+    ----------
+    sizes : dict
+        Feature-set label → number of features (None when unknown: imported sets).
+    combos : list of (label, model, group column or None)
+    n : int
+        Samples.
+    outer, inner : int
+    n_extra : int
+        Property columns added to the features.
+
+    Returns
+    -------
+    (float, int)
+        Seconds, and how many combinations had no known size (not counted).
+    """
+    from msdash.app.features import estimate_seconds
+
+    seconds, unknown = 0.0, 0
+    for label, model, _ in combos:
+        d = sizes.get(label)
+        if d is None:
+            unknown += 1
+            continue
+        seconds += estimate_seconds("nested_cv", n, d + n_extra, model=model, outer=int(outer), inner=int(inner))
+    return seconds, unknown
+
+
+def start_cv_job(tasks, scoring, standardize):
+    """Start :func:`cv_job` for this session (one at a time) and remember its id; returns the id."""
+    import uuid
+
+    from msdash import jobs
+
+    job_id = f"models-cv:{st.session_state.setdefault('_cv_session', uuid.uuid4().hex)}"
+    jobs.start(job_id, f"Nested CV ({len(tasks)} run(s))", cv_job, tasks, scoring=scoring,
+               standardize=standardize)
+    st.session_state[CV_JOB] = job_id
+    st.session_state.pop(CV_NOTE, None)
+    return job_id
+
+
+def cv_job_panel(job_id, target, score_label):
+    """Progress and Cancel of the session's background nested CV; its runs go to the page when it ends.
+
+    A cancelled job keeps the runs that finished; the page says how far it got.
+    """
+    from msdash import jobs
+    from msdash.display import escape_markdown
+
+    job = jobs.get(job_id)
+    if job is None:
+        st.session_state.pop(CV_JOB, None)
+        return
+    if not job.running:
+        st.session_state.pop(CV_JOB, None)
+        runs = job.result or []
+        if job.status == "failed":
+            st.session_state[CV_NOTE] = f"Nested cross-validation failed: {escape_markdown(job.error)}"
+        elif job.status == "cancelled":
+            last = job.last
+            st.session_state[CV_NOTE] = (
+                f"Cancelled after {len(runs)} of {last.get('tasks', '?')} run(s) (the next stopped after fold "
+                f"{last.get('fold', 0)} of {last.get('folds', '?')}); finished runs are shown below.")
+        if runs:
+            st.session_state[RUNS] = {"target": target, "runs": runs, "score_label": score_label}
+        return
+
+    @st.fragment(run_every=1.0)
+    def panel():
+        job = jobs.get(job_id)
+        if not job.running:
+            st.rerun(scope="app")
+        event, elapsed = job.last, time.time() - job.started
+        done = cv_progress(event)
+        text = "Nested cross-validation: starting"
+        if event:
+            text = (f"{event['title']}: fold {event['fold']}/{event['folds']} · run {event['task']}/{event['tasks']}"
+                    f" · {elapsed:.0f} s")
+            if done > 0:
+                text += f", about {elapsed * (1 - done) / done:.0f} s left"
+        st.progress(min(done, 1.0), text=text)
+        st.button("Cancel", key="cancel_cv_job", on_click=jobs.cancel, args=(job_id,),
+                  help="Stops after the current outer fold; finished runs are kept.")
+
+    panel()
