@@ -21,8 +21,16 @@ def free_port():
         return sock.getsockname()[1]
 
 
+#: The repository root: the server runs there, so Streamlit reads the repository's ``.streamlit/config.toml``.
+ROOT = Path(__file__).resolve().parent.parent
+
+
 class Server:
     """``streamlit run SCRIPT`` on 127.0.0.1 in a child process, with its own ``MSDASH_HOME``.
+
+    Started as the README starts the app (``streamlit run app.py`` from the repository root, so every setting
+    comes from ``.streamlit/config.toml``); the only flags added say where to listen (a free port on
+    127.0.0.1), which does not change how the app behaves.
 
     Parameters
     ----------
@@ -49,10 +57,9 @@ class Server:
         """Start the server and wait until its health endpoint answers."""
         env = dict(os.environ, MSDASH_HOME=str(self.home), PYTHONUNBUFFERED="1")
         command = [sys.executable, "-m", "streamlit", "run", str(self.script), "--server.port", str(self.port),
-                   "--server.address", "127.0.0.1", "--server.headless", "true",
-                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+                   "--server.address", "127.0.0.1"]
         started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=self.script.parent, env=env,
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         while time.perf_counter() - started < timeout:
             if self.process.poll() is not None:
@@ -86,10 +93,12 @@ class Server:
         self.stop()
 
 
-def saved_random_maps(n=50_000, size=8, seed=0):
-    """Save ``n`` random phase maps and their two-point features (cutoff 1: 9 each) in the workspace.
+def saved_random_maps(n=50_000, size=8, seed=0, cutoff=1):
+    """Save ``n`` random ``size × size`` phase maps and their two-point features in the workspace.
 
     A large data set for browser tests and benchmarks of the map page; returns the data set's id.
+    ``(2·cutoff + 1)²`` features per sample: 9 by default (quick for tests); ``size=32, cutoff=16`` gives
+    the 1,089 a realistic map works on.
     """
     import numpy as np
 
@@ -100,5 +109,5 @@ def saved_random_maps(n=50_000, size=8, seed=0):
     stack = (np.random.default_rng(seed).random((n, size, size)) < 0.5).astype(np.float32)
     dataset = Dataset(f"{n} random maps", {f"s{i:05d}": image for i, image in enumerate(stack)})
     dataset_id = save_dataset(dataset)
-    save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=1))
+    save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=cutoff))
     return dataset_id
