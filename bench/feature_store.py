@@ -7,11 +7,26 @@ path's fixed costs bound the ratio. ``warm_s`` is the app's path (a Dataset reme
 ``warm_rehash_s`` hashes every image again (a plain dict of arrays) and reads the per-image rows.
 Warm times include reading every value (the whole-table cache is memory-mapped).
 
-    .venv/bin/python bench/feature_store.py
+``volume``: bytes written per byte kept, each side in a child process of its own (``wchar`` of
+/proc/<pid>/io: every byte passed to write(2); ``write_bytes``: bytes sent to the disk, counted as pages are
+dirtied). 50,000 rows × 4,225 features (two-point at 64×64) in ``put_many`` calls of 1,024 rows as
+``extract`` does, float64 and float32; the baseline is the minimum, one ``np.save`` of the whole table.
+``before`` is the SQLite store of earlier versions (64 KiB pages, WAL, one ``INSERT OR REPLACE``
+transaction of 1,024 random-key rows per call, reproduced here as it was) on fewer rows (``before_rows``:
+at 50,000 rows it writes ~19 GB and takes many minutes); its ratio only grows with the row count.
+``get_1000_s``: ``get_many`` of 1,000 random hashes out of the 50,000 rows.
+
+    .venv/bin/python bench/feature_store.py                      # ~40 s
+    .venv/bin/python bench/feature_store.py --before-rows 50000  # ~4 min: the SQLite store at full size
+
+Measured here (2 cores, ext4): now 1.002 (float64) and 1.005 (float32) of the values kept, np.save 1.000;
+before 6.1 at 5,000 rows and 11.5 at 50,000 rows (19.5 GB written for 1.69 GB kept, a 3.83 GB file, 188 s
+against 10 s now).
 """
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +60,94 @@ def _cold_warm(dataset, name, store, n):
             "speedup_rehash": round(cold_s / warm_dict_s, 1)}
 
 
-def main(n=2000, size=64, rows=50_000, d=32):
+def _io():
+    with open("/proc/self/io") as f:
+        return {k: int(v) for k, v in (line.split(":") for line in f)}
+
+
+def _hashes(n, seed):
+    import hashlib
+
+    return [hashlib.sha256(f"{seed}-{i}".encode()).hexdigest() for i in range(n)]  # random order, as images
+
+
+def _legacy_put(path, key, items):
+    """One ``put_many`` of the SQLite store up to this version, as it was (connection per call)."""
+    import sqlite3
+
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    for pragma in ("page_size = 65536", "journal_mode=WAL", "busy_timeout = 30000", "synchronous = NORMAL",
+                   "cache_size = -65536", "mmap_size = 1073741824"):
+        db.execute(f"PRAGMA {pragma}")
+    db.execute('CREATE TABLE IF NOT EXISTS features (image_hash TEXT NOT NULL, extractor_key TEXT NOT NULL, '
+               '"values" BLOB, error TEXT, PRIMARY KEY (image_hash, extractor_key)) WITHOUT ROWID')
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany('INSERT OR REPLACE INTO features (image_hash, extractor_key, "values", error) VALUES (?, ?, ?, ?)',
+                   [(h, key, np.ascontiguousarray(v, dtype="<f8").tobytes(), e) for h, v, e in items])
+    db.execute("COMMIT")
+    db.close()
+
+
+def volume_child(kind, rows, d, dtype, block=1024):
+    """In a fresh process: write ``rows`` × ``d`` values as ``kind`` does; print the bytes written."""
+    from msdash.features.store import FeatureStore
+
+    home = Path(os.environ["MSDASH_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    hashes, key = _hashes(rows, 0), "0" * 64
+    store = FeatureStore() if kind == "now" else None
+    rng = np.random.default_rng(0)
+    whole = np.empty((rows, d), dtype=dtype) if kind == "np.save" else None
+    before = _io()
+    started = time.perf_counter()
+    for start in range(0, rows, block):
+        values = rng.random((min(block, rows - start), d)).astype(dtype)
+        items = list(zip(hashes[start:start + block], values, [None] * len(values)))
+        if kind == "now":
+            store.put_many(key, items)
+        elif kind == "before":
+            _legacy_put(home / "features.sqlite", key, items)
+        else:
+            whole[start:start + len(values)] = values
+    if kind == "np.save":
+        np.save(home / "table.npy", whole)
+        with open(home / "table.npy", "rb") as f:
+            os.fsync(f.fileno())
+    seconds = time.perf_counter() - started
+    after = _io()
+    kept = rows * d * np.dtype(dtype).itemsize
+    out = {"rows": rows, "kept_bytes": kept, "wchar": after["wchar"] - before["wchar"],
+           "write_bytes": after["write_bytes"] - before["write_bytes"], "seconds": round(seconds, 2),
+           "disk_bytes": sum(f.stat().st_size for f in home.rglob("*") if f.is_file())}
+    out["ratio_wchar"] = round(out["wchar"] / kept, 3)
+    out["ratio_write_bytes"] = round(out["write_bytes"] / kept, 3)
+    if kind == "now":
+        ask = [hashes[i] for i in np.random.default_rng(1).choice(rows, 1000, replace=False)]
+        started = time.perf_counter()
+        found = FeatureStore().get_many(ask, key)
+        out["get_1000_s"] = round(time.perf_counter() - started, 3)
+        assert len(found) == 1000
+    print(json.dumps(out))
+
+
+def _volume(kind, rows, d, dtype):
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, MSDASH_HOME=home)
+        done = subprocess.run([sys.executable, __file__, "--volume-child", kind, str(rows), str(d), dtype],
+                              env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def volume(rows=50_000, d=4225, before_rows=5_000):
+    """Bytes written / bytes kept: the store now, before, and one np.save of the whole table."""
+    out = {"d": d, "put_rows": 1024}
+    for dtype in ("float64", "float32"):
+        out[dtype] = {"now": _volume("now", rows, d, dtype), "np.save": _volume("np.save", rows, d, dtype)}
+    out["float64"]["before"] = _volume("before", before_rows, d, "float64")
+    return out
+
+
+def main(n=2000, size=64, rows=50_000, d=32, before_rows=5_000):
     from msdash.dataset import Dataset
     from msdash.features.store import FeatureStore
 
@@ -71,11 +173,15 @@ def main(n=2000, size=64, rows=50_000, d=32):
     print(json.dumps({
         "bench": "feature_store", "n": n, "size": size, **figures,
         "rows_50k": rows, "rows_d": d, "insert_50k_s": round(insert_s, 3), "list_load_50k_s": round(load_s, 3),
-        "cpus": os.cpu_count(),
+        "volume": volume(before_rows=before_rows), "cpus": os.cpu_count(),
     }))
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--volume-child"]:
+        kind, rows, d, dtype = sys.argv[2:6]
+        volume_child(kind, int(rows), int(d), dtype)
+        sys.exit(0)
     with tempfile.TemporaryDirectory() as home:
         os.environ["MSDASH_HOME"] = home
-        main()
+        main(before_rows=int(sys.argv[2]) if sys.argv[1:2] == ["--before-rows"] else 5_000)

@@ -10,39 +10,40 @@ Layout, next to the database ``<workspace>/features/features.sqlite``::
 ``extractor_key`` is the SHA-256 of the extractor name, its complete parameters as canonical JSON and
 its version (:func:`extractor_key`).
 
-A block file is what one :meth:`FeatureStore.put_many` call stores for one row length: an 8-byte magic,
-the header length (uint64), a JSON header (``n``, ``d``, ``dtype``, the row ``hashes`` and ``errors`` by
-row) padded to 64 bytes, then the ``(n, d)`` values, C order, ``<f8`` (``<f4`` when every row came as
-float32: read back as float64, exactly). A failed sample keeps a row of zeros and its message.
+A block file holds what one :meth:`FeatureStore.put_many` call stores for one row length: an 8-byte magic,
+the header length (uint64), a JSON header (``n``, ``d``, ``dtype``, the row ``hashes``, ``errors`` by row)
+padded to 64 bytes, then the ``(n, d)`` values in C order as ``<f8`` (``<f4`` when every row came as
+float32; read back as float64, exactly). A failed sample keeps a row of zeros and its message.
 
-Why block files and not one SQLite row per image (versions up to 0.x): the SQLite store wrote 11–150× the
-bytes it kept (19.5 GB written for 1.69 GB of two-point values, a 3.6 GB file): every page went to the
-WAL and again to the database, and 1,024 random keys per commit split and rewrote B-tree pages all over
-a 64 KiB-page file. A block is written once, sequentially. Measured with ``bench/feature_store.py``
-(``wchar`` of a child process, 4,225 float64 features per row, puts of 1,024 rows as ``extract`` does):
+Why block files and not one SQLite row per image (as up to this version): that store wrote 11–150× the
+bytes it kept, every page once to the WAL and again to the database, and 1,024 random keys per commit
+split and rewrote B-tree pages all over a 64 KiB-page file. A block is written once, sequentially.
+``bench/feature_store.py`` (bytes written: ``wchar`` / ``write_bytes`` of /proc/<pid>/io in a child;
+50,000 rows × 4,225 features put 1,024 rows at a time, as ``extract`` does; ext4, 2 cores):
 
-    =====================  ==============  ============  =========================
-    store                  rows            bytes kept    written / kept
-    =====================  ==============  ============  =========================
-    SQLite (before)        5,000           169 MB        see the bench's JSON line
-    block files (now)      50,000          1.69 GB       1.002 (np.save: 1.000)
-    =====================  ==============  ============  =========================
+=========================  =============  ===============  ======  ===========  ==========
+store                      values kept    written          ratio   file size    time
+=========================  =============  ===============  ======  ===========  ==========
+SQLite (before), float64   1.69 GB        19.5 GB          11.5    3.83 GB      188 s
+block files, float64       1.69 GB        1.694 GB         1.002   1.69 GB      10.1 s
+block files, float32       0.845 GB       0.849 GB         1.005   0.85 GB      5.8 s
+one ``np.save`` (minimum)  1.69 GB        1.69 GB          1.000   1.69 GB      5.4 s
+=========================  =============  ===============  ======  ===========  ==========
 
-The overhead is the header (~70 bytes of JSON per row), so the bound ≤ 1.5× holds for rows of ≥ 20
-features; a one-number feature (volume fraction) costs ~10× its 8 bytes, which is still a few hundred
-kB for 50,000 images.
+The overhead is the header, ~70 bytes per row, so written/kept ≤ 1.5 holds for rows of ≥ 18 float64
+features; a one-number feature (volume fraction) costs ~10× its 8 bytes (~4 MB for 50,000 images).
+``get_many`` of 1,000 random rows of those 50,000 takes 0.07 s (0.35 s from the SQLite store).
 
-Safety: a block is written under a temp name (:func:`msdash.atomic.temp_name`, which records the
-writer), fsynced and renamed into place, so a reader sees whole blocks or none, and a process killed
-mid-write leaves only a temp file that :func:`msdash.datastore.startup_cleanup` removes. Names are
-unique, so any number of threads and processes write at once with no lock at all; the sequence (a
-per-process monotonic nanosecond clock) orders blocks, and a later block's row replaces an earlier
-one's. Block files are never modified, so a reader caches their headers by name.
-
-Reads (:meth:`FeatureStore.get_many`) list the key's folder, merge the cached headers into one
-hash → (block, row) index and gather the asked rows from each memory-mapped block, so loading stays
-proportional to the rows asked for. Rows of a store written by an earlier version (the ``features``
-table) are still read where no block holds the hash; :meth:`~FeatureStore.clear` removes them too.
+Safety: a block is written under a temp name (:func:`msdash.atomic.temp_name`, recording the writer),
+fsynced and renamed into place, so readers see whole blocks or none, and a process killed mid-write leaves
+only a temp file, removed by the next write or :func:`msdash.datastore.startup_cleanup`. Names are unique,
+so threads and processes write at once with no lock; the name's sequence (a per-process monotonic
+nanosecond clock) orders blocks and a later block's row replaces an earlier one's (the old row's bytes
+stay until :meth:`~FeatureStore.clear`: ``extract`` only stores rows it did not find, so replacing is rare).
+Block files never change, so readers cache their headers by name. :meth:`~FeatureStore.get_many` merges
+the headers into one hash → (block, row) index and gathers the rows asked for from each memory-mapped
+block. Rows of a store written by an earlier version (the ``features`` table) are still read where no
+block holds the hash, and :meth:`~FeatureStore.clear` removes them too.
 
 A read-only workspace (permissions, a read-only mount) still shows what is stored: the database is then
 opened with ``mode=ro``, or ``immutable=1`` when even its shared-memory file cannot be created (a WAL
