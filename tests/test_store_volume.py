@@ -52,6 +52,7 @@ print(json.dumps({{k: after[k] - before[k] for k in ("wchar", "write_bytes")}}))
 """
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="bytes written are read from Linux's /proc/self/io")
 class TestWriteVolume:
     @pytest.mark.parametrize("dtype", ["float64", "float32"])
     def test_bytes_written_stay_within_one_and_a_half_times_the_values_kept(self, workspace, dtype):
