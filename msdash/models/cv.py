@@ -3,8 +3,9 @@
 Outer K-fold (shuffled, seeded) → on each outer training set an inner K-fold search → refit on the whole
 outer training set → score on the untouched outer test fold. Every fitted step lives in the Pipeline of
 :func:`msdash.models.make_model`, so nothing is fitted on a test fold. For PCA models the search is over the
-number of PCs and, with ``fast=True``, reuses one decomposition per training set (:mod:`.pcsearch`); the
-result is the same as ``GridSearchCV`` with ``PCA(svd_solver="full")`` on the same folds (to rounding).
+number of PCs and, with ``fast=True``, reuses one decomposition per training set (:mod:`.pcsearch`), computed
+in blocks of the table without copying it (:mod:`.pcscores`); the result is the same as ``GridSearchCV`` with
+``PCA(svd_solver="full")`` on the same folds (to rounding).
 """
 
 import inspect
@@ -19,10 +20,12 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401  (regist
 from sklearn.model_selection import (GridSearchCV, GroupKFold, HalvingRandomSearchCV, KFold,
                                      LeaveOneGroupOut)
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 from msdash.errors import InputError
 from msdash.models.metrics import SCORINGS, check_scoring, regression_metrics, score
-from msdash.models.pcsearch import PCScores, search_n_components
+from msdash.models.pcscores import PCScores
+from msdash.models.pcsearch import search_n_components
 from msdash.models.presets import MODELS, make_model
 
 __all__ = ["CVResult", "nested_cv", "KNN_NEIGHBOURS"]
@@ -148,9 +151,10 @@ def check_data(X, y, groups=None):
         raise InputError("`X` must be a numeric table (n_samples, n_features)", name="X") from None
     if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
         raise InputError(f"`X` must be 2-D with at least 2 rows and 1 column, got shape {X.shape}", name="X")
-    if not np.isfinite(X).all():
-        raise InputError(f"`X` has {int((~np.isfinite(X)).any(axis=1).sum())} rows with NaN or infinite "
-                         "features; drop or fix them first", name="X")
+    bad_rows = _non_finite_rows(X)
+    if bad_rows:
+        raise InputError(f"`X` has {bad_rows} rows with NaN or infinite features; drop or fix them first",
+                         name="X")
     try:
         y = np.asarray(y, dtype=np.float64).ravel()
     except (TypeError, ValueError):
@@ -164,6 +168,14 @@ def check_data(X, y, groups=None):
         if len(groups) != len(X):
             raise InputError(f"`groups` has {len(groups)} labels for {len(X)} rows of `X`", name="groups")
     return X, y, groups
+
+
+def _non_finite_rows(X):
+    # by row blocks: a mask of the whole table would be an n×d array of its own
+    from msdash.models.blocked import block_length
+
+    step = block_length(X.shape[1])
+    return sum(int((~np.isfinite(X[start:start + step])).any(axis=1).sum()) for start in range(0, len(X), step))
 
 
 def outer_splits(X, y, groups, outer, random_state):
@@ -185,8 +197,9 @@ def outer_splits(X, y, groups, outer, random_state):
 
 
 def make_plan(X, y, *, model, n_components, inner, groups, scoring, random_state, standardize, fast,
-              model_params):
-    """Check the options and bundle what every outer fold needs (shared by the CV functions)."""
+              model_params, scores=None):
+    """Check the options and bundle what every outer fold needs (shared by the CV functions); ``scores``
+    reuses the :class:`PCScores` of an earlier plan on the same ``X`` and preprocessing."""
     spec = MODELS.get(model)
     if spec is None:
         raise InputError(f"`model` must be one of {', '.join(MODELS)}, got {model!r}", name="model")
@@ -211,10 +224,20 @@ def make_plan(X, y, *, model, n_components, inner, groups, scoring, random_state
     pipeline = make_model(model, standardize=standardize, random_state=random_state, **(model_params or {}))
     plan = _Plan(X, y, groups, model, pipeline, candidates, int(inner), scoring, random_state, bool(fast))
     if spec.has_pca and fast:
-        names = [name for name, _ in pipeline.steps]
-        at = names.index("pca")
-        plan.scores = PCScores(X, pre=Pipeline(pipeline.steps[:at]) if at else None)
+        plan.scores = scores if scores is not None else pc_scores(X, pipeline)
     return plan
+
+
+def pc_scores(X, pipeline):
+    """:class:`PCScores` for the steps before the ``"pca"`` step of ``pipeline`` (none, or a default
+    ``StandardScaler`` handled inside the blocked decomposition; anything else fitted on copies)."""
+    before = [step for _, step in pipeline.steps[:[name for name, _ in pipeline.steps].index("pca")]]
+    if not before:
+        return PCScores(X)
+    if (len(before) == 1 and type(before[0]) is StandardScaler
+            and before[0].get_params() == StandardScaler().get_params()):
+        return PCScores(X, standardize=True)
+    return PCScores(X, pre=Pipeline([(f"step{i}", step) for i, step in enumerate(before)]))
 
 
 def _cap(candidates, n_features, inner_train_sizes):
@@ -245,7 +268,8 @@ def run_fold(plan, train, test):
                          f"one has {n_inner_groups}", name="inner")
     spec = MODELS[plan.model]
     if spec.has_pca:
-        splits = list(inner_cv.split(X[train], y[train], groups))
+        # the splitters only count rows: a one-column stand-in instead of a copy of X[train]
+        splits = list(inner_cv.split(np.empty((len(train), 1)), y[train], groups))
         candidates = _cap(plan.candidates, X.shape[1], [len(tr) for tr, _ in splits])
         if plan.fast:
             at = [name for name, _ in plan.pipeline.steps].index("pca")

@@ -6,13 +6,14 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 
 from msdash.errors import InputError
-from msdash.models.cv import check_data, inner_search, make_plan, outer_splits, run_fold
+from msdash.models.cv import check_data, inner_search, make_plan, outer_splits, pc_scores, run_fold
 from msdash.models.metrics import regression_metrics, score
 from msdash.models.presets import MODELS, make_model
 
-__all__ = ["learning_curve", "holdout", "fit_final", "conformal_interval"]
+__all__ = ["learning_curve", "holdout", "fit_final", "fit_pca_pipeline", "conformal_interval"]
 
 
 def learning_curve(X, y, *, model, sizes=(0.1, 0.2, 0.5, 1.0), outer=5, inner=5, groups=None,
@@ -56,7 +57,7 @@ def learning_curve(X, y, *, model, sizes=(0.1, 0.2, 0.5, 1.0), outer=5, inner=5,
         raise InputError(f"`sizes` must be fractions in (0, 1], got {sizes!r}", name="sizes")
     folds = outer_splits(X, y, groups, outer, random_state)
     rng = np.random.default_rng(random_state)
-    rows = []
+    rows, shared = [], None  # one PCScores for every plan: the table's Gram is computed once
     for fold, (train, test) in enumerate(folds):
         units = train if groups is None else np.unique(groups[train])
         order = rng.permutation(units)
@@ -65,7 +66,8 @@ def learning_curve(X, y, *, model, sizes=(0.1, 0.2, 0.5, 1.0), outer=5, inner=5,
             n_units = len(subset) if groups is None else len(np.unique(groups[subset]))
             plan = make_plan(X, y, model=model, n_components=n_components, inner=max(2, min(inner, n_units)),
                              groups=groups, scoring=scoring, random_state=random_state, standardize=standardize,
-                             fast=True, model_params=model_params)
+                             fast=True, model_params=model_params, scores=shared)
+            shared = plan.scores
             param, pred, _, _ = run_fold(plan, subset, test)
             rows.append({"size": f, "n_train": len(subset), "fold": fold, "score": score(y[test], pred, scoring),
                          "param": param})
@@ -122,7 +124,8 @@ def holdout(X, y, *, model="pr", test_size=0.2, n_components=None, inner=5, scor
 def fit_final(X, y, *, model=None, cv_result):
     """The model to predict with: fitted on all of ``X``, ``y`` with the choice nested CV made most often.
 
-    PCA models take the number of PCs chosen in most outer folds (ties → the smaller). Models without PCA
+    PCA models take the number of PCs chosen in most outer folds (ties → the smaller) and are fitted by
+    :func:`fit_pca_pipeline` (blocks of the table, no copy of it). Models without PCA
     rerun their inner search (halving / grid, same seed) on all the data, as their per-fold choices are
     continuous and rarely repeat; ``pcr`` has nothing to choose.
 
@@ -148,14 +151,71 @@ def fit_final(X, y, *, model=None, cv_result):
     if spec.has_pca:
         counts = Counter(int(k) for k in cv_result.fold_params)
         k = min(counts, key=lambda c: (-counts[c], c))
-        return make_model(model, n_components=k, standardize=cv_result.standardize,
-                          **cv_result.model_params).fit(X, y)
+        pipeline = make_model(model, n_components=k, standardize=cv_result.standardize, **cv_result.model_params)
+        return fit_pca_pipeline(pipeline, X, y)
     if spec.search == "none":
         return make_model(model, standardize=cv_result.standardize, **cv_result.model_params).fit(X, y)
     plan = make_plan(X, y, model=model, n_components=None, inner=cv_result.inner, groups=None,
                      scoring=cv_result.scoring, random_state=cv_result.random_state,
                      standardize=cv_result.standardize, fast=True, model_params=cv_result.model_params)
     return inner_search(plan, np.arange(len(y)), None).best_estimator_
+
+
+def fit_pca_pipeline(pipeline, X, y):
+    """Fit a preset's PCA pipeline as ``pipeline.fit(X, y)`` does, with the PCA from the blocked decomposition.
+
+    The step before the PCA (a ``StandardScaler``) gets the two-pass column statistics of row blocks, the PCA's
+    fitted attributes are set from :meth:`msdash.models.pcscores.PCScores.components` (covariance or Gram
+    route, SVD where more accurate; signs as scikit-learn's ``svd_flip``: the largest loading of every
+    component positive), and the steps after it are fitted on the scores. The result is a plain fitted
+    scikit-learn Pipeline whose predictions equal ``pipeline.fit(X, y)``'s to rounding, without the
+    n × min(n, d) SVD factors and table copies of ``PCA(svd_solver="full")``.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted, from :func:`msdash.models.make_model` with ``n_components`` set.
+    X : ndarray, shape (n_samples, n_features), float64
+    y : ndarray, shape (n_samples,)
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        ``pipeline``, fitted.
+    """
+    from msdash.models import blocked
+
+    names = [name for name, _ in pipeline.steps]
+    at = names.index("pca")
+    scores = pc_scores(X, pipeline)
+    if scores.route == "generic" or pipeline.steps[at][1].n_components is None:
+        return pipeline.fit(X, y)
+    n, d = X.shape
+    rows = np.arange(n)
+    step = blocked.block_length(d)
+    pca = pipeline.steps[at][1]
+    k = int(pca.n_components)
+    mean, scale, components, variances, total = scores.components(rows, k)
+    pca.mean_ = mean
+    if at:  # a StandardScaler (pc_scores routes nothing else here): the statistics the PCA was computed with
+        column_mean, var = blocked.column_stats(X, rows, step)
+        scaler = pipeline.steps[0][1]
+        scaler.n_features_in_, scaler.n_samples_seen_ = d, n
+        scaler.mean_, scaler.var_, scaler.scale_ = column_mean, var, scale
+        pca.mean_ = np.zeros(d)  # the scaled training set's mean
+    largest = components[np.arange(len(components)), np.argmax(np.abs(components), axis=1)]
+    components *= np.where(largest < 0, -1.0, 1.0)[:, None]
+    variances = np.clip(variances, 0.0, None)
+    rank = min(n, d)
+    pca.n_features_in_, pca.n_samples_, pca.n_components_ = d, n, k
+    pca.components_ = components
+    pca.explained_variance_ = variances / (n - 1)
+    pca.explained_variance_ratio_ = variances / total if total > 0 else np.zeros(k)
+    pca.singular_values_ = np.sqrt(variances)
+    pca.noise_variance_ = (max(total - variances.sum(), 0.0) / (n - 1) / (rank - k)) if k < rank else 0.0
+    scaled = blocked.project(X, rows, mean, scale, components, step)
+    Pipeline(pipeline.steps[at + 1:]).fit(scaled, y)
+    return pipeline
 
 
 def conformal_interval(cv_result, y_pred_new, alpha=0.1):

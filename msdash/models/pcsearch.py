@@ -7,15 +7,9 @@ first k columns. Those regressors are invariant to flipping the sign of an input
 convention of the decomposition (scikit-learn's ``svd_flip`` or an eigen-solver's) does not change a single
 prediction beyond rounding.
 
-Two routes give the scores:
-
-- **SVD** (``n_features <= n_samples`` or a scaler before the PCA): thin SVD of the centred training set, the
-  computation of ``PCA(svd_solver="full")`` itself; train scores ``U·S``, test scores ``(X − mean)·Vᵀ``.
-- **Gram** (``n_features > n_samples``): one product ``G = X₀X₀ᵀ`` of the globally centred table for the whole
-  nested CV. A training set T gets its centred Gram block ``K = HG[T,T]H`` (H centres), whose
-  eigendecomposition ``K = UΛUᵀ`` gives train scores ``U·√Λ``; a test row e gets ``k_eᵀ U / √Λ`` with
-  ``k_e[i] = (x_e − m)·(x_i − m)`` read off G. Cost per training set: an n×n eigendecomposition instead of an
-  n×d SVD.
+The scores come from :class:`msdash.models.pcscores.PCScores` (covariance or Gram eigenproblem in blocks of the
+table, SVD where that would be markedly more accurate); an outer training set's Gram is computed once and
+its inner training sets subtract their test fold from it (:meth:`PCScores.restrict`).
 """
 
 import numpy as np
@@ -27,81 +21,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures
 from threadpoolctl import threadpool_limits
 
+from msdash.models.pcscores import PCScores
+
 __all__ = ["PCScores", "search_n_components"]
-
-
-class PCScores:
-    """Principal-component scores of any training/test split of one table, by the cheaper route.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n_samples, n_features)
-    pre : sklearn transformer, optional
-        Unfitted steps before the PCA (a ``StandardScaler``); fitted on each training set.
-    """
-
-    def __init__(self, X, pre=None):
-        self.X = X
-        self.pre = pre
-        self.gram = None
-        if pre is None and X.shape[1] > X.shape[0]:
-            centred = X - X.mean(axis=0)  # a global shift first: the Gram entries are then of the variance's size
-            self.gram = centred @ centred.T
-
-    @property
-    def small(self):
-        """Whether every per-split computation is on small matrices (n × n or n × d with d <= n), where
-        BLAS threads cost more than they gain."""
-        return self.gram is not None or self.X.shape[1] <= self.X.shape[0]
-
-    @property
-    def route(self):
-        """``"gram"`` or ``"svd"``."""
-        return "gram" if self.gram is not None or self.X.shape[1] > self.X.shape[0] else "svd"
-
-    def __call__(self, train, test, k):
-        """Scores of ``X[train]`` and ``X[test]`` on the first ``k`` components fitted on ``X[train]``.
-
-        Returns
-        -------
-        train_scores : ndarray, shape (len(train), k)
-        test_scores : ndarray, shape (len(test), k)
-        """
-        if self.gram is not None:
-            return _gram_scores(self.gram, train, test, k)
-        X_train, X_test = self.X[train], self.X[test]
-        if self.pre is not None:
-            pre = clone(self.pre)
-            X_train, X_test = pre.fit_transform(X_train), pre.transform(X_test)
-        mean = X_train.mean(axis=0)
-        centred = X_train - mean
-        if X_train.shape[1] > X_train.shape[0]:
-            gram = centred @ centred.T
-            cross = (X_test - mean) @ centred.T
-            return _eigen_scores(gram, cross, k)
-        u, s, vt = np.linalg.svd(centred, full_matrices=False)  # what PCA(svd_solver="full") computes
-        components = vt[:k]
-        # train scores U·S and test scores X·Vᵀ − mean·Vᵀ, in the order PCA.fit_transform / transform use
-        return u[:, :k] * s[:k], X_test @ components.T - mean @ components.T
-
-
-def _gram_scores(gram, train, test, k):
-    block = gram[np.ix_(train, train)]
-    row_mean = block.mean(axis=1)
-    grand_mean = row_mean.mean()
-    centred = block - row_mean[:, None] - row_mean[None, :] + grand_mean
-    cross = gram[np.ix_(test, train)]
-    cross = cross - cross.mean(axis=1, keepdims=True) - row_mean[None, :] + grand_mean
-    return _eigen_scores(centred, cross, k)
-
-
-def _eigen_scores(centred_gram, centred_cross, k):
-    n = len(centred_gram)
-    values, vectors = scipy.linalg.eigh(centred_gram, subset_by_index=[n - k, n - 1])
-    values, vectors = values[::-1], vectors[:, ::-1]
-    singular = np.sqrt(np.clip(values, 0.0, None))
-    inverse = np.divide(1.0, singular, out=np.zeros_like(singular), where=singular > 0)
-    return vectors * singular, (centred_cross @ vectors) * inverse
 
 
 def _inner_score(y_true, y_pred, scoring):
@@ -152,6 +74,7 @@ def _search(scores, y, train, test, inner_splits, candidates, head, scoring):
     k_max = max(candidates)
     fit_predict = _ols_fit_predict(head) or _head_fit_predict(head)
     table = np.empty((len(candidates), len(inner_splits)))
+    scores = scores.restrict(train)  # the outer training set's Gram, shared by its inner sets and the refit
     for s, (inner_train, inner_test) in enumerate(inner_splits):
         fit_rows, score_rows = train[inner_train], train[inner_test]
         train_scores, test_scores = scores(fit_rows, score_rows, k_max)

@@ -1,0 +1,244 @@
+"""Linear algebra on a big table in blocks of rows or columns sized from the memory budget.
+
+Nothing here copies the whole table: every function gathers a block of rows (``np.take`` into one
+preallocated buffer) or a block of columns, works on it and accumulates a small result (a d×d or n×n
+matrix, a score table). The block holds at most ``memory_budget() / 8`` bytes (:func:`block_length`), so
+with the accumulated matrices a call holds the table plus a few ``min(n, d)²`` matrices plus that block.
+
+Sums of squares are accumulated after a shift (the column means of the rows concerned), so the Gram
+entries are of the size of the variance rather than of the squared mean: no cancellation when a column has
+a large offset.
+"""
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg.blas import dsyrk
+
+__all__ = ["block_length", "column_stats", "row_gram", "column_gram", "project", "tall_r", "wide_r",
+           "symmetrize", "constant_columns", "top_eigh", "loadings", "subtract_outer",
+           "scale_both_sides"]
+
+BLOCK_SHARE = 8  # a block may hold 1/8 of the memory budget
+MIN_BLOCK = 16  # rows (or columns) per block whatever the budget, so BLAS still gets some work
+
+
+def block_length(other, *, budget=None, copies=1):
+    """Rows (or columns) per block so that ``copies`` float64 blocks of ``other`` values per row fit 1/8 of
+    the memory budget (:func:`msdash.config.memory_budget` when ``budget`` is None); at least 16.
+
+    >>> block_length(1000, budget=8 * 8 * 1000 * 50)
+    50
+    """
+    if budget is None:
+        from msdash.config import memory_budget
+
+        budget = memory_budget()
+    return max(MIN_BLOCK, int(budget) // BLOCK_SHARE // (8 * max(1, other) * max(1, copies)))
+
+
+def _row_blocks(X, rows, block, buffer=None):
+    """Yield ``(slice into rows, X[rows[slice]])`` gathered into one reused buffer."""
+    rows = np.asarray(rows, dtype=np.intp)
+    block = max(1, min(block, len(rows)))
+    if buffer is None:
+        buffer = np.empty((block, X.shape[1]))
+    for start in range(0, len(rows), block):
+        part = slice(start, min(start + block, len(rows)))
+        out = buffer[:part.stop - part.start]
+        np.take(X, rows[part], axis=0, out=out)
+        yield part, out
+
+
+def column_stats(X, rows, block):
+    """Column mean and variance (ddof=0) of ``X[rows]`` by two passes over row blocks (as scikit-learn's
+    ``StandardScaler``: the second pass sums squared deviations from the first pass's mean).
+
+    Returns
+    -------
+    mean, var : ndarray, shape (n_features,)
+    """
+    n = len(rows)
+    total = np.zeros(X.shape[1])
+    for _, part in _row_blocks(X, rows, block):
+        total += part.sum(axis=0)
+    mean = total / n
+    squares = np.zeros(X.shape[1])
+    for _, part in _row_blocks(X, rows, block):
+        part -= mean
+        squares += np.einsum("ij,ij->j", part, part)
+    return mean, squares / n
+
+
+def constant_columns(var, mean, n):
+    """Columns scikit-learn's ``StandardScaler`` treats as constant (scale 1): the variance is within the
+    rounding bound of the two-pass algorithm, ``var <= n·eps·var + (n·mean·eps)²``."""
+    eps = np.finfo(np.float64).eps
+    return var <= n * eps * var + (n * mean * eps) ** 2
+
+
+def symmetrize(upper, step=512):
+    """Copy the upper triangle of a square matrix onto its lower one, in place, a band of rows at a time."""
+    n = len(upper)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        upper[start:stop, :start] = upper[:start, start:stop].T
+        band = upper[start:stop, start:stop]
+        band[:] = np.triu(band) + np.triu(band, 1).T
+    return upper
+
+
+def row_gram(X, rows, shift, block, out=None):
+    """``Σ_i (x_i − shift)(x_i − shift)ᵀ`` and ``Σ_i (x_i − shift)`` over ``i ∈ rows``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    rows : ndarray of int
+    shift : ndarray, shape (d,)
+    block : int
+        Rows per block.
+    out : ndarray, shape (d, d), Fortran order, optional
+        Accumulated into (``+=``) when given; only its upper triangle is read and written until the end.
+
+    Returns
+    -------
+    gram : ndarray, shape (d, d)
+        Symmetric, Fortran order.
+    total : ndarray, shape (d,)
+    """
+    d = X.shape[1]
+    gram = np.zeros((d, d), order="F") if out is None else out
+    total = np.zeros(d)
+    for _, part in _row_blocks(X, rows, block):
+        part -= shift
+        total += part.sum(axis=0)
+        # Σ over the block of z zᵀ = Aᵀ A with A the block; as a Fortran array the C-ordered block is Aᵀ,
+        # so syrk (trans=0) updates the upper triangle in place without copying the block
+        gram = dsyrk(1.0, part.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
+    return symmetrize(gram), total
+
+
+def column_gram(X, rows, others, mean, scale, block):
+    """Gram matrix of the centred (and scaled) rows ``Z = (X[rows] − mean) / scale`` and the cross products
+    of other rows with them, accumulated over blocks of columns.
+
+    Returns
+    -------
+    gram : ndarray, shape (len(rows), len(rows))
+        ``Z Zᵀ``.
+    cross : ndarray, shape (len(others), len(rows))
+        ``((X[others] − mean) / scale) Zᵀ``.
+    """
+    rows, others = np.asarray(rows, dtype=np.intp), np.asarray(others, dtype=np.intp)
+    gram = np.zeros((len(rows), len(rows)), order="F")
+    cross = np.zeros((len(others), len(rows)))
+    for start in range(0, X.shape[1], block):
+        cols = slice(start, min(start + block, X.shape[1]))
+        part = X[rows, cols]
+        part -= mean[cols]
+        part /= scale[cols]
+        gram = dsyrk(1.0, part, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
+        if len(others):
+            other = X[others, cols]
+            other -= mean[cols]
+            other /= scale[cols]
+            cross += other @ part.T
+    return symmetrize(gram), cross
+
+
+def project(X, rows, mean, scale, components, block):
+    """Scores ``((X[rows] − mean) / scale) @ components.T`` by row blocks.
+
+    Parameters
+    ----------
+    components : ndarray, shape (k, d)
+
+    Returns
+    -------
+    ndarray, shape (len(rows), k)
+    """
+    scores = np.empty((len(rows), components.shape[0]))
+    for part_rows, part in _row_blocks(X, rows, block):
+        part -= mean
+        if scale is not None:
+            part /= scale
+        scores[part_rows] = part @ components.T
+    return scores
+
+
+def tall_r(X, rows, mean, scale, block):
+    """R of the QR factorisation of ``(X[rows] − mean) / scale`` (d×d when len(rows) >= d), by stacking R
+    with one row block at a time (TSQR). Its singular values and right singular vectors are those of the
+    centred table, to the accuracy of a Householder QR: the SVD's accuracy, without the table in memory.
+    """
+    r = None
+    for _, part in _row_blocks(X, rows, max(block, X.shape[1])):
+        part -= mean
+        part /= scale
+        stacked = part if r is None else np.vstack([r, part])
+        r = np.linalg.qr(stacked, mode="r")
+    return r
+
+
+def wide_r(X, rows, mean, scale, block):
+    """R of the QR factorisation of ``((X[rows] − mean) / scale)ᵀ`` (len(rows) × len(rows) when d >= rows),
+    stacking column blocks: ``Z = Rᵀ Qᵀ``, so the left singular vectors and singular values of the centred
+    rows are those of ``Rᵀ``."""
+    rows = np.asarray(rows, dtype=np.intp)
+    r = None
+    for start in range(0, X.shape[1], max(block, len(rows))):
+        cols = slice(start, min(start + max(block, len(rows)), X.shape[1]))
+        part = X[rows, cols]
+        part -= mean[cols]
+        part /= scale[cols]
+        stacked = part.T if r is None else np.vstack([r, part.T])
+        r = np.linalg.qr(stacked, mode="r")
+    return r
+
+
+def top_eigh(matrix, k):
+    """The ``k`` largest eigenvalues (descending) and eigenvectors of a symmetric matrix, overwriting it."""
+    n = len(matrix)
+    k = min(k, n)
+    values, vectors = scipy.linalg.eigh(matrix, subset_by_index=[n - k, n - 1], overwrite_a=True,
+                                        check_finite=False)
+    return values[::-1], vectors[:, ::-1]
+
+
+def loadings(X, rows, mean, scale, left, block):
+    """``leftᵀ Z`` with ``Z = (X[rows] − mean) / scale``, over blocks of columns (the right singular vectors
+    of the wide route, up to scaling).
+
+    Parameters
+    ----------
+    left : ndarray, shape (len(rows), k)
+
+    Returns
+    -------
+    ndarray, shape (k, d)
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    out = np.empty((left.shape[1], X.shape[1]))
+    for start in range(0, X.shape[1], block):
+        cols = slice(start, min(start + block, X.shape[1]))
+        part = X[rows, cols]
+        part -= mean[cols]
+        part /= scale[cols]
+        out[:, cols] = left.T @ part
+    return out
+
+
+def subtract_outer(matrix, a, b, step=512):
+    """``matrix -= outer(a, b)`` in place, a band of rows at a time (no second d×d array)."""
+    for start in range(0, len(matrix), step):
+        band = slice(start, min(start + step, len(matrix)))
+        matrix[band] -= a[band, None] * b[None, :]
+    return matrix
+
+
+def scale_both_sides(matrix, scale, step=512):
+    """``matrix /= outer(scale, scale)`` in place, by bands of rows."""
+    for start in range(0, len(matrix), step):
+        band = slice(start, min(start + step, len(matrix)))
+        matrix[band] /= scale[band, None] * scale[None, :]
+    return matrix
