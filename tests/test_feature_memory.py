@@ -191,7 +191,8 @@ class TestLazyLabels:
         c = 3
         grid = np.indices((2 * c + 1,) * 2) - c
         for order in ("C", "F"):
-            expected = [f"S2[dy={dy},dx={dx}]" for dy, dx in zip(grid[0].ravel(order=order), grid[1].ravel(order=order))]
+            dys, dxs = grid[0].ravel(order=order), grid[1].ravel(order=order)
+            expected = [f"S2[dy={dy},dx={dx}]" for dy, dx in zip(dys, dxs)]
             assert list(two_point_labels(c, order=order)) == expected == two_point_labels(c, order=order)
             assert two_point_labels(c, order=order)[:] == expected
         labels = EXTRACTORS["two_point"].labels({}, (64, 64), 65 * 65)

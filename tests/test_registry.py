@@ -32,6 +32,13 @@ class TestListing:
                                  "segmentation": "otsu", "sections": "mean"}
         assert spec.input == "labels"
 
+    def test_two_point_cutoff_help_states_the_default_and_why(self):
+        spec = EXTRACTORS["two_point"]
+        text = {p.name: p for p in spec.params}["cutoff"].help
+        assert "1/8 of the shorter side" in text and "32 and 64 px" in text and "correlation length" in text
+        assert "16,641" in text
+        assert spec.version == "2"  # the default window changed for images over 64 px: new store keys
+
     def test_grey_extractors_have_no_segmentation_param(self):
         assert "segmentation" not in EXTRACTORS["radial_psd"].defaults
         assert EXTRACTORS["radial_psd"].defaults["bins"] == 32

@@ -162,3 +162,52 @@ class TestLabels:
         labels = phys_feat2_labels()
         assert len(labels) == 64 and labels[32] == "grad_psd[k=0]" and len(set(labels)) == 64
         assert grad_labels() == ["grad_mean"]
+
+
+class TestLargeImages:
+    """Images above FLOAT32_PIXELS with single-precision values take the float32 FFT, in memory-budget blocks."""
+
+    @staticmethod
+    def micrograph(n=1100, seed=0):
+        """A 16-bit image with a steep power-law spectrum (|F|² ∝ k^-3.5): its high-k bins are ~1e-7 of its low-k
+        ones, where float32 round-off would show first."""
+        u = power_law(n, -3.5, seed)
+        return np.round((u - u.min()) / (u.max() - u.min()) * 65535).astype(np.uint16)
+
+    @pytest.mark.parametrize("dtype", [np.uint16, np.float32, bool])
+    def test_float32_fft_matches_float64_within_its_round_off(self, dtype):
+        from msdash.features.spectral import FLOAT32_PIXELS
+
+        image = self.micrograph()
+        image = image > 32768 if dtype is bool else image.astype(dtype)
+        assert image.size > FLOAT32_PIXELS
+        # float32 FFT round-off is about eps32 · log2(N) ≈ 6e-8 · 20 ≈ 1e-6 of the largest coefficient of the
+        # mean-free image; averaged over the thousands of frequencies of a bin it is ~1e-7 relative: 1e-5 leaves
+        # a 10× margin.
+        single = radial_psd(image[None])[0]
+        double = radial_psd(image[None].astype(np.float64))[0]
+        np.testing.assert_allclose(single, double, rtol=1e-5)
+        np.testing.assert_allclose(phys_feat2(image), phys_feat2(image.astype(np.float64)), rtol=1e-6, atol=1e-9)
+
+    def test_the_mean_power_is_exact(self):
+        n, value = 1100, 40000  # |F(0)|² / N = N · 40000² = 1.9e15, beyond float32's 24 bits
+        psd = radial_psd(np.full((1, n, n), value, dtype=np.uint16), bins=4)[0]
+        in_bin_0 = np.count_nonzero(np.hypot(*np.meshgrid(np.fft.fftfreq(n), np.fft.fftfreq(n))) < 1 / 8)
+        assert psd[0] == pytest.approx(n * n * value ** 2 / in_bin_0, rel=1e-14)
+        assert (psd[1:] == 0).all()
+
+    def test_float64_images_stay_in_float64(self):
+        u = grey((1, 1030, 1030), seed=9)
+        np.testing.assert_allclose(radial_psd(u)[0], direct_radial_psd(u[0], 32), rtol=1e-10)
+
+    def test_blocks_give_the_one_block_result(self, monkeypatch):
+        u = grey((5, 96, 80), seed=10).astype(np.float32)
+        whole = [radial_psd(u), phys_feat2(u), grad_feature(u)]
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", "1000")  # one image per block
+        for got, expected in zip([radial_psd(u), phys_feat2(u), grad_feature(u)], whole):
+            np.testing.assert_array_equal(got, expected)
+
+    @pytest.mark.parametrize("shape", [(1, 6), (2, 6), (6, 2), (1, 1)])
+    def test_gradient_of_thin_images_matches_direct(self, shape):
+        u = grey(shape, seed=11)
+        np.testing.assert_allclose(grad_feature(u), [direct_grad(u).mean()], rtol=1e-12)
