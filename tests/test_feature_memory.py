@@ -14,7 +14,7 @@ from msdash.errors import InputError
 from msdash.features import EXTRACTORS, extract
 from msdash.features.correlation import _threads_in_budget, _work_bytes, default_cutoff, two_point, two_point_labels
 from msdash.features.labels import LIST_LABELS_MAX, IndexLabels, WindowLabels
-from msdash.features.sizing import FEATURE_WARNING, check_feature_count, feature_count, images_per_block
+from msdash.features.sizing import ALWAYS_FITS, FEATURE_WARNING, check_feature_count, feature_count, images_per_block
 
 MIB = 2 ** 20
 
@@ -80,16 +80,23 @@ class TestFeatureCount:
         assert "1.00 GiB" in text and "MSDASH_MEMORY_BUDGET" in text
         fits = int(text.split("e.g. cutoff = ")[1].split()[0])  # the largest window that fits, capped at 64
         assert fits == 64 and 10 * (2 * fits + 1) ** 2 * 8 <= GIB
-        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(10 * 25 ** 2 * 8))
+        n = ALWAYS_FITS // (25 ** 2 * 8)  # samples whose 25×25 windows just fit
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(n * 25 ** 2 * 8))
         with pytest.raises(InputError, match=r"cutoff = 12 gives 625"):
-            check_feature_count("two_point", {}, [(4096, 4096)] * 10)
-        assert check_feature_count("two_point", {"cutoff": 12}, [(4096, 4096)] * 10) is None
+            check_feature_count("two_point", {}, [(4096, 4096)] * n)
+        assert check_feature_count("two_point", {"cutoff": 12}, [(4096, 4096)] * n) is None
+
+    def test_small_tables_pass_any_budget(self, monkeypatch):
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", "1")  # "one image at a time", not "refuse everything"
+        assert check_feature_count("two_point", {}, [(64, 64)] * 100) is None
+        with pytest.raises(InputError):
+            check_feature_count("two_point", {}, [(64, 64)] * (ALWAYS_FITS // (65 ** 2 * 8) + 1))
 
     def test_extract_refuses_before_computing(self, monkeypatch):
         monkeypatch.setenv("MSDASH_MEMORY_BUDGET", "20000")
         images = [np.ones((40, 40), dtype=np.float32)] * 2
         with pytest.raises(InputError, match="more than the memory budget"):
-            extract(images, "two_point", store=False, cutoff=30)  # 2 × 3,721 × 8 bytes > 20 kB
+            extract(images, "two_point", store=False, cutoff=1024)  # 2 × 2049² × 8 bytes = 64 MiB
         assert extract(images, "two_point", store=False, cutoff=10).values.shape == (2, 441)
 
 

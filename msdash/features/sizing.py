@@ -10,10 +10,13 @@ from collections.abc import Mapping
 
 from msdash.errors import InputError
 
-__all__ = ["FEATURE_WARNING", "feature_count", "check_feature_count", "images_per_block"]
+__all__ = ["FEATURE_WARNING", "ALWAYS_FITS", "feature_count", "check_feature_count", "images_per_block"]
 
 #: Features per sample above which :func:`check_feature_count` warns before a run.
 FEATURE_WARNING = 100_000
+#: Tables up to this many bytes are never refused: a budget below it asks for the smallest blocks
+#: (one image at a time), not for refusing small tables.
+ALWAYS_FITS = 16 * 2 ** 20
 
 
 def images_per_block(bytes_per_image, *, safety=4, limit=None):
@@ -107,8 +110,9 @@ def check_feature_count(name, params=None, shapes=(), *, n_samples=None):
     Raises
     ------
     InputError
-        When ``n_samples × features × 8`` bytes (float64) exceed :func:`msdash.config.memory_budget`; the
-        message names both numbers and the fix (a smaller cutoff, fewer images or a larger budget).
+        When ``n_samples × features × 8`` bytes (float64) exceed :func:`msdash.config.memory_budget` (and
+        :data:`ALWAYS_FITS`); the message names both numbers and the fix (a smaller cutoff, fewer images or a
+        larger budget).
     """
     from msdash.config import memory_budget
     from .registry import get_spec, resolve_params
@@ -124,7 +128,7 @@ def check_feature_count(name, params=None, shapes=(), *, n_samples=None):
     n_samples = max(1, int(n_samples))
     table, budget = n_samples * d * 8, memory_budget()
     what = f"{spec.title} would give {d:,} features per sample"
-    if table > budget:
+    if table > max(budget, ALWAYS_FITS):
         raise InputError(f"{what}: {n_samples:,} samples × {d:,} × 8 bytes = {_size(table)}, more than the "
                          f"memory budget of {_size(budget)} (MSDASH_MEMORY_BUDGET). {_fix(spec, n_samples, budget)}",
                          name="cutoff" if spec.name == "two_point" else "images")
