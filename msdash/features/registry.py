@@ -350,15 +350,16 @@ def _register_builtins():
     register(ExtractorSpec(
         "radial_psd", "Radial power spectrum", "classical",
         "Azimuthally averaged power spectral density in radial frequency bins.",
-        f"{spec_mod}:radial_psd", (bins,), input="grey", label_function=_psd_labels))
+        f"{spec_mod}:radial_psd", (bins,), input="grey", version="2", label_function=_psd_labels))
     register(ExtractorSpec(
         "phys_feat1", "physFeat1 (PSD slope, amplitude)", "classical",
         "Slope and amplitude of a power law fitted to the radial power spectrum (study D).",
-        f"{spec_mod}:phys_feat1", (bins,), input="grey", label_function=_module_labels(spec_mod, "phys_feat1_labels")))
+        f"{spec_mod}:phys_feat1", (bins,), input="grey", version="2",
+        label_function=_module_labels(spec_mod, "phys_feat1_labels")))
     register(ExtractorSpec(
         "phys_feat2", "physFeat2 (PSD of image and gradient)", "classical",
         "Log radial power spectra of the image and of its gradient magnitude, `bins` values each (study D).",
-        f"{spec_mod}:phys_feat2", (bins,), input="grey",
+        f"{spec_mod}:phys_feat2", (bins,), input="grey", version="2",
         label_function=lambda p, s, d: importlib.import_module(spec_mod).phys_feat2_labels(p["bins"])))
     register(ExtractorSpec(
         "grad_feature", "Gradient feature", "classical",
