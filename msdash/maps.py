@@ -91,9 +91,12 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto"):
         left unscaled. Use it when columns have different units (e.g. composition next to image features).
     solver : {"auto", "gram", "svd"}, default "auto"
         "gram" eigendecomposes the Gram matrix of the smaller side (``Z Zᵀ``, n×n, when n_features > n_valid;
-        ``Zᵀ Z``, d×d, otherwise): fast for both 149 × 25,281 and 50,000 × 64 tables. Components with variance
-        below about 1e-10 of the first lose accuracy on this route. "svd" runs ``scipy.linalg.svd`` on Z
-        (exact to working precision, slower). "auto" is "gram".
+        ``Zᵀ Z``, d×d, otherwise), accumulated over blocks of columns or rows sized from
+        :func:`msdash.config.memory_budget` without copying the table: fast and memory-bounded for both
+        149 × 25,281 and 50,000 × 4,225 tables (the table plus a few ``min(n, d)²`` matrices). Components with
+        variance below about 1e-10 of the first lose accuracy on this route (it squares the condition number).
+        "svd" runs ``scipy.linalg.svd`` on a centred copy of the valid rows (exact to working precision,
+        slower, holds copies of the table). "auto" is "gram".
 
     Returns
     -------
@@ -122,34 +125,50 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto"):
         raise InputError(f"`solver` must be 'auto', 'gram' or 'svd', got {solver!r}", name="solver")
     if int(n_components) < 1:
         raise InputError(f"`n_components` must be at least 1, got {n_components}", name="n_components")
-    valid = np.isfinite(X).all(axis=1)
+    valid = _finite_rows(X)
     n_valid, n_features = int(valid.sum()), X.shape[1]
     if n_valid < 2:
         raise InputError(f"PCA needs at least 2 samples without missing features, got {n_valid} "
                          f"of {X.shape[0]}", name="X")
-    Z, mean, scale = _centre(X[valid], standardize)
     k = max(1, min(int(n_components), n_valid - 1, n_features))
 
     if solver == "svd":
+        Z, mean, scale = _centre(X[valid], standardize)
         U, s, Vt = scipy.linalg.svd(Z, full_matrices=False, check_finite=False)
         variances = s**2
+        total = variances.sum()
         scores, Vt = U[:, :k] * s[:k], Vt[:k]
-    elif n_features > n_valid:
-        variances, U = _top_eigh(Z @ Z.T)
-        s = np.sqrt(variances[:k])
-        Vt = (U[:, :k].T @ Z) / np.where(s > 0, s, 1.0)[:, None]
-        scores = U[:, :k] * s
     else:
-        variances, V = _top_eigh(Z.T @ Z)
-        Vt = V[:, :k].T
-        scores = Z @ Vt.T
+        from msdash.models import blocked  # blocks of rows or columns sized from the memory budget
+
+        rows = np.flatnonzero(valid)
+        mean, var = blocked.column_stats(X, rows, blocked.block_length(n_features))
+        std = np.sqrt(var)
+        scale = np.where(std > 0, std, 1.0) if standardize else np.ones(n_features)
+        if n_features > n_valid:
+            columns = blocked.block_length(n_valid, copies=2)
+            gram, _ = blocked.column_gram(X, rows, rows[:0], mean, scale, columns)
+            total = float(np.trace(gram))
+            variances, U = blocked.top_eigh(gram, k)
+            variances = np.clip(variances, 0.0, None)
+            s = np.sqrt(variances)
+            Vt = blocked.loadings(X, rows, mean, scale, U, columns) / np.where(s > 0, s, 1.0)[:, None]
+            scores = U * s
+        else:
+            block = blocked.block_length(n_features)
+            cov, _ = blocked.row_gram(X, rows, mean, block)
+            blocked.scale_both_sides(cov, scale)
+            total = float(np.trace(cov))
+            variances, V = blocked.top_eigh(cov, k)
+            variances = np.clip(variances, 0.0, None)
+            Vt = V.T.copy()
+            scores = blocked.project(X, rows, mean, scale, Vt, block)
 
     # sign: the largest-|loading| entry of every component is positive
     signs = np.sign(Vt[np.arange(k), np.argmax(np.abs(Vt), axis=1)])
     signs[signs == 0] = 1.0
     Vt, scores = Vt * signs[:, None], scores * signs
 
-    total = variances.sum()
     ratio = variances[:k] / total if total > 0 else np.zeros(k)
     coords = np.full((X.shape[0], k), np.nan)
     coords[valid] = scores
@@ -350,10 +369,11 @@ def _centre(X, standardize):
     return Z, mean, scale
 
 
-def _top_eigh(gram):
-    """Eigenvalues (descending, clipped at 0) and eigenvectors of a symmetric PSD matrix."""
-    values, vectors = scipy.linalg.eigh(gram, check_finite=False)
-    return np.clip(values[::-1], 0.0, None), vectors[:, ::-1]
+def _finite_rows(X):
+    """Rows whose features are all finite, checked a block of rows at a time (no n×d mask)."""
+    step = max(1, 2**22 // max(1, X.shape[1]))
+    return np.concatenate([np.isfinite(X[start:start + step]).all(axis=1) for start in range(0, len(X), step)]
+                          or [np.zeros(0, bool)])
 
 
 def _masked_abs_pearson(A, p):

@@ -56,6 +56,32 @@ class TestPcaMap:
         np.testing.assert_allclose(gram.components, plain.components, atol=1e-8)
         np.testing.assert_allclose(gram.coords, plain.coords, atol=1e-8 * np.abs(plain.coords).max())
 
+    @pytest.mark.parametrize("shape", [(300, 20), (25, 400)], ids=["tall", "wide"])
+    def test_small_memory_budget_gives_the_same_map(self, shape, monkeypatch):
+        X = _table(*shape, seed=4)
+        X[5, 3] = np.nan
+        default = pca_map(X, n_components=6, standardize=True)
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", "4096")  # blocks of 16 rows or columns
+        small = pca_map(X, n_components=6, standardize=True)
+        np.testing.assert_allclose(small.coords, default.coords, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(small.components, default.components, rtol=1e-10, atol=1e-12)
+
+    def test_tall_map_holds_no_copy_of_the_table(self, monkeypatch):
+        import tracemalloc
+
+        X = _table(4000, 150, seed=5)  # 4.8 MB
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(2 * 1024**2))
+        tracemalloc.start()
+        try:
+            result = pca_map(X, n_components=10, standardize=True)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # covariance 0.18 MB, eigen workspace, two 0.25 MB blocks, coords 0.3 MB; a centred copy would be 4.8
+        assert peak < 0.4 * X.nbytes
+        reference = PCA(10, svd_solver="full").fit(StandardScaler().fit_transform(X))
+        np.testing.assert_allclose(result.explained_variance_ratio, reference.explained_variance_ratio_, atol=1e-10)
+
     def test_nan_rows_are_left_out_and_get_nan_coords(self):
         X = _table(80, 6)
         X_bad = X.copy()
