@@ -10,10 +10,7 @@ Layout, next to the database ``<workspace>/features/features.sqlite``::
 ``extractor_key`` is the SHA-256 of the extractor name, its complete parameters as canonical JSON and
 its version (:func:`extractor_key`).
 
-A block file holds what one :meth:`FeatureStore.put_many` call stores for one row length: an 8-byte magic,
-the header length (uint64), a JSON header (``n``, ``d``, ``dtype``, the row ``hashes``, ``errors`` by row)
-padded to 64 bytes, then the ``(n, d)`` values in C order as ``<f8`` (``<f4`` when every row came as
-float32; read back as float64, exactly). A failed sample keeps a row of zeros and its message.
+The block files are written and read by :mod:`msdash.features.blockfile`.
 
 Why block files and not one SQLite row per image (as up to this version): that store wrote 11–150× the
 bytes it kept, every page once to the WAL and again to the database, and 1,024 random keys per commit
@@ -54,27 +51,21 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import threading
-import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from msdash import atomic, config
 from msdash.errors import WorkspaceError
+from msdash.features.blockfile import (BLOCK_NAME, Entry, folder_name, key_of, read_header, read_rows,
+                                       write_block)
 
 __all__ = ["Entry", "FeatureStore", "image_hash", "extractor_key", "default_store", "save_table_meta", "list_tables"]
 
 _CHUNK = 900  # SQLite parameters per query of the earlier versions' rows (its historical limit is 999)
-_MAGIC = b"MSDFBLK1"
-_ALIGN = 64
-_BLOCK_NAME = re.compile(r"^\d{20}-[0-9a-f]{32}\.blk$")
-_SAFE_KEY = re.compile(r"^[0-9A-Za-z_-]{1,200}$")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS features (
     image_hash TEXT NOT NULL, extractor_key TEXT NOT NULL, "values" BLOB, error TEXT,
@@ -84,13 +75,6 @@ CREATE TABLE IF NOT EXISTS tables (
     n INTEGER NOT NULL, d INTEGER NOT NULL, created TEXT NOT NULL, provenance_json TEXT NOT NULL,
     PRIMARY KEY (dataset_id, extractor_key));
 """
-
-
-class Entry(NamedTuple):
-    """One stored result: ``values`` (float64 vector, read-only) or None, and ``error`` or None."""
-
-    values: np.ndarray | None
-    error: str | None
 
 
 def image_hash(array):
@@ -125,18 +109,6 @@ def extractor_key(name, params, version):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Block(NamedTuple):
-    """The header of one block file: where its values start and what each row is."""
-
-    path: Path
-    n: int
-    d: int
-    dtype: str
-    offset: int
-    hashes: list
-    errors: dict
-
-
 class FeatureStore:
     """The feature cache in the workspace (or next to ``path``).
 
@@ -156,7 +128,7 @@ class FeatureStore:
         #: Why nothing can be stored (a sentence for the user), or None when the store is writable.
         self.read_only = None
         self._uri = None
-        self._headers = {}  # block path -> _Block; block files never change, so this never goes stale
+        self._headers = {}  # block path -> Block; block files never change, so this never goes stale
         self._index = {}  # key -> (block names, {hash: (block number, row)})
         self._lock = threading.Lock()
         self._legacy = True  # rows of an earlier version may exist (False once none were found)
@@ -234,7 +206,7 @@ class FeatureStore:
                         wanted.setdefault(b, []).append((row, h))
                 found = {}
                 for b, rows in wanted.items():
-                    found.update(_read_rows(blocks[b], rows))
+                    found.update(read_rows(blocks[b], rows))
                 break
             except FileNotFoundError:
                 with self._lock:
@@ -277,9 +249,9 @@ class FeatureStore:
         if failures:  # failed samples join the first block (a row of zeros each) rather than cost a file
             first = next(iter(groups), 0)
             groups.setdefault(first, []).extend(failures)
-        folder = self.blocks / _folder_name(key)
+        folder = self.blocks / folder_name(key)
         for d, rows in groups.items():
-            _write_block(folder, d, rows)
+            write_block(folder, d, rows)
         return total
 
     def count(self, key=None):
@@ -298,7 +270,7 @@ class FeatureStore:
         if self.read_only is not None:
             raise WorkspaceError(self.read_only)
         deleted = self.count(key)
-        target = self.blocks if key is None else self.blocks / _folder_name(key)
+        target = self.blocks if key is None else self.blocks / folder_name(key)
         if target.is_dir():
             atomic.discard(target)
         with self._lock:
@@ -338,9 +310,9 @@ class FeatureStore:
 
     def _located(self, key):
         """The key's blocks, oldest first, and hash -> (block number, row) with later blocks winning."""
-        folder = self.blocks / _folder_name(key)
+        folder = self.blocks / folder_name(key)
         try:
-            names = tuple(sorted(n for n in os.listdir(folder) if _BLOCK_NAME.match(n)))
+            names = tuple(sorted(n for n in os.listdir(folder) if BLOCK_NAME.match(n)))
         except (FileNotFoundError, NotADirectoryError):
             names = ()
         with self._lock:
@@ -361,7 +333,7 @@ class FeatureStore:
         with self._lock:
             block = self._headers.get(path)
         if block is None:
-            block = _read_header(path)
+            block = read_header(path)
             with self._lock:
                 if len(self._headers) >= 4096:
                     self._headers.clear()
@@ -371,7 +343,7 @@ class FeatureStore:
     def _keys(self):
         keys = set()
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            keys.update(_key_of(n) for n in os.listdir(self.blocks) if not n.startswith("."))
+            keys.update(key_of(n) for n in os.listdir(self.blocks) if not n.startswith("."))
         if self._legacy:
             with self._connect() as db:
                 keys.update(k for (k,) in db.execute("SELECT DISTINCT extractor_key FROM features"))
@@ -392,94 +364,6 @@ class FeatureStore:
                 for h, blob, error in rows:
                     found[h] = Entry(None if blob is None else np.frombuffer(blob, dtype="<f8"), error)
         return found
-
-
-def _folder_name(key):
-    """A file name for ``key``: itself when plain, else ``%`` and its UTF-8 bytes in hex."""
-    key = str(key)
-    if _SAFE_KEY.match(key):
-        return key
-    name = "%" + key.encode().hex()
-    if len(name) > 250:
-        raise ValueError(f"extractor key too long for the feature store: {key[:40]!r}…")
-    return name
-
-
-def _key_of(name):
-    return bytes.fromhex(name[1:]).decode() if name.startswith("%") else name
-
-
-_CLOCK = [0]
-_CLOCK_LOCK = threading.Lock()
-
-
-def _sequence():
-    """Nanoseconds since the epoch, strictly increasing within this process (block order)."""
-    with _CLOCK_LOCK:
-        _CLOCK[0] = max(time.time_ns(), _CLOCK[0] + 1)
-        return _CLOCK[0]
-
-
-def _write_block(folder, d, rows):
-    """Write ``rows`` (hash, vector or None, error) of length ``d`` as one block file, atomically."""
-    dtype = "<f4" if all(v is None or v.dtype == np.float32 for _, v, _ in rows) else "<f8"
-    header = json.dumps({"n": len(rows), "d": d, "dtype": dtype, "hashes": [h for h, _, _ in rows],
-                         "errors": {str(i): e for i, (_, v, e) in enumerate(rows) if v is None}}).encode()
-    start = len(_MAGIC) + 8
-    header += b" " * (-(start + len(header)) % _ALIGN)
-    zeros = np.zeros(d, dtype=dtype)
-    for attempt in range(2):  # clear() may remove the folder between mkdir and rename: once more
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic.remove_stale(folder)
-            tmp = folder / atomic.temp_name(".blk")
-            try:
-                with open(tmp, "xb") as f:
-                    f.write(_MAGIC + len(header).to_bytes(8, "little") + header)
-                    for _, v, _ in rows:  # row by row: no copy of the whole block
-                        f.write((zeros if v is None else np.ascontiguousarray(v, dtype=dtype)).data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, folder / f"{_sequence():020d}-{uuid.uuid4().hex}.blk")
-            finally:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-            atomic.fsync_dir(folder)
-            return
-        except FileNotFoundError:
-            if attempt:
-                raise
-        except OSError as exc:
-            raise WorkspaceError(f"Could not store features in {folder}: {exc}") from exc
-
-
-def _read_header(path):
-    with open(path, "rb") as f:
-        start = f.read(len(_MAGIC) + 8)
-        if start[:len(_MAGIC)] != _MAGIC:
-            raise WorkspaceError(f"{path} is not a feature block")
-        length = int.from_bytes(start[len(_MAGIC):], "little")
-        header = json.loads(f.read(length))
-    return _Block(path, header["n"], header["d"], header["dtype"], len(start) + length, header["hashes"],
-                  {int(k): v for k, v in header["errors"].items()})
-
-
-def _read_rows(block, rows):
-    """``{hash: Entry}`` for ``rows`` [(row, hash)] of one block, read through a memory map."""
-    found = {}
-    ok = [(row, h) for row, h in rows if row not in block.errors]
-    if ok and block.d:
-        order = sorted({row for row, _ in ok})  # sorted: the memory map is read forwards
-        values = np.memmap(block.path, dtype=block.dtype, mode="r", offset=block.offset, shape=(block.n, block.d))
-        picked = np.array(values[order], dtype=np.float64)
-        del values
-        picked.flags.writeable = False
-        at = {row: i for i, row in enumerate(order)}
-        found.update((h, Entry(picked[at[row]], None)) for row, h in ok)
-    elif ok:
-        found.update((h, Entry(np.zeros(0), None)) for _, h in ok)
-    found.update((h, Entry(None, block.errors[row])) for row, h in rows if row in block.errors)
-    return found
 
 
 class _Closing:
