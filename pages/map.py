@@ -26,7 +26,7 @@ if not sets:
     st.stop()
 
 labels = list(sets)
-sizes = features.feature_set_sizes(dataset_id)
+sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes, min_features=features.MIN_FEATURES_MAP)
 chosen = st.multiselect("Feature sets (one to four, side by side)", labels, default=[default_set],
                         max_selections=4, key="map_sets")

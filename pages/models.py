@@ -30,7 +30,7 @@ from msdash.models import MODELS  # noqa: E402 — scikit-learn loads only when 
 
 c1, c2 = st.columns(2)
 target = c1.selectbox("Property to predict", targets, key="model_target")
-sizes = features.feature_set_sizes(dataset_id)
+sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes)
 chosen_sets = c2.multiselect("Feature sets", list(sets), default=[default_set], key="model_sets")
 if note := features.default_note(default_set, sizes):

@@ -191,14 +191,14 @@ def texture_vae_runs(params):
 MIN_FEATURES_MAP = 2
 
 
-def feature_set_sizes(dataset_id):
+def feature_set_sizes(dataset_id, sets=None):
     """Number of features of every computed set of :func:`feature_sets` (label → d; imported sets are None).
 
-    Read from the store's records (no table is loaded).
+    Read from the store's records (no table is loaded); ``sets`` is :func:`feature_sets`' answer if at hand.
     """
     from msdash.features.store import list_tables
 
-    sizes = {label: None for label in feature_sets(dataset_id)}
+    sizes = {label: None for label in (feature_sets(dataset_id) if sets is None else sets)}
     for record in list_tables(dataset_id):
         shown = ", ".join(f"{k}={v}" for k, v in record["params"].items())
         label = f"{record['extractor']} ({shown})" if shown else record["extractor"]

@@ -19,7 +19,7 @@ FAST_MAP_MIN = int(os.environ.get("MSDASH_FAST_MAP_MIN", 20_000))
 #: so a warm-up below that never compiles the path every real data set of that size takes.
 WARM_UMAP_SAMPLES = 4_200
 #: Seconds the warm-up waits before compiling, so the first page of a fresh server renders without it.
-WARM_UMAP_DELAY_S = 3.0
+WARM_UMAP_DELAY_S = 6.0
 
 
 def warm_umap_paths():
