@@ -111,3 +111,25 @@ class TestCompactDatasets:
         meta["format"] = 1
         meta_path.write_text(json.dumps(meta))
         np.testing.assert_array_equal(load_dataset(dataset_id).images["a"], image)
+
+
+class TestExtractReadsCompactImagesByBlock:
+    def test_same_features_as_float32_and_no_full_float32_copy(self, monkeypatch):
+        import tracemalloc
+
+        from msdash.features import extract
+
+        images = load_images([(f"i{i:03d}.png", png_bytes(RNG.integers(0, 256, (64, 64)))) for i in range(400)]).images
+        compact = Dataset("c", images)
+        plain = {name: images[name] for name in images}
+        expected = extract(plain, "phys_feat1", store=False)
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(8 * 1024**2))  # blocks of a few hundred kB
+        tracemalloc.start()
+        try:
+            table = extract(compact, "phys_feat1", store=False)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(table.values, expected.values)
+        all_float32 = 400 * 64 * 64 * 4  # 6.5 MB: converting every image first held it (peak 9.6 MB)
+        assert peak < 0.8 * all_float32, f"peak {peak / 1e6:.1f} MB"

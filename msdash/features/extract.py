@@ -16,6 +16,7 @@ import numpy as np
 
 import msdash
 from msdash.errors import InputError
+from msdash.imagestore import Images, to_float32
 from msdash.features.registry import get_spec, resolve_params
 from msdash.features.store import FeatureStore, default_store, extractor_key, image_hash
 
@@ -142,7 +143,7 @@ def extract(images, name, *, progress=None, store=None, **params):
     spec = get_spec(name)
     params = resolve_params(spec, params)
     key = extractor_key(spec.name, params, spec.version)
-    names, raw = _as_samples(images)
+    names, raw, read = _as_samples(images)
     function = spec.load()
     store = _open_store(store)
     table_key = None
@@ -163,7 +164,7 @@ def extract(images, name, *, progress=None, store=None, **params):
     samples = []
     for i, array in enumerate(raw):
         try:
-            samples.append(_check_array(array))
+            samples.append(_check_array(array, convert=read is None))
             kinds[_kind(samples[-1])] += 1
         except InputError as exc:
             samples.append(None)
@@ -176,7 +177,7 @@ def extract(images, name, *, progress=None, store=None, **params):
     elif hasattr(images, "image_hashes"):  # a Dataset remembers its hashes: no re-hashing on warm calls
         hashes = [None if s is None else h for s, h in zip(samples, images.image_hashes())]
     else:
-        hashes = _hash_all(samples)
+        hashes = _hash_all(samples if read is None else [None if s is None else read(s) for s in samples])
     provenance = {"store": None, "store_hits": 0, "store_misses": 0}
     if store is not None:
         provenance["store"] = str(store.path)
@@ -195,9 +196,11 @@ def extract(images, name, *, progress=None, store=None, **params):
     todo = [i for i in range(n) if results[i] is None]
     provenance["store_misses"] = len(todo) if store is not None else 0
     segmented = 0
-    for start in range(0, len(todo), _BLOCK):
-        block = todo[start:start + _BLOCK]
-        outcome, seg = _compute_block(spec, function, params, [samples[i] for i in block], progress, start, len(todo))
+    for start, block in _blocks(todo, samples):
+        # Compact (8/16-bit, bool) images become float32 one block at a time, never all at once.
+        block_samples = [samples[i] if read is None else read(samples[i]) for i in block]
+        outcome, seg = _compute_block(spec, function, params, block_samples, progress, start, len(todo))
+        del block_samples
         segmented += seg
         for i, result in zip(block, outcome):
             results[i] = result
@@ -232,11 +235,35 @@ class _Failure:
     cacheable: bool = True
 
 
+def _blocks(todo, samples):
+    """``(offset, indices)`` of blocks of :data:`_BLOCK` samples at most, whose float32 copies take at most
+    1/8 of the memory budget (one larger sample makes a block of its own)."""
+    from msdash.config import memory_budget
+
+    share, start, block, held = memory_budget() // 8, 0, [], 0
+    for i in todo:
+        size = 4 * samples[i].size
+        if block and (len(block) == _BLOCK or held + size > share):
+            yield start, block
+            start, block, held = start + len(block), [], 0
+        block.append(i)
+        held += size
+    if block:
+        yield start, block
+
+
 def _as_samples(images):
-    """Names and arrays of a Dataset, a dict or a sequence."""
+    """Names, arrays and how to read one as float32 (None: the arrays are read as they are).
+
+    A Dataset's (or a LoadResult's) :class:`~msdash.imagestore.Images` gives its compact arrays and
+    :func:`~msdash.imagestore.to_float32`, so images are converted block by block, not all at once.
+    """
     if hasattr(images, "images") and hasattr(images, "names"):
         images = images.images
-    if isinstance(images, Mapping):  # a dict, or a data set's Images
+    read = None
+    if isinstance(images, Images):
+        names, arrays, read = [str(k) for k in images], images.raw_values(), to_float32
+    elif isinstance(images, Mapping):
         names, arrays = [str(k) for k in images], list(images.values())
     elif isinstance(images, (list, tuple, np.ndarray)):
         names, arrays = [str(i) for i in range(len(images))], list(images)
@@ -245,12 +272,12 @@ def _as_samples(images):
                          f"got {type(images).__name__}", name="images")
     if not arrays:
         raise InputError("`images` holds no samples", name="images")
-    return names, arrays
+    return names, arrays, read
 
 
-def _check_array(array):
+def _check_array(array, *, convert=True):
     try:
-        array = np.asarray(array, dtype=np.float32)
+        array = np.asarray(array, dtype=np.float32) if convert else np.asarray(array)
     except (TypeError, ValueError) as exc:
         raise InputError(f"not a numeric image ({exc})") from None
     if array.ndim not in (2, 3) or 0 in array.shape:
