@@ -25,6 +25,7 @@ if spec.kind == "foundation":
     ready = features.foundation_weights(spec.name, params)
 elif spec.name == "texture_vae":
     ready = features.texture_vae_runs(params)
+ready = features.feature_count_notice(dataset, name, params) and ready
 
 if st.session_state.get("cancel_features"):  # pressing Cancel reran the page, which stopped the computation
     st.info("Cancelled: the unfinished part was not stored; computing again continues from the feature store.")

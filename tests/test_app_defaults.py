@@ -239,3 +239,44 @@ def test_config_toml_loads_without_warnings(tmp_path):
     assert options["server.fileWatcherType"] == ["none", toml]
     assert options["runner.postScriptGC"] == [False, toml]
     assert options["server.headless"] == [True, toml]
+
+
+class TestFeatureCountBeforeComputing:
+    """The Features page says how many features a run gives, and refuses one that cannot fit the budget."""
+
+    def _open(self, monkeypatch, side, budget=None):
+        from streamlit.testing.v1 import AppTest
+
+        from conftest import ROOT
+        from msdash.dataset import Dataset, save_dataset
+
+        if budget:
+            monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(budget))
+        images = {f"i{k}": np.zeros((side, side), np.float32) for k in range(3)}
+        dataset_id = save_dataset(Dataset("big", images))
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params["ds"] = dataset_id
+        at.run()
+        at.switch_page("pages/features.py").run()
+        at.selectbox(key="extractor").set_value("two_point").run()
+        return at
+
+    def test_count_is_said_before_computing(self, monkeypatch):
+        at = self._open(monkeypatch, 512)
+        # 1/8 of 512 = 64 px: (2·64 + 1)² = 16,641 features.
+        assert any("16,641 features per sample × 3 samples" in c.value for c in at.caption)
+        assert not at.button(key="compute_features").disabled
+
+    def test_a_table_over_the_budget_is_refused_before_computing(self, monkeypatch):
+        at = self._open(monkeypatch, 512, budget=1)
+        at.checkbox(key="param_two_point_cutoff_on").check().run()
+        at.number_input(key="param_two_point_cutoff").set_value(255).run()
+        # 511² = 261,121 features × 3 samples × 8 bytes = 6.3 MB: under the 16 MiB never refused, so warned.
+        assert any("261,121 features" in w.value for w in at.warning)
+        assert not at.button(key="compute_features").disabled
+        from msdash.features import sizing
+
+        monkeypatch.setattr(sizing, "ALWAYS_FITS", 1024)
+        at.run()
+        assert any("more than the" in e.value for e in at.error), [e.value for e in at.error]
+        assert at.button(key="compute_features").disabled

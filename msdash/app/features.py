@@ -66,6 +66,33 @@ def feature_table(dataset_id, name, params):
     return table
 
 
+def feature_count_notice(dataset, name, params):
+    """Say how many features a run will give before it starts; refuse one whose table cannot fit the budget.
+
+    Returns
+    -------
+    bool
+        False when the table would not fit the memory budget (the reason and the fix are shown).
+    """
+    from collections import Counter
+
+    from msdash.errors import InputError
+    from msdash.features.sizing import check_feature_count, feature_count
+
+    shapes = Counter(dataset.images.raw(n).shape for n in dataset.names)  # no float32 copies
+    try:
+        warning = check_feature_count(name, params, shapes)
+    except InputError as error:
+        st.error(escape_markdown(error.message))
+        return False
+    count = feature_count(name, params, shapes)
+    if warning:
+        st.warning(escape_markdown(warning))
+    elif count is not None:
+        st.caption(f"{count:,} features per sample × {len(dataset):,} samples.")
+    return True
+
+
 def feature_sets(dataset_id):
     """Feature sets known for a data set: computed (from the store's records) and imported.
 
