@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ["extract_streamed"]
 
 
-def extract_streamed(slots, name, *, budget, store=None, before_extract=None, report=None, **params):
+def extract_streamed(slots, name, *, budget, store=None, before_extract=None, report=None, notify=None, **params):
     """Compute one extractor's features for listed image files, decoding one block at a time.
 
     Parameters
@@ -32,6 +32,9 @@ def extract_streamed(slots, name, *, budget, store=None, before_extract=None, re
         fills the store there).
     report : callable, optional
         ``report(load_error)`` for each file that could not be decoded, as soon as its block is read.
+    notify : callable, optional
+        ``notify(text)`` with the warning of :func:`~msdash.features.sizing.check_feature_count` for the
+        whole run (a very wide table), checked once the first block's shapes are known.
     **params
         The extractor's parameters.
 
@@ -44,10 +47,16 @@ def extract_streamed(slots, name, *, budget, store=None, before_extract=None, re
     """
     from msdash.sources import plan_blocks
 
+    from msdash.features.sizing import check_feature_count
+
     tables, shapes, unreadable = [], {}, []
     for block in plan_blocks(slots, budget):
         table = _extract_block(block, budget, name, store, before_extract, shapes, unreadable, report, params)
         if table is not None:
+            if not tables:  # the whole run's table, judged from the first block's shapes, before going on
+                warning = check_feature_count(name, params, Counter(shapes.values()), n_samples=len(slots))
+                if warning and notify is not None:
+                    notify(warning)
             tables.append(table)
     return (_join(tables, shapes) if tables else None), unreadable
 

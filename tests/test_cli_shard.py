@@ -242,3 +242,26 @@ def test_a_folder_named_like_clutter_still_loads(tmp_path):
     (root / "bad.png").write_bytes(b"nope")
     assert _main("extract", root, "-e", "volume_fraction", "--out", tmp_path / "x.csv") == 0
     assert list(pd.read_csv(tmp_path / "x.csv", index_col=0).index) == ["img00", "img01"]
+
+
+class TestWholeRunFeatureCount:
+    """The CLI judges the whole run's table once the first block is read, not block by block."""
+
+    def test_a_run_over_the_budget_stops_after_the_first_block(self, tmp_path, monkeypatch, capsys):
+        from msdash.features import sizing
+
+        root = _noise_folder(tmp_path / "pngs", 3, 512)
+        # One image per block (5 MB estimated each); one image's 261,121 features (2.1 MB) fit, three (6.3 MB) do not.
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(6_000_000))
+        monkeypatch.setattr(sizing, "ALWAYS_FITS", 1024)
+        code = _main("extract", root, "-e", "two_point", "-p", "cutoff=255", "--out", tmp_path / "x.csv")
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "3 samples × 261,121 × 8 bytes" in err and "more than the memory budget" in err, err
+        assert not (tmp_path / "x.csv").exists()
+
+    def test_a_very_wide_run_is_warned(self, tmp_path, capsys):
+        root = _noise_folder(tmp_path / "pngs", 2, 512)
+        assert _main("extract", root, "-e", "two_point", "-p", "cutoff=255", "--out", tmp_path / "x.parquet") == 0
+        err = capsys.readouterr().err
+        assert "msdash extract: " in err and "261,121 features" in err
