@@ -145,6 +145,8 @@ def main():
         figures["generate_s"] = round(time.perf_counter() - started, 1)
         figures["small_zip_mb"] = round(small.stat().st_size / 1e6, 1)
         figures["large_mb"] = round(_folder_bytes(large) / 1e6, 1)
+        figures["small_decoded_mb"] = round(args.n * 64 * 64 / 1e6, 1)  # 8-bit pixels
+        figures["large_decoded_mb"] = round(args.large * 4096 * 4096 * 2 / 1e6, 1)  # 16-bit pixels
         figures["cli"] = cli_steps(work, small, table, large, args.timeout)
         if args.app:
             from _scale_app import app_steps  # noqa: PLC0415 — needs playwright and chromium
