@@ -29,7 +29,8 @@ def model_space(pipeline, X, *, budget=None):
     pipeline : sklearn.pipeline.Pipeline (fitted)
     X : array_like, shape (n_samples, n_features)
     budget : int, optional
-        Bytes a block of rows may take (1/8 of it); default :func:`msdash.config.memory_budget`.
+        Memory budget in bytes (a block takes 1/16 of it, at most 128 MiB); default
+        :func:`msdash.config.memory_budget`.
 
     Returns
     -------
@@ -90,7 +91,7 @@ def nearest_distance(reference, queries, *, exclude_self=False, budget=None):
     exclude_self : bool
         ``queries`` is ``reference``: skip each point itself (a duplicate still counts, at distance 0).
     budget : int, optional
-        A block of distances holds 1/8 of it; default :func:`msdash.config.memory_budget`.
+        A block of distances takes 1/16 of it (at most 128 MiB); default :func:`msdash.config.memory_budget`.
 
     Returns
     -------

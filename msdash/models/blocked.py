@@ -2,7 +2,7 @@
 
 Nothing here copies the whole table: every function gathers a block of rows (``np.take`` into one
 preallocated buffer) or a block of columns, works on it and accumulates a small result (a d×d or n×n
-matrix, a score table). The block holds at most ``memory_budget() / 8`` bytes (:func:`block_length`), so
+matrix, a score table). The block holds at most ``min(memory_budget() / 16, 128 MiB)`` (:func:`block_length`), so
 with the accumulated matrices a call holds the table plus a few ``min(n, d)²`` matrices plus that block.
 
 Sums of squares are accumulated after a shift (the column means of the rows concerned), so the Gram
@@ -18,34 +18,40 @@ __all__ = ["block_length", "column_stats", "row_gram", "column_gram", "project",
            "symmetrize", "constant_columns", "top_eigh", "loadings", "subtract_outer",
            "scale_both_sides"]
 
-BLOCK_SHARE = 8  # a block may hold 1/8 of the memory budget
+BLOCK_SHARE = 16  # a block may hold 1/16 of the memory budget …
+MAX_BLOCK_BYTES = 128 * 1024**2  # … and at most 128 MiB: thousands of rows, BLAS gains nothing from more
 MIN_BLOCK = 16  # rows (or columns) per block whatever the budget, so BLAS still gets some work
 
 
 def block_length(other, *, budget=None, copies=1):
-    """Rows (or columns) per block so that ``copies`` float64 blocks of ``other`` values per row fit 1/8 of
-    the memory budget (:func:`msdash.config.memory_budget` when ``budget`` is None); at least 16.
+    """Rows (or columns) per block so that ``copies`` float64 blocks of ``other`` values per row fit 1/16 of
+    the memory budget (:func:`msdash.config.memory_budget` when ``budget`` is None) and 128 MiB; at least 16.
 
-    >>> block_length(1000, budget=8 * 8 * 1000 * 50)
+    >>> block_length(1000, budget=16 * 8 * 1000 * 50)
     50
     """
     if budget is None:
         from msdash.config import memory_budget
 
         budget = memory_budget()
-    return max(MIN_BLOCK, int(budget) // BLOCK_SHARE // (8 * max(1, other) * max(1, copies)))
+    share = min(int(budget) // BLOCK_SHARE, MAX_BLOCK_BYTES)
+    return max(MIN_BLOCK, share // (8 * max(1, other) * max(1, copies)))
 
 
 def _row_blocks(X, rows, block, buffer=None):
     """Yield ``(slice into rows, X[rows[slice]])`` gathered into one reused buffer."""
     rows = np.asarray(rows, dtype=np.intp)
+    if len(rows) and (rows.min() < -len(X) or rows.max() >= len(X)):
+        raise IndexError(f"row indices out of range for a table of {len(X)} rows")
+    rows = np.where(rows < 0, rows + len(X), rows)
     block = max(1, min(block, len(rows)))
     if buffer is None:
         buffer = np.empty((block, X.shape[1]))
     for start in range(0, len(rows), block):
         part = slice(start, min(start + block, len(rows)))
         out = buffer[:part.stop - part.start]
-        np.take(X, rows[part], axis=0, out=out)
+        # indices checked above; mode="raise" would gather into a hidden temporary and copy it (10× slower)
+        np.take(X, rows[part], axis=0, out=out, mode="clip")
         yield part, out
 
 

@@ -30,7 +30,7 @@ more accurate), its components come from an SVD instead: of the R factor of a QR
 one row block at a time (TSQR), so memory stays bounded there too. Where λ_j is large and nearly degenerate
 no route is accurate and none is preferred (scikit-learn's own choice is then rounding-dependent).
 
-Every block holds at most ``memory_budget() / 8`` bytes (:mod:`msdash.models.blocked`); besides the table,
+Every block holds at most ``min(memory_budget() / 16, 128 MiB)`` (:mod:`msdash.models.blocked`); besides the table,
 one call holds about four ``min(n, d)²`` float64 matrices (G of the whole table, of the outer training set,
 the working copy and LAPACK's): 0.6 GB at d = 4,225.
 """
@@ -171,9 +171,9 @@ class PCScores:
             vt = blocked.loadings(self.X, rows, mean, scale, left[:, :k], self._col_block)
             vt /= np.where(singular > 0, singular, 1.0)[:, None]
             return mean, (scale if self.standardize else None), vt, values[:k], total
-        gram, total_z = self._subset_gram(rows)
+        cov, total_z = self._subset_gram(rows)
         mu = total_z / len(rows)
-        cov = blocked.subtract_outer(gram, len(rows) * mu, mu)
+        blocked.subtract_outer(cov, len(rows) * mu, mu)
         if self.standardize:
             blocked.scale_both_sides(cov, scale)
             cov[constant, :] = 0.0  # StandardScaler leaves them unscaled: ~0 on the training set
@@ -234,12 +234,11 @@ class PCScores:
 
 def _needs_svd(values, total, k):
     """Whether the first ``k`` components from a squared (covariance or Gram) matrix with top eigenvalues
-    ``values`` (descending, k + 1 of them where they exist) and trace ``total`` are less accurate than
+    ``values`` (descending, ``min(k + 1, dim)`` of them) and trace ``total`` are less accurate than
     :data:`SPAN_TOL` where an SVD would be markedly better (see the module docstring)."""
     lam = np.clip(np.asarray(values, dtype=float), 0.0, None)
-    k = min(k, len(lam))
-    below = np.append(lam[1:k + 1], np.zeros(max(0, k + 1 - len(lam))))[:k]
-    gaps = lam[:k] - below
+    k = min(k, len(lam) - 1)  # the span of all dim components is the whole space: exact whatever the route
+    gaps = lam[:k] - lam[1:k + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         span_error = _NOISE * total / gaps
     uncertain = ~(span_error <= SPAN_TOL)  # NaN (0/0) counts as uncertain
