@@ -1,110 +1,193 @@
-"""Benchmark: msdash's nested CV (one decomposition per training set) vs the plain scikit-learn protocol.
+"""Benchmark: msdash's nested CV vs the plain scikit-learn protocol — wall time and peak RSS of each side.
 
-Prints one JSON line. Model ``pr`` (PCA → degree-2 polynomial → OLS), candidates 1–12 PCs, outer 10-fold,
-inner 5-fold, MAPE, seed 42 — study B's protocol — on two seeded synthetic tables of 149 samples:
+Prints one JSON line. Study B's protocol everywhere: model ``pr`` (PCA → degree-2 polynomial → OLS),
+candidates 1–12 PCs, outer 10-fold, inner 5-fold, MAPE, seed 42 (the app's defaults). Tables are seeded smooth
+random maps (6 latent factors times Gaussian-filtered loading fields, plus white noise and an offset; a
+hardness-like target ~400 from three factors plus noise):
 
-- 149 × 25,281 (study B's two-point features: a 159 × 159 window), and
-- 149 × 1,024 (32 × 32).
+- ``149x25281`` (study B's two-point window 159 × 159) and ``149x1024`` (32 × 32): wide, Gram route;
+- ``10000x400``: tall, covariance route;
+- ``45000x4225``: the issue's 50,000 64×64 micrographs' two-point table (90 % in the outer training sets),
+  1.52 GB in float64.
 
-Features are smooth random maps: 6 latent factors times smooth loading fields (Gaussian-filtered noise) plus
-white noise and an offset; the target (hardness-like, ~400) depends on three of the factors plus noise.
+Every side runs in its own child process (``--child``), so ``peak_rss_mb`` is that process's own high-water
+mark (``ru_maxrss``): Python, the libraries, the table (``table_rss_mb`` is the peak right after generating it,
+in row blocks) and the run. Both sides run under the same BLAS thread limit (threadpoolctl,
+``BENCH_THREADS``, default all cores); msdash may use fewer threads on small per-split problems.
 
-The plain protocol is ``GridSearchCV(Pipeline([PCA(svd_solver="full"), PolynomialFeatures(2,
-include_bias=False), LinearRegression(tol=eps)]), {"pca__n_components": 1..12}, cv=KFold(5, shuffle, 42),
-scoring=neg MAPE)`` on each outer training set, written out here (no constant column: OLS fits the
-intercept, and with the eps cutoff a constant column makes the fit rounding-dependent — see
-:mod:`msdash.models.presets`). At 25,281 features each of its PCA fits is an SVD of a ~107 × 25,281
-matrix (~0.5–2 s), 61 per outer fold. To keep the bench within a few minutes the plain protocol runs outer
-fold after outer fold until ``PLAIN_BUDGET_S`` seconds are spent (at least one fold) and its time is scaled to
-all 10 folds: ``plain_outer_folds_timed`` says how many ran, ``plain_timed_s`` what they took, ``plain_s`` the
-scaled figure; scores and chosen PCs are compared on those folds. (All 10 folds at 25,281 were checked once
-outside the bench: identical chosen PCs, largest fold-score difference 2.6e-14 %.) Ours runs all 10 folds,
-sequentially (``n_jobs=None``), best of 3.
+The plain side is ``GridSearchCV(Pipeline([PCA, PolynomialFeatures(2, include_bias=False),
+LinearRegression(tol=eps)]), {"pca__n_components": 1..12}, cv=KFold(5, shuffle, 42), scoring=neg MAPE)`` on
+every outer fold, timed over **all 10 outer folds**. Its PCA solver is scikit-learn's best exact one for the
+shape: ``"covariance_eigh"`` (d×d covariance eigenproblem, scikit-learn >= 1.5) for tall tables, ``"full"``
+(LAPACK SVD) for wide ones, where the covariance would be d×d and larger. On ``45000x4225`` the plain protocol
+is not run to the end: it is 610 PCA fits, each copying a 36,000 × 4,225 training set (1.2 GB) and forming its
+covariance (hours on 2 cores). One such fit is timed and measured instead (``plain_one_fit_s``,
+``plain_peak_rss_mb``) and ``plain_s_estimated`` = 610 × that — an estimate, flagged as such. With
+``--before PATH`` (a checkout of an earlier msdash, e.g. ``git archive <commit> | tar -x -C PATH``) the same
+case is also run with that code for at most ``BEFORE_LIMIT_S`` seconds, reporting its peak RSS.
 
-Run: ``.venv/bin/python bench/nested_cv.py``
+Scores and chosen PCs of both sides are compared on every timed fold (``max_fold_score_diff_pct``,
+``chosen_pcs_agree``).
+
+Run: ``.venv/bin/python bench/nested_cv.py [--cases 149x25281,149x1024,10000x400,45000x4225] [--before PATH]``
 """
 
+import argparse
 import json
+import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import mean_absolute_percentage_error
-from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import PolynomialFeatures
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from msdash.models import nested_cv  # noqa: E402
-
-N_SAMPLES, CANDIDATES, OUTER, INNER, SEED = 149, list(range(1, 13)), 10, 5, 42
-PLAIN_BUDGET_S = 60.0
+ROOT = Path(__file__).resolve().parent.parent
+CANDIDATES, OUTER, INNER, SEED = list(range(1, 13)), 10, 5, 42
+CASES = {"149x25281": (149, 159), "149x1024": (149, 32), "10000x400": (10000, 20), "45000x4225": (45000, 65)}
+BEFORE_LIMIT_S = float(os.environ.get("BEFORE_LIMIT_S", 300))
+FITS_PER_PLAIN_RUN = OUTER * (INNER * len(CANDIDATES) + 1)
 
 
-def smooth_table(n, side, seed, n_latent=6):
-    """``n`` smooth random ``side × side`` maps, flattened, and a target driven by three latent factors."""
+def smooth_table(n, side, seed, n_latent=6, block=2000):
+    """``n`` smooth random ``side × side`` maps, flattened (filled a block of rows at a time), and a target
+    driven by three latent factors."""
     rng = np.random.default_rng(seed)
     k = np.fft.fftfreq(side)
     kernel = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * 0.05 ** 2))
     fields = np.fft.ifft2(np.fft.fft2(rng.normal(size=(n_latent, side, side))) * kernel).real
     fields /= fields.std(axis=(1, 2), keepdims=True)
+    fields = fields.reshape(n_latent, -1)
     latent = rng.normal(size=(n, n_latent)) * np.linspace(1.0, 0.3, n_latent)
-    X = 0.3 + 0.05 * (latent @ fields.reshape(n_latent, -1)) + 0.02 * rng.normal(size=(n, side * side))
+    X = np.empty((n, side * side))
+    for start in range(0, n, block):
+        part = slice(start, min(start + block, n))
+        X[part] = 0.3 + 0.05 * (latent[part] @ fields) + 0.02 * rng.normal(size=(part.stop - start, side * side))
     y = 400 + 60 * latent[:, 0] + 25 * latent[:, 1] ** 2 + 15 * latent[:, 2] + 5 * rng.normal(size=n)
     return X, y
 
 
-def plain_protocol(X, y, budget_s=np.inf):
-    """Study B's protocol with scikit-learn only, outer fold after outer fold until ``budget_s`` is spent."""
+def plain_pipeline(tall):
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
     ols = LinearRegression()
     if "tol" in ols.get_params():
         ols.set_params(tol=np.finfo(float).eps)
     # no constant column: OLS fits the intercept (see msdash.models.presets on why the column breaks eps-OLS)
-    pipeline = Pipeline([("pca", PCA(svd_solver="full")), ("poly", PolynomialFeatures(2, include_bias=False)),
-                         ("ols", ols)])
+    return Pipeline([("pca", PCA(svd_solver="covariance_eigh" if tall else "full")),
+                     ("poly", PolynomialFeatures(2, include_bias=False)), ("ols", ols)])
+
+
+def plain_protocol(X, y):
+    """Study B's protocol with scikit-learn only, on every outer fold."""
+    from sklearn.metrics import mean_absolute_percentage_error
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    pipeline = plain_pipeline(X.shape[0] >= X.shape[1])
     scores, chosen = [], []
-    start = time.perf_counter()
     for train, test in KFold(OUTER, shuffle=True, random_state=SEED).split(X):
-        if scores and time.perf_counter() - start > budget_s:
-            break
         search = GridSearchCV(pipeline, {"pca__n_components": CANDIDATES},
                               cv=KFold(INNER, shuffle=True, random_state=SEED),
                               scoring="neg_mean_absolute_percentage_error")
         search.fit(X[train], y[train])
         scores.append(100 * mean_absolute_percentage_error(y[test], search.predict(X[test])))
         chosen.append(int(search.best_params_["pca__n_components"]))
-    return np.array(scores), chosen
+    return scores, chosen
 
 
-def compare(side):
-    X, y = smooth_table(N_SAMPLES, side, seed=side)
-    ours_times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        ours = nested_cv(X, y, model="pr", n_components=CANDIDATES, outer=OUTER, inner=INNER, random_state=SEED)
-        ours_times.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    plain_scores, plain_chosen = plain_protocol(X, y, PLAIN_BUDGET_S)
-    plain_timed = time.perf_counter() - start
-    plain_folds = len(plain_scores)
-    plain_s = plain_timed * OUTER / plain_folds
-    ours_s = min(ours_times)
-    return {
-        "n": N_SAMPLES, "d": X.shape[1], "ours_s": round(ours_s, 3), "plain_s": round(plain_s, 2),
-        "plain_timed_s": round(plain_timed, 2), "plain_outer_folds_timed": plain_folds,
-        "plain_scaled_to_all_folds": plain_folds < OUTER, "speedup": round(plain_s / ours_s, 1),
-        "max_fold_score_diff_pct": float(np.max(np.abs(ours.fold_scores[:plain_folds] - plain_scores))),
-        "chosen_pcs_agree": ours.fold_params[:plain_folds] == plain_chosen,
-        "ours_chosen_pcs": ours.fold_params, "ours_mape_pct_mean": round(float(ours.fold_scores.mean()), 3),
-    }
+def child(side, case):
+    """Run one side on one case in this process; print a JSON line."""
+    from threadpoolctl import threadpool_limits
+
+    threads = int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1))
+    n, side_px = CASES[case]
+    X, y = smooth_table(n, side_px, seed=side_px)
+    table_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {"side": side, "threads": threads, "table_rss_mb": round(table_rss)}
+    with threadpool_limits(limits=threads):
+        if side in ("ours", "before"):
+            from msdash.models import nested_cv
+
+            times = []
+            for _ in range(3 if X.nbytes < 1e8 else 1):
+                start = time.perf_counter()
+                result = nested_cv(X, y, model="pr", n_components=CANDIDATES, outer=OUTER, inner=INNER,
+                                   random_state=SEED)
+                times.append(time.perf_counter() - start)
+            out.update(wall_s=min(times), scores=[float(s) for s in result.fold_scores],
+                       chosen=[int(k) for k in result.fold_params])
+        elif side == "plain":
+            start = time.perf_counter()
+            scores, chosen = plain_protocol(X, y)
+            out.update(wall_s=time.perf_counter() - start, scores=scores, chosen=chosen)
+        else:  # plain-one-fit: one PCA fit of an inner training set, as GridSearchCV does 610 times
+            from sklearn.model_selection import KFold
+
+            train = next(KFold(OUTER, shuffle=True, random_state=SEED).split(X))[0]
+            inner = train[next(KFold(INNER, shuffle=True, random_state=SEED).split(train))[0]]
+            start = time.perf_counter()
+            plain_pipeline(True).set_params(pca__n_components=12).fit(X[inner], y[inner])
+            out.update(wall_s=time.perf_counter() - start)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(out))
+
+
+def run_child(side, case, path=ROOT, limit=None):
+    env = {**os.environ, "PYTHONPATH": str(path)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    try:
+        done = subprocess.run([sys.executable, __file__, "--child", side, case], capture_output=True, text=True,
+                              env=env, cwd=path, timeout=limit)
+    except subprocess.TimeoutExpired:
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return {"side": side, "finished": False, "killed_after_s": limit,
+                "peak_rss_mb": round(peak / 1024) if peak > before else None}
+    if done.returncode:
+        raise RuntimeError(f"{side} on {case} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(case, before_path=None):
+    n, side_px = CASES[case]
+    # the earlier code first: RUSAGE_CHILDREN's high-water mark then belongs to it when it is killed
+    before = run_child("before", case, Path(before_path), BEFORE_LIMIT_S) if before_path and n > 10000 else None
+    ours = run_child("ours", case)
+    row = {"case": case, "n": n, "d": side_px * side_px, "ours_s": round(ours["wall_s"], 2),
+           "ours_peak_rss_mb": ours["peak_rss_mb"], "table_rss_mb": ours["table_rss_mb"],
+           "ours_chosen_pcs": ours["chosen"], "ours_mape_pct_mean": round(float(np.mean(ours["scores"])), 3),
+           "threads": ours["threads"]}
+    if case == "45000x4225":
+        one = run_child("plain-one-fit", case)
+        row.update(plain_one_fit_s=round(one["wall_s"], 2), plain_peak_rss_mb=one["peak_rss_mb"],
+                   plain_s_estimated=round(one["wall_s"] * FITS_PER_PLAIN_RUN),
+                   plain_timed="one PCA fit of 610 (estimate)")
+        row["ratio_estimated"] = round(row["plain_s_estimated"] / ours["wall_s"], 1)
+        if before:
+            row["before"] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in before.items()
+                             if k in ("finished", "killed_after_s", "peak_rss_mb", "wall_s")}
+        return row
+    plain = run_child("plain", case)
+    row.update(plain_s=round(plain["wall_s"], 2), plain_peak_rss_mb=plain["peak_rss_mb"],
+               plain_outer_folds_timed=len(plain["scores"]), ratio=round(plain["wall_s"] / ours["wall_s"], 1),
+               max_fold_score_diff_pct=float(np.max(np.abs(np.subtract(ours["scores"], plain["scores"])))),
+               chosen_pcs_agree=ours["chosen"] == plain["chosen"])
+    return row
 
 
 def main():
-    cases = [compare(159), compare(32)]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", nargs=2)
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--before")
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    cases = [compare(case, args.before) for case in args.cases.split(",")]
     print(json.dumps({"bench": "nested_cv", "model": "pr", "candidates": "1-12", "outer": OUTER, "inner": INNER,
                       "scoring": "mape", "cases": cases}))
 
