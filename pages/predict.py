@@ -9,7 +9,7 @@ from msdash.app import modelview, state, widgets
 from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
 from msdash.selection import csv_bytes
-from msdash.predict import dump_model
+from msdash.predict import dump_model, predict
 
 st.title("Predict")
 dataset_id = state.current_dataset_id()
@@ -88,7 +88,7 @@ if images:
         for error in table.errors:
             st.error(escape_markdown(f"{error.name}: {error.message}"))
         X_new = np.asarray(table.values)[ok]
-        predicted = pipeline.predict(X_new)
+        predicted = predict(pipeline, X_new)  # in blocks of rows
         lower, upper = conformal_interval(run["result"], predicted, alpha=1 - alpha)
         distance, threshold, flags = ood_flags(pipeline, run["X"], X_new)
         names = np.asarray(table.names)[ok]

@@ -24,6 +24,15 @@ def _slower_machine(monkeypatch, factor):
         monkeypatch.setitem(features.COST, key, value * factor)
 
 
+def _demo_with_phys_feat2():
+    """The app on the demo with physFeat2 computed (a small feature set every page can use)."""
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    at.switch_page("pages/features.py").run()
+    at.selectbox(key="extractor").set_value("phys_feat2").run()
+    at.button(key="compute_features").click().run()
+    return at
+
+
 @pytest.fixture
 def big_then_small():
     """The demo with a small set (phys_feat1: 2 features) computed first and a big one (two_point) after it."""
@@ -77,32 +86,16 @@ class TestEstimates:
         # grows with the work: twice the samples, more time
         assert estimate_seconds("umap", 10_000, 50) > estimate_seconds("umap", 5_000, 50)
 
-    def test_pca_estimate_within_an_order_of_magnitude(self):
-        from msdash.app.features import estimate_seconds
-        from msdash.maps import pca_map
-
-        X = np.random.default_rng(0).normal(size=(4_000, 800))
-        started = time.perf_counter()
-        pca_map(X, n_components=30)
-        seconds = time.perf_counter() - started
-        assert 0.1 < seconds / estimate_seconds("pca", 4_000, 800) < 10
-
     def test_caption_before_a_long_run(self, monkeypatch):
         _slower_machine(monkeypatch, 1e4)
-        at = AppTest.from_file(APP, default_timeout=300).run()
-        at.switch_page("pages/features.py").run()
-        at.selectbox(key="extractor").set_value("phys_feat2").run()
-        at.button(key="compute_features").click().run()
+        at = _demo_with_phys_feat2()
         at.switch_page("pages/models.py").run()
         assert not at.exception
         (caption,) = [c.value for c in at.caption if c.value.startswith("Estimated time")]
         assert "on 300 samples" in caption and "Cancel stops it" in caption
 
     def test_no_caption_for_a_quick_run(self):
-        at = AppTest.from_file(APP, default_timeout=300).run()
-        at.switch_page("pages/features.py").run()
-        at.selectbox(key="extractor").set_value("phys_feat2").run()
-        at.button(key="compute_features").click().run()
+        at = _demo_with_phys_feat2()
         at.switch_page("pages/models.py").run()
         assert not [c for c in at.caption if c.value.startswith("Estimated time")]
 
@@ -158,10 +151,7 @@ class TestCancel:
             return real(*args, callback=wait_then_report, **kwargs)
 
         monkeypatch.setattr(modelview, "nested_folds", gated)
-        at = AppTest.from_file(APP, default_timeout=300).run()
-        at.switch_page("pages/features.py").run()
-        at.selectbox(key="extractor").set_value("phys_feat2").run()
-        at.button(key="compute_features").click().run()
+        at = _demo_with_phys_feat2()
         at.switch_page("pages/models.py").run()
         at.selectbox(key="model_groups").set_value("(none)").run()
         at.button(key="run_models").click().run()
@@ -183,10 +173,7 @@ class TestCancel:
         from msdash.app import modelview
 
         _slower_machine(monkeypatch, 1e6)
-        at = AppTest.from_file(APP, default_timeout=300).run()
-        at.switch_page("pages/features.py").run()
-        at.selectbox(key="extractor").set_value("phys_feat2").run()
-        at.button(key="compute_features").click().run()
+        at = _demo_with_phys_feat2()
         at.switch_page("pages/models.py").run()
         at.selectbox(key="model_groups").set_value("(none)").run()
         at.number_input(key="model_outer").set_value(3).run()
@@ -208,10 +195,7 @@ class TestLongMap:
         from msdash import jobs
 
         _slower_machine(monkeypatch, 1e6)
-        at = AppTest.from_file(APP, default_timeout=300).run()
-        at.switch_page("pages/features.py").run()
-        at.selectbox(key="extractor").set_value("phys_feat2").run()
-        at.button(key="compute_features").click().run()
+        at = _demo_with_phys_feat2()
         at.switch_page("pages/map.py").run()
         assert not at.exception
         assert not at.get("plotly_chart")  # not computed before the user says so

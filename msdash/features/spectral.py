@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..errors import InputError
-from .stacks import by_size, check_stack
+from .stacks import by_size
 
 __all__ = ["radial_psd", "phys_feat1", "phys_feat2", "grad_feature", "psd_labels", "phys_feat1_labels",
            "phys_feat2_labels", "grad_labels"]
@@ -58,7 +58,7 @@ def radial_psd(images, *, bins=32):
     array([[64.,  0.,  0.,  0.]])
     """
     bins = _check_bins(bins)
-    return _by_size(images, lambda stack: _radial_psd(stack, bins))
+    return by_size(images, lambda stack: _radial_psd(stack, bins), keep_dtype=True)
 
 
 def phys_feat1(images, *, bins=32):
@@ -150,7 +150,7 @@ def phys_feat2(images, *, bins=32):
             out[part, bins:] = _radial_psd(_grad_magnitude(stack[part], dtype), bins)
         return np.log10(out + 1.0)
 
-    return _by_size(images, one_size)
+    return by_size(images, one_size, keep_dtype=True)
 
 
 def grad_feature(images):
@@ -186,7 +186,7 @@ def grad_feature(images):
             out[part, 0] = _grad_magnitude(stack[part], np.float64).mean(axis=(1, 2))
         return out
 
-    return _by_size(images, one_size)[:, 0]
+    return by_size(images, one_size, keep_dtype=True)[:, 0]
 
 
 def psd_labels(bins=32, prefix="psd"):
@@ -224,17 +224,6 @@ def _check_bins(bins):
 #: Images with more pixels than this are transformed in float32 when their values allow (see :func:`radial_psd`).
 FLOAT32_PIXELS = 2 ** 20
 _SINGLE = {np.dtype(t) for t in (bool, np.uint8, np.int8, np.uint16, np.int16, np.float16, np.float32)}
-
-
-def _by_size(images, features):
-    """:func:`by_size`, but an array of one size keeps its dtype (blocks are converted one at a time)."""
-    try:
-        whole = np.asarray(images)
-    except ValueError:  # ragged: sizes differ
-        whole = None
-    if whole is not None and whole.dtype != object:
-        return features(check_stack(whole, ndim=2, dtype=None)[0])
-    return by_size(images, features)
 
 
 def _work_dtype(stack):

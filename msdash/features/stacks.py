@@ -72,7 +72,7 @@ def check_stack(images, *, ndim=None, labels=False, dtype=np.float64, name="imag
     return (array if dtype is None else array.astype(dtype, copy=False)), spatial
 
 
-def by_size(images, features, *, labels=False):
+def by_size(images, features, *, labels=False, keep_dtype=False):
     """Apply ``features`` to a stack of 2-D images, or to each group of equal-size images of a sequence.
 
     Parameters
@@ -83,6 +83,9 @@ def by_size(images, features, *, labels=False):
         ``features(stack) -> ndarray (len(stack), n_features)`` on a float64 stack of one size.
     labels : bool, optional
         Require integer-valued label images (see :func:`check_stack`).
+    keep_dtype : bool, optional
+        Hand a stack of one size to ``features`` in its own dtype (no float64 copy of the whole stack: the
+        caller converts block by block); sequences of mixed sizes are still converted.
 
     Returns
     -------
@@ -100,7 +103,7 @@ def by_size(images, features, *, labels=False):
     except ValueError:  # ragged: sizes differ
         whole = None
     if whole is not None and whole.dtype != object:
-        return features(check_stack(whole, ndim=2, labels=labels)[0])
+        return features(check_stack(whole, ndim=2, labels=labels, **({"dtype": None} if keep_dtype else {}))[0])
     items = [check_stack(image, ndim=2, labels=labels)[0] for image in images]
     if not items:
         raise InputError("`images` must hold at least one image, got an empty sequence", name="images")
