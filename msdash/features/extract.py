@@ -10,7 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from msdash.errors import InputError
 from msdash.imagestore import Images, to_float32
 from msdash.features.registry import get_spec, resolve_params
 from msdash.features.store import FeatureStore, default_store, extractor_key, image_hash
+from msdash.features.table import FeatureError, FeatureTable
 
 __all__ = ["FeatureError", "FeatureTable", "extract"]
 
@@ -30,66 +31,6 @@ _BLOCK = 1024
 #: Failures caused by the machine rather than the image: never cached, so a retry can succeed.
 _TRANSIENT = (MemoryError, OSError, ImportError, RecursionError)
 _AXES = ("z", "y", "x")
-
-
-@dataclass(frozen=True)
-class FeatureError:
-    """Why one sample has no features: ``name`` (the sample) and a plain ``message``."""
-
-    name: str
-    message: str
-
-    def __str__(self):
-        return f"{self.name}: {self.message}"
-
-
-@dataclass(eq=False)
-class FeatureTable:
-    """Features of a data set: one row per sample, in input order.
-
-    Attributes
-    ----------
-    values : ndarray of float64, shape (n_samples, n_features)
-        NaN rows for the samples in ``errors``.
-    labels : list of str, length n_features
-        Human-readable column labels (``"S2[dy=3,dx=-1]"``); beyond
-        :data:`~msdash.features.labels.LIST_LABELS_MAX` columns a lazy sequence of str made on demand.
-    names : list of str, length n_samples
-    errors : list of FeatureError
-    extractor : str
-        Registry name (``"imported:<file>"`` for imported tables).
-    params : dict
-        Complete parameters, defaults filled.
-    provenance : dict
-        How the table was made: extractor, params, version, segmentation, counts, store hits/misses.
-    key : str
-        Hex digest of extractor, params and version (the store's ``extractor_key``).
-    kind : str
-        The extractor's kind: ``"classical"``, ``"foundation"``, ``"learned"`` or ``"imported"``.
-    """
-
-    values: np.ndarray
-    labels: list
-    names: list
-    errors: list = field(default_factory=list)
-    extractor: str = ""
-    params: dict = field(default_factory=dict)
-    provenance: dict = field(default_factory=dict)
-    key: str = ""
-    kind: str = "classical"
-
-    @property
-    def ok(self):
-        """Boolean mask (n_samples,) of the rows without error."""
-        failed = {e.name for e in self.errors}
-        return np.array([name not in failed for name in self.names], dtype=bool)
-
-    def to_frame(self):
-        """The values as a pandas DataFrame indexed by sample name, one column per label."""
-        import pandas as pd
-
-        return pd.DataFrame(self.values, index=pd.Index(self.names, name="sample", dtype="str"),
-                            columns=list(self.labels))
 
 
 def extract(images, name, *, progress=None, store=None, **params):
