@@ -89,7 +89,7 @@ def feature_count_notice(dataset, name, params):
     if warning:
         st.warning(escape_markdown(warning))
     elif count is not None:
-        st.caption(f"{count:,} features per sample × {len(dataset):,} samples.")
+        st.caption(f"{count:,} feature{'' if count == 1 else 's'} per sample × {len(dataset):,} samples.")
     return True
 
 
