@@ -32,39 +32,33 @@ def physical_memory_bytes():
 
 
 def _bytes_from_env(variable, default):
+    """``int`` bytes from ``variable`` (``1e9`` accepted), else ``default``; InputError naming it when not positive."""
+    from msdash.errors import InputError
+
     value = os.environ.get(variable, "").strip()
     if not value:
         return int(default)
     try:
-        return int(float(value))
-    except ValueError:
-        raise ValueError(f"{variable} must be a number of bytes, got {value!r}") from None
+        number = int(float(value))
+    except (ValueError, OverflowError):
+        number = 0
+    if number < 1:
+        raise InputError(f"{variable} must be a number of bytes above 0, got {value!r}", name=variable)
+    return number
 
 
 def memory_budget():
     """Return the bytes one long step may hold at once (``MSDASH_MEMORY_BUDGET``), default 1/4 of the RAM.
 
     Every step that could otherwise hold everything at once (a block of decoded images in
-    ``python -m msdash extract``, and the other long steps as they learn to) sizes its blocks from it.
+    ``python -m msdash extract``, extraction, PCA, nested CV, table caching) sizes its blocks from it.
 
     Raises
     ------
     msdash.errors.InputError
         When ``MSDASH_MEMORY_BUDGET`` is set but not a positive number of bytes.
     """
-    from msdash.errors import InputError
-
-    text = os.environ.get("MSDASH_MEMORY_BUDGET", "").strip()
-    if not text:
-        return physical_memory_bytes() // 4
-    try:
-        budget = int(float(text))
-    except ValueError:
-        budget = 0
-    if budget < 1:
-        raise InputError(f"MSDASH_MEMORY_BUDGET must be a positive number of bytes, got {text!r}",
-                         name="MSDASH_MEMORY_BUDGET")
-    return budget
+    return _bytes_from_env("MSDASH_MEMORY_BUDGET", physical_memory_bytes() // 4)
 
 
 def max_upload_bytes():
@@ -141,4 +135,4 @@ def max_xlsx_bytes():
 
 def max_xlsx_parts():
     """Return the largest number of parts (zip members) of one XLSX workbook (``MSDASH_MAX_XLSX_PARTS``, 10 000)."""
-    return int(os.environ.get("MSDASH_MAX_XLSX_PARTS", 10_000))
+    return _bytes_from_env("MSDASH_MAX_XLSX_PARTS", 10_000)  # a count, parsed like the byte limits
