@@ -255,15 +255,10 @@ class _ZipMember:
 def _load_one(name, data, state):
     """Decode one file into ``state["result"]``; every failure becomes a LoadError."""
     result, seen = state["result"], state["seen"]
-    # NFC: the same name typed on macOS (NFD) and elsewhere (NFC) is one sample, not two look-alikes.
-    raw, name = name, unicodedata.normalize("NFC", name)
-    sample, extension = os.path.splitext(name.rsplit("/", 1)[-1])
-    extension = extension.lower()
+    raw = name
+    name, sample, extension = _split_name(name)
     if extension not in SUPPORTED_EXTENSIONS:
-        found = f"'{extension}'" if extension else "with no extension"
-        result.errors.append(LoadError(name, (
-            f"{name}: unsupported file type {found}; supported: {', '.join(SUPPORTED_EXTENSIONS)} "
-            "and .zip; convert it to PNG or TIFF")))
+        result.errors.append(_unsupported(name, extension))
         return
     key = sample.casefold()
     if key in seen:
@@ -303,6 +298,22 @@ def _load_one(name, data, state):
         result.images[sample] = image
         seen[key] = (name, raw != name)
         result.notes.extend(LoadError(name, f"{name}: {note}") for note in notes)
+
+
+def _split_name(name):
+    """``(name in NFC, sample name, lower-case extension)`` of a file's display name.
+
+    NFC: the same name typed on macOS (NFD) and elsewhere (NFC) is one sample, not two look-alikes.
+    """
+    name = unicodedata.normalize("NFC", name)
+    sample, extension = os.path.splitext(name.rsplit("/", 1)[-1])
+    return name, sample, extension.lower()
+
+
+def _unsupported(name, extension):
+    found = f"'{extension}'" if extension else "with no extension"
+    return LoadError(name, f"{name}: unsupported file type {found}; supported: {', '.join(SUPPORTED_EXTENSIONS)} "
+                           "and .zip; convert it to PNG or TIFF")
 
 
 def _decode(fh, name, extension, max_pixels, variable, budget):

@@ -14,7 +14,6 @@ claims the name and the others are reported as duplicates, exactly as one ``load
 
 import contextlib
 import os
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +99,7 @@ def list_images(sources):
     >>> listing.errors[0].name.endswith("notes.txt")
     True
     """
-    from msdash.io import SUPPORTED_EXTENSIONS, LoadError, LoadResult, _as_list, _files_of
+    from msdash.io import SUPPORTED_EXTENSIONS, LoadResult, _as_list, _files_of, _split_name, _unsupported
 
     refused = LoadResult()
     slots = {}
@@ -108,14 +107,9 @@ def list_images(sources):
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"`sources` items must be paths, got {type(source).__name__}")
         for name, data in _files_of(source, refused):
-            # NFC as load_images: a name typed on macOS (NFD) and elsewhere is one sample.
-            shown = unicodedata.normalize("NFC", name)
-            sample, extension = os.path.splitext(shown.rsplit("/", 1)[-1])
-            if extension.lower() not in SUPPORTED_EXTENSIONS:
-                found = f"'{extension.lower()}'" if extension else "with no extension"
-                refused.errors.append(LoadError(shown, (
-                    f"{shown}: unsupported file type {found}; supported: {', '.join(SUPPORTED_EXTENSIONS)} "
-                    "and .zip; convert it to PNG or TIFF")))
+            shown, sample, extension = _split_name(name)  # the loader's naming rule, NFC included
+            if extension not in SUPPORTED_EXTENSIONS:
+                refused.errors.append(_unsupported(shown, extension))
                 continue
             if isinstance(data, Path):
                 item = ImageSource(name, sample, data, None, data.stat().st_size)
