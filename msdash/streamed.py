@@ -74,12 +74,12 @@ def _extract_block(block, budget, name, store, before_extract, shapes, unreadabl
         unreadable.append(error)
         if report is not None:
             report(error)
-    # float32 for the extractor; popping drops each compact copy as soon as it is converted.
-    images = {sample: loaded.images.pop(sample) for sample in list(loaded.images)}
+    # Kept compact: extract converts them to float32 one of its own blocks at a time.
+    images = loaded.images
     del loaded
     if not images:
         return None
-    shapes.update((sample, np.shape(image)) for sample, image in images.items())
+    shapes.update((sample, images.raw(sample).shape) for sample in images)
     if before_extract is not None:
         before_extract(images)
     return extract(images, name, store=store, **params)
