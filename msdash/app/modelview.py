@@ -146,31 +146,10 @@ def nested_folds(X, y, groups, *, model, outer, inner, scoring, standardize, cal
     CVResult or None
         None when the callback stopped the run before its last fold.
     """
-    import pandas as pd
+    from msdash.models import nested_cv
 
-    from msdash.models.cv import CVResult, check_data, make_plan, outer_splits, run_fold
-    from msdash.models.metrics import regression_metrics, score
-
-    X, y, groups = check_data(X, y, groups)
-    plan = make_plan(X, y, model=model, n_components=None, inner=inner, groups=groups, scoring=scoring,
-                     random_state=42, standardize=standardize, fast=True, model_params=None)
-    folds = outer_splits(X, y, groups, outer, 42)
-    outcomes = []
-    for i, (train, test) in enumerate(folds):
-        outcomes.append(run_fold(plan, train, test))
-        if callback is not None and callback({"fold": i + 1, "folds": len(folds)}) is False:
-            return None
-    predictions = np.empty_like(y)
-    rows = []
-    for (train, test), (_, pred, _, _) in zip(folds, outcomes):
-        predictions[test] = pred
-        rows.append({**regression_metrics(y[test], pred), "n_test": len(test)})
-    return CVResult(
-        fold_scores=np.array([score(y[test], predictions[test], scoring) for _, test in folds]),
-        fold_params=[o[0] for o in outcomes], predictions=predictions, folds=folds,
-        metrics=pd.DataFrame(rows).rename_axis("fold"), model=model, scoring=scoring, y=y,
-        candidates=[o[2] for o in outcomes], inner_scores=[o[3] for o in outcomes], standardize=bool(standardize),
-        model_params={}, inner=int(inner), random_state=42)
+    return nested_cv(X, y, model=model, outer=outer, inner=inner, groups=groups, scoring=scoring,
+                     random_state=42, standardize=standardize, callback=callback)
 
 
 def cv_job(tasks, *, scoring, standardize, callback):

@@ -312,7 +312,7 @@ def inner_search(plan, rows, groups):
 
 
 def nested_cv(X, y, *, model="pr", n_components=None, outer=10, inner=5, groups=None, scoring="mape",
-              random_state=42, n_jobs=None, standardize=False, fast=True, model_params=None):
+              random_state=42, n_jobs=None, standardize=False, fast=True, model_params=None, callback=None):
     """Nested cross-validation of a regressor preset (study B: outer 10-fold, inner 5-fold over #PCs).
 
     Parameters
@@ -347,10 +347,14 @@ def nested_cv(X, y, *, model="pr", n_components=None, outer=10, inner=5, groups=
         fold (the plain protocol; same numbers, slower).
     model_params : dict, optional
         Parameters of the final regressor (see :func:`msdash.models.make_model`), e.g. ``{"step": 5.0}``.
+    callback : callable, optional
+        Called after every outer fold with ``{"fold": i, "folds": k}`` (folds then run one after another);
+        a ``False`` answer stops the run.
 
     Returns
     -------
-    CVResult
+    CVResult or None
+        None only when ``callback`` stopped the run before its last fold.
 
     Notes
     -----
@@ -373,7 +377,14 @@ def nested_cv(X, y, *, model="pr", n_components=None, outer=10, inner=5, groups=
                      scoring=scoring, random_state=random_state, standardize=standardize, fast=fast,
                      model_params=model_params)
     folds = outer_splits(X, y, groups, outer, random_state)
-    outcomes = Parallel(n_jobs=n_jobs)(delayed(run_fold)(plan, train, test) for train, test in folds)
+    if callback is None:
+        outcomes = Parallel(n_jobs=n_jobs)(delayed(run_fold)(plan, train, test) for train, test in folds)
+    else:  # one fold at a time, so a caller can show progress and stop between folds
+        outcomes = []
+        for i, (train, test) in enumerate(folds):
+            outcomes.append(run_fold(plan, train, test))
+            if callback({"fold": i + 1, "folds": len(folds)}) is False:
+                return None
     predictions = np.empty_like(y)
     rows = []
     for (train, test), (_, pred, _, _) in zip(folds, outcomes):
