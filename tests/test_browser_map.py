@@ -40,9 +40,10 @@ def test_fifty_thousand_point_map_click_and_box_select(workspace, tmp_path):
         fast_map.wait_for()
         assert fast_map.get_attribute("data-n") == "50000"
         # The canvas map replaced plotly above the threshold. The page's other charts (scree plot, PC–property
-        # heat map) are plotly and may already be drawn, so count the points plotly holds, not its charts.
+        # heat map) are plotly and may already be drawn, so count the points plotly holds (``_length`` of its
+        # decoded traces; ``data`` may hold base64 arrays), not its charts.
         plotly_points = page.evaluate("""() => Math.max(0, ...[...document.querySelectorAll('.js-plotly-plot')]
-            .map(div => (div.data || []).reduce((n, trace) => n + (trace.x ? trace.x.length : 0), 0)))""")
+            .map(div => (div._fullData || []).reduce((n, trace) => n + (trace._length || 0), 0)))""")
         assert plotly_points < 1000, plotly_points
         left, top, width, height = (float(v) for v in fast_map.get_attribute("data-plot").split(","))
         fast_map.scroll_into_view_if_needed()
