@@ -7,6 +7,7 @@ import pandas as pd
 from msdash.dataset import Dataset
 from msdash.errors import InputError
 from msdash.imagestore import Images
+from msdash.tables import name_key, name_keys
 
 _NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
 
@@ -14,7 +15,8 @@ _NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
 def guess_name_column(table, names=()):
     """Guess which column of a property table holds the image names.
 
-    The column that matches the most image names (case-insensitive, extension stripped) wins; ties and
+    The column that matches the most image names wins, names compared by the one matching rule of
+    :func:`msdash.tables.name_key` (case and surrounding spaces ignored, image extension stripped); ties and
     tables that match nothing fall back to the first column whose header looks like a name
     ("name", "file", "image", "sample", "id"), then to the first column.
 
@@ -39,11 +41,10 @@ def guess_name_column(table, names=()):
     columns = list(table.columns)
     if not columns:
         raise InputError("The property table has no columns.")
-    wanted = {str(name).strip().lower() for name in names}
+    wanted = {name_key(name) for name in names} - {""}
 
     def hits(column):
-        cells = table[column].astype(str).str.strip().str.lower().str.replace(r"\.[a-z0-9]{2,4}$", "", regex=True)
-        return int(cells.isin(wanted).sum())
+        return int(name_keys(table[column]).isin(wanted).sum())
 
     scores = [hits(column) for column in columns] if wanted else [0] * len(columns)
     best = max(scores)

@@ -21,7 +21,12 @@ _EXCEL_EXTENSIONS = (".xlsx", ".xlsm")  # .xlsm: macros are never run (openpyxl 
 _DELIMITERS = ",;\t"
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _EXTENSION_TAIL = re.compile(r"\s*(?:" + "|".join(map(re.escape, SUPPORTED_EXTENSIONS)) + r")\Z")
-#: Rows of one Excel worksheet (Excel's own limit); a sheet declaring more is refused, not walked.
+#: Cells (casefolded, stripped) that mean "no value" in a numeric column; they become NaN and are not
+#: reported as "not a number". Only numeric columns read them so: in a text column "NA" may be sodium.
+MISSING_MARKERS = frozenset({
+    "", "n/a", "na", "n.a.", "n.a", "n/a.", "#n/a", "nan", "none", "null", "nil", "-", "--", "---", "\u2014",
+    "\u2013", "\u2212", "?", "??", "missing", "not available", "not measured", "n.d.", "nd", "/", ".", "x",
+})
 
 
 def read_properties(source, *, sheet=None, max_rows=None):
@@ -181,7 +186,11 @@ class MatchReport:
         ``"(empty name in row N)"`` for rows without a name (row 1 is the header).
     non_numeric : dict of str to list of (str, str)
         Numeric column → ``(table name, raw cell)`` of cells that are not numbers, or numbers too large
-        for a float (``1e999``, which would be infinite); they became NaN.
+        for a float (``1e999``, which would be infinite); they became NaN. Missing-value markers
+        (:data:`MISSING_MARKERS`: ``N/a``, ``-``, ``—``, empty, …) are not listed here.
+    missing_markers : dict of str to int
+        Numeric column → number of cells written as a missing-value marker other than an empty cell
+        (``N/a``, ``-``, …); they became NaN.
     properties : pandas.DataFrame
         Indexed by every image name (``index.name == "sample"``); numeric columns float64, text and
         group columns ``str``; images without a row are NaN. The name column is excluded.
@@ -196,6 +205,7 @@ class MatchReport:
     unmatched_rows: list = field(default_factory=list)
     duplicates: list = field(default_factory=list)
     non_numeric: dict = field(default_factory=dict)
+    missing_markers: dict = field(default_factory=dict)
     properties: object = None
     numeric_columns: list = field(default_factory=list)
     text_columns: list = field(default_factory=list)
@@ -215,6 +225,9 @@ class MatchReport:
                          "(first row used)")
         if bad_cells:
             parts.append(f"{bad_cells} {_plural(bad_cells, 'cell')} not a number (left empty)")
+        marked = sum(self.missing_markers.values())
+        if marked:
+            parts.append(f"{marked} {_plural(marked, 'cell')} marked as missing (N/a, -, …)")
         return "; ".join(parts)
 
 
@@ -240,17 +253,19 @@ def match_properties(names, table, *, name_column, group_column=None):
     Returns
     -------
     MatchReport
-        A column is numeric when at least half of its non-empty cells are numbers; its other cells are
-        reported in ``non_numeric`` and become NaN, as do numbers that overflow to infinity. Decimal commas are read when the table's delimiter
-        was ``";"``.
+        A column is numeric when it holds a number and at least half of its cells that are neither empty
+        nor a missing-value marker (:data:`MISSING_MARKERS`: ``N/a``, ``NA``, ``-``, ``—``, ``?``, …) are
+        numbers, so a sparse column (28 numbers, 121 ``N/a``) stays numeric. Markers become NaN silently
+        (counted in ``missing_markers``); other cells are reported in ``non_numeric`` and become NaN, as
+        do numbers that overflow to infinity. Decimal commas are read when the table's delimiter was ``";"``.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> table = pd.DataFrame({"file": ["A.png", "b"], "HV": ["200", "n/a"]})
+    >>> table = pd.DataFrame({"file": ["A.png", "b", "d"], "HV": ["200", "n/a", "12 HV"]})
     >>> report = match_properties(["a", "c"], table, name_column="file")
     >>> report.matched, report.missing_rows, report.unmatched_rows, report.non_numeric
-    (['a'], ['c'], ['b'], {'HV': [('b', 'n/a')]})
+    (['a'], ['c'], ['b', 'd'], {'HV': [('d', '12 HV')]})
     >>> report.properties.loc["a", "HV"]
     np.float64(200.0)
     """
@@ -269,7 +284,7 @@ def match_properties(names, table, *, name_column, group_column=None):
     table_names = cells[name_column]
     first_row, duplicates = {}, []
     for row, raw in enumerate(table_names):
-        key = _name_key(raw)
+        key = name_key(raw)
         if not key:
             duplicates.append(f"(empty name in row {row + 2})")
         elif key in first_row:
@@ -277,8 +292,8 @@ def match_properties(names, table, *, name_column, group_column=None):
                 duplicates.append(table_names[first_row[key]])
         else:
             first_row[key] = row
-    image_keys = {_name_key(n) for n in names}
-    rows = [first_row.get(_name_key(n)) for n in names]
+    image_keys = {name_key(n) for n in names}
+    rows = [first_row.get(name_key(n)) for n in names]
     report = MatchReport(
         matched=[n for n, r in zip(names, rows) if r is not None],
         missing_rows=[n for n, r in zip(names, rows) if r is None],
@@ -293,15 +308,19 @@ def match_properties(names, table, *, name_column, group_column=None):
             continue
         values = cells[column]
         parsed = [_parse_number(v, decimal_comma) for v in values]
-        filled = sum(1 for v in values if v)
-        numbers = sum(1 for v, p in zip(values, parsed) if v and p is not None)
+        missing = [is_missing(v) for v in values]
+        filled = sum(1 for m in missing if not m)
+        numbers = sum(1 for m, p in zip(missing, parsed) if not m and p is not None)
         if column != group_column and numbers and numbers * 2 >= filled:
             report.numeric_columns.append(column)
             # 1e999 parses as a number but overflows to inf: reported and left empty like any other bad cell.
             usable = [p is not None and math.isfinite(p) for p in parsed]
-            bad = [(table_names[i], v) for i, (v, ok) in enumerate(zip(values, usable)) if v and not ok]
+            bad = [(table_names[i], v) for i, (v, ok, m) in enumerate(zip(values, usable, missing)) if not (ok or m)]
             if bad:
                 report.non_numeric[column] = bad
+            marked = sum(1 for v, m in zip(values, missing) if m and v)
+            if marked:
+                report.missing_markers[column] = marked
             properties[column] = np.array(
                 [parsed[r] if r is not None and usable[r] else np.nan for r in rows], dtype=np.float64
             )
@@ -322,17 +341,28 @@ def _as_text(value):
     return str(value).strip()
 
 
-def _name_key(name):
+def is_missing(cell):
+    """True when a table cell means "no value": empty, or a marker of :data:`MISSING_MARKERS`.
+
+    >>> [is_missing(c) for c in ["N/a", " — ", "", "?", "12", "12 HV"]]
+    [True, True, True, True, False, False]
+    """
+    return _as_text(cell).casefold() in MISSING_MARKERS
+
+
+def name_key(name):
     """Return the matching key of a sample name: stripped, casefolded, without an image extension.
 
-    >>> _name_key("  Img_01.PNG ")
+    The one rule by which names of images, property rows and imported features are matched.
+
+    >>> name_key("  Img_01.PNG ")
     'img_01'
     """
     return _EXTENSION_TAIL.sub("", _as_text(name).casefold())
 
 
-def _name_keys(cells):
-    """Return the matching keys of a column of names, as :func:`_name_key` does, with pandas string methods.
+def name_keys(cells):
+    """Return the matching keys of a column of names, as :func:`name_key` does, with pandas string methods.
 
     Parameters
     ----------
@@ -345,11 +375,14 @@ def _name_keys(cells):
         Same index as ``cells``.
 
     >>> import pandas as pd
-    >>> _name_keys(pd.Series([" Img_01.PNG ", None, 7])).tolist()
+    >>> name_keys(pd.Series([" Img_01.PNG ", None, 7])).tolist()
     ['img_01', '', '7']
     """
     text = cells.astype(object).where(cells.notna(), "").astype(str).str.strip().str.casefold()
     return text.str.replace(_EXTENSION_TAIL, "", regex=True)
+
+
+_name_key, _name_keys = name_key, name_keys  # older private names, still imported by msdash.features.imported
 
 
 def _parse_number(text, decimal_comma):

@@ -153,12 +153,14 @@ class TestMatchProperties:
         report = match_properties(list("abcde"), table, name_column="name")
         assert report.numeric_columns == ["Hardness (HV)"]
         assert report.text_columns == ["paper"]
-        assert report.non_numeric == {"Hardness (HV)": [("b", "n/a"), ("c", "12 HV")]}
+        # "n/a" is a missing-value marker (issue 17), not a bad cell; "12 HV" is genuinely not a number.
+        assert report.non_numeric == {"Hardness (HV)": [("c", "12 HV")]}
+        assert report.missing_markers == {"Hardness (HV)": 1}
         values = report.properties["Hardness (HV)"]
         assert values.dtype == np.float64
         assert values["a"] == 200 and np.isnan(values["b"]) and np.isnan(values["d"])
         assert report.properties["paper"].tolist() == ["Smith", "Lee", "Lee", "Kim", "Kim"]
-        assert "2 cells not a number" in report.summary()
+        assert "1 cell not a number" in report.summary() and "1 cell marked as missing" in report.summary()
 
     def test_mostly_text_column_is_text(self):
         report = match_properties(["a", "b", "c"], _table("name,phase\na,ferrite\nb,3\nc,pearlite\n"),
