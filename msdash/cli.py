@@ -183,7 +183,11 @@ def _extract(args):
     slots = listing.slots[index::count]
 
     def ray_fill(images):
-        _extract_on_ray(images, spec.name, params, workers=args.ray_workers, gpus=args.ray_gpus)
+        from msdash.features.distributed import extract_on_ray
+
+        done, failed = extract_on_ray(images, spec.name, params, workers=args.ray_workers, gpus=args.ray_gpus)
+        print(f"msdash extract: Ray workers computed {done + failed} images ({failed} failed) into the "
+              "feature store", file=sys.stderr)
 
     table, unreadable = None, []
     if slots:
@@ -214,53 +218,6 @@ def _write_frame(frame, out):
         frame.to_csv(out)
     else:
         frame.to_parquet(out)
-
-
-def _extract_on_ray(images, name, params, *, workers, gpus):
-    """Compute on Ray workers (``map_batches`` actors running ``extract`` without a store) and put their rows
-    into this machine's feature store, so the local ``extract`` that follows reads them all from there.
-
-    The store stays on the driver (SQLite in WAL mode must not live on a network file system); only the
-    feature rows travel back. Failed samples are not stored: the local run computes them again and reports them.
-    """
-    import os
-
-    import numpy as np
-
-    try:
-        import ray
-    except ImportError:
-        raise InputError("--engine ray needs Ray: pip install -r requirements-cluster.txt") from None
-    import msdash
-    from msdash.features.registry import get_spec
-    from msdash.features.store import default_store, extractor_key, image_hash
-
-    spec = get_spec(name)
-    root = str(Path(msdash.__file__).resolve().parent.parent)  # a local Ray instance imports msdash from here
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True,
-             runtime_env={"env_vars": {"PYTHONPATH": path}})
-
-    class Worker:  # one per actor, so a foundation model is loaded once per worker
-        def __call__(self, batch):
-            from msdash.features import extract
-
-            table = extract(dict(zip(map(str, batch["name"]), batch["image"])), name, store=False, **params)
-            failed = {e.name for e in table.errors}
-            return {"name": np.asarray(table.names), "ok": np.asarray([n not in failed for n in table.names]),
-                    "values": table.values}
-
-    items = [{"name": n, "image": np.asarray(image, dtype=np.float32)} for n, image in images.items()]
-    dataset = ray.data.from_items(items).map_batches(Worker, batch_size=64, concurrency=max(1, workers),
-                                                     num_gpus=gpus, batch_format="numpy")
-    key = extractor_key(spec.name, params, spec.version)
-    rows = []
-    for row in dataset.iter_rows():
-        if row["ok"]:  # hashed as extract hashes a float32 sample, so the local run finds the row
-            rows.append((image_hash(np.asarray(images[str(row["name"])], dtype=np.float32)), row["values"], None))
-    default_store().put_many(key, rows)
-    print(f"msdash extract: Ray workers computed {len(items)} images ({len(items) - len(rows)} failed) into the "
-          "feature store", file=sys.stderr)
 
 
 def _merge(args):
