@@ -74,7 +74,7 @@ class TestUpload:
         at, maps = upload_zip_and_table(new_app())
         assert not at.exception
         shown = text_of(at)
-        assert "3 of 4 images matched" in shown or "Match report" in shown
+        assert "Match report" in shown  # the counts are checked on the metrics below
         metrics = {m.label: m.value for m in at.metric}
         assert metrics["Matched images"] == "3"
         assert metrics["Images without a row"] == "1"
