@@ -163,7 +163,7 @@ def cuda_figures(repeats):
         batch = auto_batch_size(fm, (3, SIDE, SIDE))
         embed(images[:batch], model=fm)
         torch.cuda.synchronize()
-        seconds, _ = _best(lambda: (embed(images, model=fm), torch.cuda.synchronize()), repeats)
+        seconds, _ = _best(lambda fm=fm: (embed(images, model=fm), torch.cuda.synchronize()), repeats)
         bound = _matmul_bound(hidden, layers, heads, batch)
         figures[f"dinov2_{name}_bf16_images_per_s"] = round(len(images) / seconds, 1)
         figures[f"dinov2_{name}_matmul_bound_images_per_s"] = round(bound, 1)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from foundation_tiny import hub_cache, tiny  # noqa: F401 — the tiny-model fixtures, for every test module
 
 ROOT = Path(__file__).resolve().parent.parent
 

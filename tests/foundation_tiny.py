@@ -1,6 +1,6 @@
 """Tiny randomly initialised DINOv2 / DINOv2-with-registers / CLIP / SAM models saved like a user's local folder,
 a stand-in for huggingface_hub.snapshot_download (no network), and the fixtures of the tests that use them
-(import ``tiny`` and ``hub_cache`` into a test module to use them)."""
+(``tiny`` and ``hub_cache``, registered for every test by ``conftest.py``)."""
 
 import os
 import shutil

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from foundation_tiny import DIM, fake_snapshot_download, hub_cache, tiny  # noqa: F401 — fixtures
+from foundation_tiny import DIM, fake_snapshot_download
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 pytest.importorskip("torch")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from foundation_tiny import fake_snapshot_download, hub_cache, tiny  # noqa: F401 — fixtures
+from foundation_tiny import fake_snapshot_download
 from msdash.errors import InputError
 from msdash.features.foundation import download_model, model_status
 
