@@ -1,8 +1,10 @@
-"""Predicting new samples with a fitted property model: distances to the training set, and safe model files.
+"""Predicting new samples with a fitted property model: out-of-distribution checks and safe model files.
 
-Out-of-distribution flag: a new sample is flagged when its distance to the nearest training sample, in the
-model's own feature space before the regressor (after scaling and PCA), exceeds the 99th percentile of the
-training samples' distances to their nearest other training sample.
+Out-of-distribution check (:mod:`msdash.ood`), in two parts as in PCA-based process monitoring: *inside*
+the retained PCs, the distance to the nearest training sample (threshold: the 99th percentile of the training
+samples' distances to their nearest other one); *outside* them, the distance to the PCA subspace (the Q/SPE
+residual; threshold: the 99th percentile of the training samples' out-of-fold residuals). A model that keeps 6
+of 1,024 dimensions does not see a sample moved along the other 1,018; only the second part does.
 
 Model files use skops (``.skops``), whose loader refuses any type that is not on a list of trusted ones —
 never a plain pickle.
@@ -120,39 +122,23 @@ def nearest_distance(reference, queries, *, exclude_self=False, budget=None):
     return out
 
 
-def ood_flags(pipeline, X_train, X_new, *, percentile=99.0):
-    """Out-of-distribution flags of new samples.
-
-    Parameters
-    ----------
-    pipeline : fitted Pipeline
-    X_train : array_like, shape (n_train, n_features)
-        The samples the pipeline was fitted on.
-    X_new : array_like, shape (n_new, n_features)
-    percentile : float
-        Percentile of the training samples' nearest-neighbour distances used as the threshold.
+def ood_flags(pipeline, X_train, X_new, *, percentile=99.0, folds=None):
+    """Out-of-distribution flags of new samples: :func:`msdash.ood.ood_check` as a tuple.
 
     Returns
     -------
     distance : ndarray, shape (n_new,)
         Distance of each new sample to its nearest training sample, in model space.
     threshold : float
+        Its threshold.
     flags : ndarray of bool, shape (n_new,)
-        ``distance > threshold``.
-
-    Notes
-    -----
-    Both tables go through the model in blocks of rows (:func:`model_space`) and the nearest neighbours are
-    found in blocks (:func:`nearest_distance`), so memory stays bounded for large training sets.
+        Either part fired: the distance inside the retained PCs or the residual outside them
+        (:meth:`msdash.ood.OODCheck.flags`).
     """
-    train = model_space(pipeline, X_train)
-    new = model_space(pipeline, X_new)
-    if len(train) < 2:
-        raise InputError("at least two training samples are needed for an out-of-distribution threshold")
-    own = nearest_distance(train, train, exclude_self=True)  # nearest *other* training sample
-    threshold = float(np.percentile(own, percentile))
-    distance = nearest_distance(train, new)
-    return distance, threshold, distance > threshold
+    from msdash.ood import ood_check
+
+    check = ood_check(pipeline, X_train, X_new, folds=folds, percentile=percentile)
+    return check.distance, check.distance_threshold, check.flags
 
 
 def dump_model(pipeline):
