@@ -23,7 +23,7 @@ def models_page():
 
 def test_nested_cv_grouped_next_to_random_and_linked_parity(models_page):
     at = models_page
-    at.selectbox(key="model_target").set_value("E_HS_upper (GPa)").run()
+    at.selectbox(key="model_target").set_value("E_x plane strain Voigt bound (GPa)").run()
     at.multiselect(key="model_models").set_value(["pr", "pcr"]).run()
     assert at.selectbox(key="model_groups").value == "family"  # the data set's group column by default
     at.button(key="run_models").click().run()
@@ -32,7 +32,7 @@ def test_nested_cv_grouped_next_to_random_and_linked_parity(models_page):
     assert len(table) == 4  # 2 models × (random folds, grouped by family: 3 groups → leave-one-group-out)
     assert set(table["CV"]) == {"random folds", "grouped by family (honest)"}
     assert (table["samples"] == 300).all()
-    # E_HS_upper is a function of the volume fraction, which PC1 of two-point statistics tracks.
+    # The Voigt bound is a function of the volume fraction, which PC1 of two-point statistics tracks.
     assert table.loc[table["model"] == "pr", "R²"].min() > 0.9
     box = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert sorted(t["name"] for t in box["data"]) == ["pcr", "pcr · grouped by family", "pr",

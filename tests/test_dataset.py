@@ -279,7 +279,7 @@ class TestDemoDataset:
         assert ds.group_column == "family" and ds.source == "demo" and ds.notes == []
         assert ds.summary()["kinds"] == {"2d": 300}
         assert ds.text_columns == ["family"]
-        assert "E_HS_upper (GPa)" in ds.numeric_columns
+        assert "E_x plane strain Voigt bound (GPa)" in ds.numeric_columns
         dataset_id = save_dataset(ds)
         _assert_same(ds, load_dataset(dataset_id))
         assert list_datasets()[0].n_samples == 300

@@ -68,10 +68,10 @@ class TestMapFigure:
     def test_numeric_colour_gives_one_trace_with_titled_colour_bar(self):
         coords, names = _points()
         stiffness = np.linspace(10, 20, 12)
-        fig = map_figure(coords, names, color=stiffness, color_label="E_HS_upper (GPa)")
+        fig = map_figure(coords, names, color=stiffness, color_label="E_x plane strain Voigt bound (GPa)")
         assert len(fig.data) == 1
         marker = fig.data[0].marker
-        assert marker.showscale and marker.colorbar.title.text == "E_HS_upper (GPa)"
+        assert marker.showscale and marker.colorbar.title.text == "E_x plane strain Voigt bound (GPa)"
         np.testing.assert_array_equal(marker.color, stiffness)
         assert (marker.cmin, marker.cmax) == (10.0, 20.0)
         assert "Viridis" in str(marker.colorscale) or marker.colorscale[0][1] == "#440154"

@@ -15,15 +15,31 @@ Properties, one row per sample (phase 1 = label 1 = white):
 - ``volume_fraction`` — measured share of phase-1 pixels (equals the target up to pixel rounding);
 - ``interface_density (1/px)`` — :func:`~msdash.synthetic.fields.interface_density`: unlike
   nearest-neighbour pairs (periodic, both axes) over all pairs;
-- ``E_HS_upper (GPa)`` — Hashin–Shtrikman upper bound on the Young's modulus at the measured volume
-  fraction, phase 1 E = 200 GPa, ν = 0.3, phase 0 E = 4 GPa, ν = 0.3 (stiffness contrast 50 as in study A).
-  It depends on the volume fraction only and is kept as a reference;
-- ``E_x FFT (GPa)`` — the modulus of each microstructure along x by FFT homogenisation
-  (:func:`~msdash.synthetic.homogenisation.effective_stiffness`, same phases, plane strain, CG solver,
-  tol 1e-6): ``1 / (C⁻¹)_xx`` of the effective 3×3 Voigt tensor, i.e. E/(1 − ν²) for an isotropic cell.
+- ``E_x plane strain FFT (GPa)`` — the plane-strain modulus along x of each cell by FFT homogenisation
+  (:func:`~msdash.synthetic.homogenisation.effective_stiffness`, phase 1 E = 200 GPa, ν = 0.3, phase 0
+  E = 4 GPa, ν = 0.3: stiffness contrast 50 as in study A [1]_; Willot scheme, tol 1e-6):
+  ``1 / (C⁻¹)_xx`` of the effective 3×3 plane-strain tensor, the modulus under uniaxial in-plane stress with
+  ``ε_zz = 0``. It is **not** Young's modulus: for an isotropic cell it is ``E / (1 − ν²)``, about 10 % above
+  ``E``. Discretisation error: the Willot scheme equals bilinear finite elements with one integration point;
+  at contrast 50 an independent audit measured it 0.4 % to 5 % below conforming (fully integrated) bilinear
+  elements at 24–96 px per side (64 px here); the solver tolerance changes it far less;
+- ``E_x plane strain Voigt bound (GPa)`` and ``E_x plane strain Reuss bound (GPa)`` — upper and lower
+  bounds on it at the measured volume fraction
+  (:func:`~msdash.synthetic.homogenisation.voigt_reuss_modulus_x`): with equal ``ν``, ``⟨E⟩ / (1 − ν²)``
+  and ``1 / (⟨1/E⟩ (1 − ν²))``. They hold for every cell, anisotropic ones included, and for the discrete
+  solution (it minimises the energy over fields that include the uniform one; Hill's lower bound holds for
+  every field of the given mean). The tighter Hashin–Shtrikman bounds hold for
+  statistically isotropic composites only: single 64-px cells, and the ``aniso`` families all the more, can
+  exceed them, so they are not given (the 3-D Hashin–Shtrikman bound on ``E`` of earlier versions was not a
+  bound on this plane-strain modulus).
 
 ``data/make_demo.py`` calls :func:`write_demo` to store the set in ``data/demo``;
 :func:`msdash.dataset.demo_dataset` reads it back with :func:`read_demo`.
+
+References
+----------
+.. [1] S. E. Whitman, G. Hu, M. I. Latypov, "Learning microstructure–property relationships in materials
+   with robust features from vision transformers" (study A; see ``docs/references.md``).
 """
 
 from pathlib import Path
@@ -31,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fields import hashin_shtrikman_upper, interface_density, two_phase
+from .fields import interface_density, two_phase
 
 __all__ = ["make_demo", "write_demo", "read_demo", "DEMO_SEED", "PROPERTY_COLUMNS"]
 
@@ -44,8 +60,9 @@ PROPERTY_COLUMNS = [
     "interface_density (1/px)",
     "correlation_length (px)",
     "anisotropy",
-    "E_HS_upper (GPa)",
-    "E_x FFT (GPa)",
+    "E_x plane strain Voigt bound (GPa)",
+    "E_x plane strain FFT (GPa)",
+    "E_x plane strain Reuss bound (GPa)",
     "family",
 ]
 FAMILIES = ("iso", "aniso-x", "aniso-y")
@@ -55,11 +72,22 @@ NU_PHASES = (0.3, 0.3)
 
 
 def fft_modulus(image):
-    """Plane-strain modulus along x (GPa) of one demo cell by FFT homogenisation (phase 1 = 200 GPa)."""
+    """Plane-strain modulus along x, ``1 / (C⁻¹)_xx`` (GPa) of one demo cell by FFT homogenisation.
+
+    Phase 1 (label 1) has E = 200 GPa, phase 0 E = 4 GPa, both ν = 0.3; see the module docstring for what
+    the modulus is and its discretisation error.
+    """
     from .homogenisation import effective_stiffness, youngs_modulus_x
 
     stiffness = effective_stiffness(image, youngs=E_PHASES[::-1], poisson=NU_PHASES[::-1], tol=1e-6, method="cg")
     return float(youngs_modulus_x(stiffness))
+
+
+def modulus_bounds(volume_fraction):
+    """Reuss and Voigt bounds (GPa) on the demo's plane-strain ``E_x`` at the given volume fractions of phase 1."""
+    from .homogenisation import voigt_reuss_modulus_x
+
+    return voigt_reuss_modulus_x(volume_fraction, youngs=E_PHASES[::-1], poisson=NU_PHASES[::-1], dims=2)
 
 
 def make_demo(n=300, size=64, seed=DEMO_SEED):
@@ -106,6 +134,7 @@ def make_demo(n=300, size=64, seed=DEMO_SEED):
         images[i] = two_phase(1, (size, size), volume_fraction=target[i], correlation_length=widths, seed=rng)[0]
 
     volume_fraction = images.mean(axis=(1, 2), dtype=np.float64)
+    lower, upper = modulus_bounds(volume_fraction)
     width = max(3, len(str(n - 1)))
     properties = pd.DataFrame(
         {
@@ -114,8 +143,9 @@ def make_demo(n=300, size=64, seed=DEMO_SEED):
             "interface_density (1/px)": interface_density(images),
             "correlation_length (px)": length,
             "anisotropy": anisotropy,
-            "E_HS_upper (GPa)": hashin_shtrikman_upper(volume_fraction, E=E_PHASES, nu=NU_PHASES),
-            "E_x FFT (GPa)": [fft_modulus(image) for image in images],
+            "E_x plane strain Voigt bound (GPa)": upper,
+            "E_x plane strain FFT (GPa)": [fft_modulus(image) for image in images],
+            "E_x plane strain Reuss bound (GPa)": lower,
             "family": family.astype(str),
         },
         columns=PROPERTY_COLUMNS,
