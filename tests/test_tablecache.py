@@ -1,10 +1,16 @@
 """The whole-table cache of saved data sets: exact round trip, never stale, ignores half-written entries."""
 
+import json
+
 import numpy as np
 
 from msdash.dataset import Dataset
-from msdash.features import extract
-from msdash.features import tablecache
+from msdash.features import EXTRACTORS, ExtractorSpec, blockfile, extract, register, tablecache
+from msdash.features.blockfile import read_header
+from msdash.features.labels import WindowLabels
+from msdash.features.store import default_store
+from msdash.datastore import save_dataset
+from msdash.features.table import FeatureError, FeatureTable
 
 
 def _dataset(seed=0, n=6):
@@ -45,15 +51,20 @@ class TestTableCache:
         np.testing.assert_array_equal(again.values, table.values)
 
 
-class TestWriteNpy:
-    def test_same_bytes_as_np_save_when_written_in_many_blocks(self, tmp_path, monkeypatch):
+class TestTableBlock:
+    """The table is one block of the store: written in blocks of rows, memory-mapped back, the only copy."""
+
+    def test_values_come_back_exactly_when_written_in_many_blocks(self, monkeypatch):
         monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(16 * 1000))  # 1,000 bytes a block: 25 rows of 5
         values = np.random.default_rng(0).random((103, 5)).astype(np.float32)
-        expected = tmp_path / "expected.npy"
-        np.save(expected, values.astype(np.float64))
-        size = tablecache.write_npy(tmp_path / "values.npy", values)
-        assert (tmp_path / "values.npy").read_bytes() == expected.read_bytes() and size == expected.stat().st_size
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["expected.npy", "values.npy"]  # no temp left
+        key = f"{'1' * 16}-{'a' * 64}"
+        assert tablecache.save_table(key, _table(values))
+        loaded = tablecache.load_table(key)
+        assert isinstance(loaded["values"], np.memmap) and loaded["values"].dtype == np.float64
+        np.testing.assert_array_equal(loaded["values"], values.astype(np.float64))
+        block = tablecache.table_blocks()[key]
+        assert block.stat().st_size - 8 * values.size < 4096  # the values once, plus a header
+        assert [p.name for p in block.parent.iterdir() if p.name.startswith(".")] == []  # no temp left
 
     def test_never_holds_the_whole_table(self, tmp_path, monkeypatch):
         import tracemalloc
@@ -61,14 +72,15 @@ class TestWriteNpy:
         monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(2**20))  # blocks of 64 KiB
         source = np.lib.format.open_memmap(tmp_path / "f32.npy", mode="w+", dtype=np.float32, shape=(4000, 500))
         source[:] = np.random.default_rng(1).random((4000, 500))
+        key = f"{'2' * 16}-{'b' * 64}"
         tracemalloc.start()
         try:
-            tablecache.write_npy(tmp_path / "values.npy", source)
+            assert tablecache.save_table(key, _table(source))
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
         assert peak < 2**20, f"{peak} bytes held for a 16 MB table"
-        np.testing.assert_array_equal(np.load(tmp_path / "values.npy"), source.astype(np.float64))
+        np.testing.assert_array_equal(tablecache.load_table(key)["values"], source.astype(np.float64))
 
     def test_a_failed_write_leaves_neither_a_table_nor_a_temp_file(self, monkeypatch):
         ds = _dataset()
@@ -80,6 +92,88 @@ class TestWriteNpy:
 
         folder = tablecache.config.workspace() / "features" / "tables" / key
         with monkeypatch.context() as patched:
-            patched.setattr(tablecache.os, "fsync", full)
+            patched.setattr(tablecache.atomic.os, "fsync", full)
+            patched.setattr(blockfile.os, "fsync", full)
             assert tablecache.save_table(key, table) is False
         assert list(folder.iterdir()) == [] and tablecache.load_table(key) is None
+        blocks = tablecache.config.workspace() / "features" / "features.blocks" / table.key
+        assert not blocks.exists() or list(blocks.iterdir()) == []
+
+    def test_store_blocks_the_table_holds_are_removed_and_the_store_reads_the_table(self):
+        ds = _dataset(n=5)
+        save_dataset(ds)  # as the app does: the table block then knows each row's image hash
+        cold = extract(ds, "two_point", cutoff=3)
+        store = default_store()
+        folder = store.key_folder(cold.key)
+        names = sorted(p.name for p in folder.iterdir())
+        assert len(names) == 1, names  # only the table block is left of the store's blocks
+        assert read_header(folder / names[0]).table == f"{ds.content_hash()}-{cold.key}"
+        found = store.get_many(ds.image_hashes(), cold.key)
+        np.testing.assert_array_equal(np.stack([found[h].values for h in ds.image_hashes()]), cold.values)
+
+    def test_a_subset_is_read_from_the_table_block_and_keeps_its_own_table(self):
+        counted = []
+
+        def sums(stack):
+            counted.extend(range(len(stack)))
+            return np.asarray(stack).sum(axis=(1, 2))[:, None]
+
+        register(ExtractorSpec("toy_table", "Toy", "learned", "sum of pixels", sums, ()), replace=True)
+        try:
+            full = _dataset(n=6)
+            save_dataset(full)
+            whole = extract(full, "toy_table")
+            part = Dataset("p", {k: full.images[k] for k in full.names[:3]})
+            sub = extract(part, "toy_table")
+        finally:
+            EXTRACTORS.pop("toy_table", None)
+        assert len(counted) == 6 and sub.provenance["store_hits"] == 3  # nothing computed twice
+        np.testing.assert_array_equal(sub.values, whole.values[:3])
+        blocks = tablecache.table_blocks()
+        assert len(blocks) == 2 and all(p.is_file() for p in blocks.values())  # both tables, each one block
+
+    def test_failure_of_the_table_alone_does_not_answer_store_lookups(self):
+        images = {f"s{i}": np.eye(16, dtype=np.float32) for i in range(3)}
+        images["small"] = np.eye(8, dtype=np.float32)  # another feature length: an error of this table only
+        ds = Dataset("t", images)
+        save_dataset(ds)
+        table = extract(ds, "two_point")
+        assert [e.name for e in table.errors] == ["small"]
+        alone = extract({"small": images["small"]}, "two_point")
+        assert alone.errors == [] and alone.values.shape == (1, len(alone.labels))
+
+    def test_hashes_given_by_the_caller_index_the_rows(self):
+        values = np.arange(8.0).reshape(4, 2)
+        table = _table(values)
+        table.errors = [FeatureError("s1", "bad")]
+        key = f"{'5' * 16}-{'e' * 64}"
+        assert tablecache.save_table(key, table, hashes=["h0", "h1", None, "h3"])
+        found = default_store().get_many(["h0", "h1", "h3", "h2"], "e" * 64)
+        assert sorted(found) == ["h0", "h3"]  # h1's failure is not the store's; the unread sample has no hash
+        np.testing.assert_array_equal(found["h3"].values, values[3])
+
+    def test_wide_labels_are_written_as_their_rule(self):
+        labels = WindowLabels(1)
+        key = f"{'3' * 16}-{'c' * 64}"
+        table = _table(np.zeros((2, 9)))
+        table.labels = labels
+        assert tablecache.save_table(key, table)
+        meta = (tablecache.tables_root() / key / "meta.json").read_text()
+        assert '"rule": "window"' in meta and "S2[" not in meta
+        assert tablecache.load_table(key)["labels"] == list(labels)
+
+    def test_entries_of_the_earlier_format_are_still_read(self):
+        key = f"{'4' * 16}-{'d' * 64}"
+        folder = tablecache.tables_root() / key
+        folder.mkdir(parents=True)
+        values = np.arange(6.0).reshape(3, 2)
+        np.save(folder / "values.npy", values)
+        meta = {"values_bytes": (folder / "values.npy").stat().st_size, "labels": ["a", "b"], "names": ["x", "y", "z"],
+                "errors": [], "params": {}, "provenance": {}}
+        (folder / "meta.json").write_text(json.dumps(meta))
+        np.testing.assert_array_equal(tablecache.load_table(key)["values"], values)
+
+
+def _table(values):
+    n, d = values.shape
+    return FeatureTable(values, [f"f{j}" for j in range(d)], [f"s{i}" for i in range(n)])

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["WindowLabels", "IndexLabels", "LIST_LABELS_MAX"]
+__all__ = ["WindowLabels", "IndexLabels", "LIST_LABELS_MAX", "encode_labels", "decode_labels"]
 
 #: Tables up to this many columns get a plain ``list`` of labels; wider ones keep a lazy sequence.
 LIST_LABELS_MAX = 100_000
@@ -130,3 +130,62 @@ class IndexLabels(_LazyLabels):
 
     def _label(self, i):
         return f"{self.name}[{i}]"
+
+
+def encode_labels(labels):
+    """JSON-ready form of column labels: the rule of a lazy sequence, else the list of str.
+
+    A list that follows the ``"<name>[i]"`` rule (as an imported NPY table's) is written as that rule too, so
+    a table of millions of columns never writes millions of labels.
+
+    Parameters
+    ----------
+    labels : sequence of str
+
+    Returns
+    -------
+    list of str or dict
+        ``{"rule": "window", "cutoff", "names", "order", "prefix"}``, ``{"rule": "index", "name", "n"}``
+        or the labels themselves.
+
+    Examples
+    --------
+    >>> encode_labels(["psd[0]", "psd[1]"]), encode_labels(["a", "b"])
+    ({'rule': 'index', 'name': 'psd', 'n': 2}, ['a', 'b'])
+    >>> decode_labels(encode_labels(WindowLabels(1))) == WindowLabels(1)
+    True
+    """
+    if isinstance(labels, WindowLabels):
+        return {"rule": "window", "cutoff": labels.cutoff, "names": list(labels.names), "order": labels.order,
+                "prefix": labels.prefix}
+    if isinstance(labels, IndexLabels):
+        return {"rule": "index", "name": labels.name, "n": labels.n}
+    labels = [str(label) for label in labels]
+    if labels and labels[0].endswith("[0]"):
+        rule = IndexLabels(labels[0][:-3], len(labels))
+        if labels[-1] == rule[-1] and rule == labels:
+            return encode_labels(rule)
+    return labels
+
+
+def decode_labels(encoded):
+    """Labels from :func:`encode_labels`: a list of str, or a lazy sequence when the table is wider than
+    :data:`LIST_LABELS_MAX` columns.
+
+    Raises
+    ------
+    ValueError
+        ``encoded`` is neither a list nor a known rule.
+    """
+    if isinstance(encoded, list):
+        return [str(label) for label in encoded]
+    try:
+        if encoded["rule"] == "window":
+            labels = WindowLabels(encoded["cutoff"], tuple(encoded["names"]), encoded["order"], encoded["prefix"])
+        elif encoded["rule"] == "index":
+            labels = IndexLabels(encoded["name"], encoded["n"])
+        else:
+            raise ValueError(f"unknown label rule {encoded['rule']!r}")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a label rule: {exc}") from None
+    return labels if len(labels) > LIST_LABELS_MAX else list(labels)

@@ -1,24 +1,41 @@
-"""Whole feature tables of saved data sets, one ``.npy`` plus ``meta.json`` per (data set, extractor call).
+"""Whole feature tables of data sets, kept as one block of the feature store: the only copy of their values.
 
-The per-image store (:mod:`msdash.features.store`) never computes a sample twice, but reading thousands of
-rows back costs about as much as a cheap extractor computes them. A data set's complete table is therefore
-also kept as one array: the warm path is then a single memory-mapped read. The key is the data set's
-content hash plus the extractor key, so it can never serve stale numbers; deleting it only costs time.
+The per-image store (:mod:`msdash.features.store`) never computes a sample twice, but gathering thousands
+of rows back costs about as much as a cheap extractor computes them. A data set's complete table is
+therefore written as one *table block* of the store (:func:`~msdash.features.blockfile.write_table_block`:
+rows in sample order, each with its image hash), and the warm path memory-maps that block as the table.
+The store's earlier blocks whose rows the table block holds are then removed (:func:`_compact`): the
+store answers for those images from the table block, so the workspace keeps one copy of the values, not two
+(the table cache used to repeat them in a ``values.npy``: 1.76× the source images + values, now ~1.0×;
+``tests/test_workspace_size.py`` and ``bench/feature_store.py --workspace`` measure it).
 
-Layout: ``<workspace>/features/tables/<dataset hash>-<extractor key>/{values.npy, meta.json}``; both are
-written atomically and ``meta.json`` (written last, holding the size of ``values.npy``) marks completion.
-``values.npy`` is streamed to disk in blocks of rows sized from :func:`msdash.config.memory_budget`
-(the header, then each block converted to float64), never built whole in memory: a 50,000 × 4,225 table
-(1.7 GB) used to be one ``np.save`` into a memory buffer first.
+Layout: ``<workspace>/features/tables/<dataset hash>-<extractor key>/meta.json`` (written last, atomically;
+it marks completion) names the block (relative to the workspace), holds the sample names, the failures,
+params, provenance and the labels — the *rule* of a wide table's labels, never millions of strings
+(:func:`msdash.features.labels.encode_labels`). The key is the data set's content hash plus the extractor
+key, so it can never serve stale numbers; deleting it only costs time.
+
+Rows are written in blocks sized from :func:`msdash.config.memory_budget`, never built whole in memory.
+The first extraction of a table writes its values twice (the store's blocks as they are computed, so a
+killed run keeps them, then the table block) and keeps them once. A store block also held by another data
+set's table (images shared by two data sets) stays: each table is one contiguous block.
+Entries written by earlier versions (``values.npy`` beside ``meta.json``) are still read.
 """
 
+import contextlib
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 
 from msdash import atomic, config
+from msdash.errors import WorkspaceError
+from msdash.features.blockfile import BLOCK_NAME, read_header, values_of, write_table_block
+from msdash.features.labels import decode_labels, encode_labels
+
+__all__ = ["load_table", "save_table", "table_blocks", "MAX_BLOCK_BYTES"]
 
 #: Most bytes of float64 rows converted and written at once (also at most 1/16 of the memory budget).
 MAX_BLOCK_BYTES = 64 * 2**20
@@ -26,92 +43,188 @@ MAX_BLOCK_BYTES = 64 * 2**20
 _KEY = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{64}$")
 
 
-def _folder(table_key):
+def tables_root(root=None):
+    """``<workspace>/features/tables`` (of ``root`` when given); not created here."""
+    return Path(root if root is not None else config.workspace()) / "features" / "tables"
+
+
+def _folder(table_key, root=None):
     if not _KEY.match(table_key):
         raise ValueError(f"not a table key: {table_key!r}")
-    return config.workspace() / "features" / "tables" / table_key
+    return tables_root(root) / table_key
 
 
 def load_table(table_key):
-    """Return the cached table for ``table_key``, or None when absent or incomplete.
+    """Return the cached table for ``table_key``, or None when absent, incomplete or damaged.
 
     Returns
     -------
     dict or None
-        ``values`` (read-only memory-mapped float64, shape (n, d)), ``labels``, ``names``, ``errors``
-        (list of ``[name, message]``), ``params`` and ``provenance``.
+        ``values`` (read-only memory-mapped float64, shape (n, d)), ``labels`` (a list, or a lazy sequence
+        beyond :data:`~msdash.features.labels.LIST_LABELS_MAX` columns), ``names``, ``errors`` (list of
+        ``[name, message]``), ``params`` and ``provenance``.
     """
     folder = _folder(table_key)
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        values_path = folder / "values.npy"
-        if values_path.stat().st_size != meta["values_bytes"]:
-            return None
-        values = np.load(values_path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, KeyError):
+        labels = decode_labels(meta["labels"])
+        if "values_bytes" in meta:  # an entry of an earlier version: its own values.npy
+            values_path = folder / "values.npy"
+            if values_path.stat().st_size != meta["values_bytes"]:
+                return None
+            values = np.load(values_path, mmap_mode="r", allow_pickle=False)
+        else:
+            block = read_header(_block_path(meta["block"]))
+            if block.table != table_key or block.dtype != "<f8" or os.stat(block.path).st_size != block.size:
+                return None
+            values = values_of(block)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if values.shape != (len(meta["names"]), len(meta["labels"])):
+    if values.shape != (len(meta["names"]), len(labels)):
         return None
-    return {"values": values, **{k: meta[k] for k in ("labels", "names", "errors", "params", "provenance")}}
+    return {"values": values, "labels": labels, **{k: meta[k] for k in ("names", "errors", "params", "provenance")}}
 
 
-def save_table(table_key, table):
-    """Keep a complete FeatureTable (failures included) under ``table_key``; errors are not raised."""
+def save_table(table_key, table, *, hashes=None, store=None):
+    """Keep a complete FeatureTable (failures included) as one table block; errors are not raised.
+
+    Parameters
+    ----------
+    table_key : str
+        ``"<data set content hash>-<extractor key>"``.
+    table : FeatureTable
+    hashes : list of (str or None), optional
+        Image hash of each row (:meth:`msdash.dataset.Dataset.image_hashes`; None for a sample that could
+        not be read). When None, they are taken from the saved data set of that content hash if there is
+        one; otherwise the table block serves this table only.
+    store : FeatureStore, optional
+        The store the table's rows were read from and written to (default: the workspace's).
+
+    Returns
+    -------
+    bool
+        True when the table was kept.
+    """
+    from msdash.features.store import default_store
+
     folder = _folder(table_key)
+    key = table_key.split("-", 1)[1]
     try:
+        store = default_store() if store is None else store
+        if store.read_only is not None:
+            return False
+        n, d = table.values.shape
+        if hashes is None:
+            hashes = _saved_hashes(table_key[:16], n)
+        row_hashes, errors = _row_hashes(store, key, table, hashes)
         folder.mkdir(parents=True, exist_ok=True)
-        values_bytes = write_npy(folder / "values.npy", table.values)
-        meta = {"values_bytes": values_bytes, "labels": [str(x) for x in table.labels],
-                "names": list(table.names), "errors": [[e.name, e.message] for e in table.errors],
-                "params": table.params, "provenance": table.provenance}
-        atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
+        earlier = _earlier_block(folder)
+        rows = max(1, min(MAX_BLOCK_BYTES, config.memory_budget() // 16) // max(1, 8 * d))
+        path = write_table_block(store.key_folder(key), table_key, table.values, row_hashes, errors,
+                                 rows_at_once=rows)
+        meta = {"block": _relative(path), "labels": encode_labels(table.labels), "names": list(table.names),
+                "errors": [[e.name, e.message] for e in table.errors], "params": table.params,
+                "provenance": table.provenance}
+        try:
+            atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+        with contextlib.suppress(OSError):  # the copy this one replaces; the store's blocks it covers
+            (folder / "values.npy").unlink(missing_ok=True)
+            if earlier is not None and earlier != path:
+                earlier.unlink(missing_ok=True)
+            _compact(path)
+        store.forget(key)
         return True
     except OSError:
         return False
 
 
-def write_npy(path, values):
-    """Write a 2-D array as a float64 ``.npy`` file atomically, streaming blocks of rows.
+def table_blocks(root=None):
+    """``{table key: block path}`` of the complete table-cache entries (of ``root``'s workspace)."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for folder in tables_root(root).iterdir():
+            if _KEY.match(folder.name):
+                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+                    if "block" in meta:
+                        found[folder.name] = _block_path(meta["block"], root)
+    return found
 
-    The file goes to a temp name (:func:`msdash.atomic.temp_name`) in the same folder, is fsynced and
-    renamed into place; at most ``min(MAX_BLOCK_BYTES, memory_budget() / 16)`` bytes of converted rows
-    (at least one row) are held at a time. ``np.load`` reads the result exactly as an ``np.save`` of
-    ``values.astype(float64)``.
 
-    Parameters
-    ----------
-    path : pathlib.Path
-        Destination; its folder must exist.
-    values : array_like, shape (n, d)
-        Any real dtype (a memory map is read block by block).
+def _row_hashes(store, key, table, hashes):
+    """Each row's hash as the table block records it, and ``{row: message}`` of the failed rows.
 
-    Returns
-    -------
-    int
-        Bytes of the file written.
-
-    Raises
-    ------
-    OSError
-        When it cannot be written; the temp file is removed.
+    A failed row keeps its hash only where the store holds that very failure: a failure of the table alone
+    (a feature length other than the table's, an unreadable sample) must not answer store look-ups.
     """
-    values = values if isinstance(values, np.ndarray) else np.asarray(values)
-    n, d = values.shape
-    rows = max(1, min(MAX_BLOCK_BYTES, config.memory_budget() // 16) // max(1, 8 * d))
-    tmp = path.parent / atomic.temp_name(f"-{path.name}")
-    try:
-        with open(tmp, "xb") as f:
-            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (n, d)})
-            for start in range(0, n, rows):
-                f.write(np.ascontiguousarray(values[start:start + rows], dtype="<f8").data)
-            size = f.tell()
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        atomic.fsync_dir(path.parent)
-        return size
-    finally:
+    row_of = {name: i for i, name in enumerate(table.names)}
+    errors = {row_of[e.name]: e.message for e in table.errors if e.name in row_of}
+    if hashes is None or len(hashes) != len(table.names):
+        return [None] * len(table.names), errors
+    row_hashes = [None if h is None else str(h) for h in hashes]
+    failed = [row_hashes[i] for i in errors if row_hashes[i] is not None]
+    stored = store.get_many(failed, key) if failed else {}
+    for i, message in errors.items():
+        h = row_hashes[i]
+        if h is not None and (h not in stored or stored[h].error != message):
+            row_hashes[i] = None
+    return row_hashes, errors
+
+
+def _compact(table_path):
+    """Remove the store's plain blocks, older than the table block, whose every row it holds.
+
+    Readers that listed a removed block list again (:meth:`~msdash.features.store.FeatureStore.get_many`);
+    a block already mapped stays readable until unmapped. Other tables' blocks are never removed here.
+    """
+    table = read_header(table_path)
+    held = {h for h in table.hashes if h is not None}
+    for name in sorted(os.listdir(table_path.parent)):
+        if not BLOCK_NAME.match(name) or name >= table_path.name:
+            continue
+        path = table_path.parent / name
         try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+            block = read_header(path)
+        except (OSError, ValueError):
+            continue
+        if block.table is None and all(h in held for h in block.hashes):
+            path.unlink(missing_ok=True)
+
+
+def _earlier_block(folder):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return _block_path(json.loads((folder / "meta.json").read_text(encoding="utf-8"))["block"])
+    return None
+
+
+def _saved_hashes(dataset_id, n):
+    """Image hashes of the saved data set ``dataset_id`` (None when there is none of ``n`` samples)."""
+    from msdash import datastore
+
+    if not datastore.dataset_exists(dataset_id):
+        return None
+    try:
+        hashes = datastore.load_dataset(dataset_id).image_hashes()
+    except WorkspaceError:
+        return None
+    return hashes if len(hashes) == n else None
+
+
+def _relative(path, root=None):
+    workspace = Path(root if root is not None else config.workspace())
+    try:
+        return Path(path).relative_to(workspace).as_posix()
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def _block_path(text, root=None):
+    path = Path(text)
+    if path.is_absolute():
+        return path
+    if ".." in path.parts:
+        raise ValueError(f"not a block path: {text!r}")
+    return Path(root if root is not None else config.workspace()) / path
