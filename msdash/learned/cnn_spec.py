@@ -37,7 +37,8 @@ def extractor_spec():
     params = (Param("depth", "18", "choice", ("18", "34", "50"),
                     help="ResNet-18/34 give 512 features per image, ResNet-50 2048."),
               Param("folder", None, "str",
-                    help="Local folder of pretrained ResNet weights (save_pretrained); none: random weights."),
+                    help="Pretrained weights: a save_pretrained folder or a torchvision state-dict file (.pth, "
+                         ".safetensors; e.g. a microscopy-pretrained encoder); none: random weights."),
               Param("batch_size", 32, "int", min=1, max=4096, help="Images per forward pass."))
     return ExtractorSpec(
         "resnet_embed", "ResNet embedding", "learned",

@@ -88,7 +88,9 @@ def build_resnet(depth=18, *, folder=None, num_channels=3, seed=0, overrides=Non
         Standard layout; with ``folder`` it must match the folder's layout.
     folder : str or path, optional
         A folder written by ``save_pretrained`` (``config.json`` + weights) of a ``ResNetModel`` or
-        ``ResNetForImageClassification``; read with ``local_files_only=True``.
+        ``ResNetForImageClassification``, read with ``local_files_only=True``; or a weights file in
+        torchvision's layout (``.pth``, ``.pt``, ``.safetensors``…, e.g. a microscopy-pretrained encoder), mapped
+        by :mod:`msdash.learned.resnet_import`.
     num_channels : int, optional
         Input channels of a random model (a folder's model keeps its own).
     seed : int, optional
@@ -113,6 +115,8 @@ def build_resnet(depth=18, *, folder=None, num_channels=3, seed=0, overrides=Non
         config = resnet_config(depth, num_channels=num_channels, overrides=overrides)
         return _seeded(seed, lambda: ResNetModel(config)).eval()
     folder = Path(folder).expanduser()
+    if folder.is_file():
+        return _from_weights_file(folder, depth)
     if not (folder / "config.json").is_file():
         raise InputError(f"`folder` {str(folder)!r} is not a folder of ResNet weights (no config.json); "
                          "save one with `model.save_pretrained(folder)`", name="folder")
@@ -125,6 +129,28 @@ def build_resnet(depth=18, *, folder=None, num_channels=3, seed=0, overrides=Non
         raise InputError(f"The weights in {str(folder)!r} have the layout {list(model.config.depths)} "
                          f"{model.config.layer_type}, not ResNet-{depth}'s {list(depths)} {layer_type}",
                          name="folder")
+    return model.eval()
+
+
+def _from_weights_file(path, depth):
+    from transformers import ResNetModel
+
+    from msdash.learned.resnet_import import infer_depth, load_weights_file, torchvision_to_transformers
+
+    state = load_weights_file(path)
+    found = infer_depth(state)
+    if found != depth:
+        what = f"ResNet-{found}'s" if found else "not a standard ResNet-18/34/50's"
+        hint = f"; choose depth {found}" if found else ""
+        raise InputError(f"The weights in {path.name!r} are {what}, not ResNet-{depth}'s{hint}", name="folder")
+    state = torchvision_to_transformers(state)
+    channels = int(state["embedder.embedder.convolution.weight"].shape[1])
+    model = ResNetModel(resnet_config(depth, num_channels=channels))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise InputError(f"The weights in {path.name!r} do not fit ResNet-{depth}: {len(missing)} missing, "
+                         f"{len(unexpected)} unexpected tensors, e.g. {(missing + unexpected)[:3]}", name="folder")
     return model.eval()
 
 
@@ -146,6 +172,8 @@ def _embedding_model(depth, folder, seed, stamp, device):
 def _stamp(folder):
     if folder is None:
         return None
+    if Path(folder).expanduser().is_file():
+        return (Path(folder).name, Path(folder).expanduser().stat().st_mtime_ns)
     return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in Path(folder).expanduser().glob("*")
                         if p.is_file()))
 
@@ -181,7 +209,8 @@ def resnet_embed(images, *, depth=18, folder=None, batch_size=32, device=None, s
         Floats in [0, 1] or ``uint8``; one size for the whole stack.
     depth : {18, 34, 50}
     folder : str or path, optional
-        Local folder of pretrained weights (see :func:`build_resnet`); default random weights drawn with
+        Local folder or weights file of pretrained weights (see :func:`build_resnet`); default random weights
+        drawn with
         ``seed`` (random convolutional features still carry texture statistics, but they are not the
         ImageNet features study D used).
     batch_size : int, optional
