@@ -10,7 +10,9 @@ Layout, next to the database ``<workspace>/features/features.sqlite``::
 ``extractor_key`` is the SHA-256 of the extractor name, its complete parameters as canonical JSON and
 its version (:func:`extractor_key`).
 
-The block files are written and read by :mod:`msdash.features.blockfile`.
+The block files are written and read by :mod:`msdash.features.blockfile`. A data set's whole table is a
+*table block* there too (:mod:`msdash.features.tablecache`): the store answers from it like from any block,
+and the plain blocks it covers are removed, so the workspace holds each value once.
 
 Why block files and not one SQLite row per image (as up to this version): that store wrote 11–150× the
 bytes it kept, every page once to the WAL and again to the database, and 1,024 random keys per commit
