@@ -47,6 +47,8 @@ class Dataset:
         Where the data came from: ``"demo"``, ``"upload"``, ``"generated"``, …
     notes : list of str, optional
         Messages for the user (skipped files, conversions).
+    derived : dict of str to str, optional
+        Provenance of derived columns: column → formula (see :mod:`msdash.derived`), saved with the set.
 
     Examples
     --------
@@ -64,6 +66,7 @@ class Dataset:
     group_column: str | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    derived: dict[str, str] = field(default_factory=dict)
     _image_hashes: list | None = field(default=None, init=False, repr=False, compare=False)
     _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
     _summary: dict | None = field(default=None, init=False, repr=False, compare=False)
@@ -76,6 +79,11 @@ class Dataset:
                 f"`group_column` {self.group_column!r} is not a property column", name="group_column"
             )
         self.notes = [str(note) for note in self.notes]
+        self.derived = dict(self.derived or {})
+        unknown = [c for c in self.derived if c not in self.properties.columns]
+        if unknown or not all(isinstance(f, str) for f in self.derived.values()):
+            raise InputError(f"`derived` must map property columns to formulas (text); not columns: {unknown}",
+                             name="derived")
 
     @property
     def names(self):
@@ -119,7 +127,8 @@ class Dataset:
         """Identifier of the contents: 16 hex characters of a SHA-256.
 
         Hashes the sample names in order, each array's dtype, shape and bytes, the property table as
-        canonical CSV (with the column kinds) and the group column — not ``name``, ``source`` or ``notes``,
+        canonical CSV (with the column kinds), the group column and the formulas of derived columns (when
+        there are any, so ids of sets without them are as before) — not ``name``, ``source`` or ``notes``,
         so the same data uploaded twice under different labels gets the same id. Computed once per object
         (a data set is treated as read-only once built).
         """
@@ -136,6 +145,8 @@ class Dataset:
         numeric = set(self.numeric_columns)
         kinds = [[c, "num" if c in numeric else "text"] for c in self.properties.columns]
         digest.update(json.dumps([kinds, self.group_column], ensure_ascii=False).encode() + b"\0")
+        if self.derived:
+            digest.update(json.dumps(sorted(self.derived.items()), ensure_ascii=False).encode() + b"\0")
         # "\N" tells a missing value from an empty string.
         table = self.properties.to_csv(lineterminator="\n", na_rep="\\N")
         digest.update(table.encode())
@@ -162,6 +173,7 @@ class Dataset:
             "numeric_columns": self.numeric_columns,
             "text_columns": self.text_columns,
             "group_column": self.group_column,
+            "derived": dict(self.derived),
         }
         return dict(self._summary)
 

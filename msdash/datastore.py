@@ -2,7 +2,8 @@
 
 A saved data set lives in ``<workspace>/datasets/<id>/`` where ``id`` is :meth:`Dataset.content_hash`:
 
-- ``meta.json`` — name, source, notes, group column, sample names (in order), creation time, format;
+- ``meta.json`` — name, source, notes, group column, formulas of derived columns, sample names (in order),
+  creation time, format;
 - ``images.npz`` — one array per sample under the keys ``"0"``, ``"1"``, … (uncompressed ``np.savez``), in
   the compact form of :class:`msdash.imagestore.Images` (uint8, uint16, bool or float32; format 2; format 1
   entries hold float32 only and still load);
@@ -15,6 +16,10 @@ Saves of one id are serialised by a lock file (``.lock-<id>``, removed after the
 save the same contents at once, the first to start writes the entry and keeps its label, the second waits
 and gets the same id. Leftovers of killed saves are removed by :func:`clean_stale_temporaries`.
 
+A saved set can be renamed (``meta.json`` rewritten atomically, same id) and its property table replaced
+(:func:`replace_dataset`: a new entry, as the id is the content hash, whose ``images.npz`` is a hard link to
+the old one, so the images are never rewritten; features stay, as the store keys them by image content).
+
 A read-only workspace still lists and loads what it holds; saving says why it cannot.
 """
 
@@ -23,25 +28,24 @@ import json
 import os
 import re
 import shutil
-import threading
-import time
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
 from . import atomic, config
-from .errors import WorkspaceError
+from .errors import InputError, WorkspaceError
 from .imagestore import Images
+# Workspace upkeep (leftovers of killed saves, the read-only check) has its own module; same names here.
+from .workspace_upkeep import _LOCK_PREFIX, clean_stale_temporaries, cleanup_summary, startup_cleanup, workspace_problem
 
-__all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists",
-           "clean_stale_temporaries", "startup_cleanup", "workspace_problem"]
+__all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists", "rename_dataset",
+           "replace_dataset", "clean_stale_temporaries", "cleanup_summary", "startup_cleanup", "workspace_problem"]
 
 _FORMAT = 2
 _READABLE_FORMATS = (1, 2)
 _ID = re.compile(r"[0-9a-f]{16}")
 _META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
-_LOCK_PREFIX = ".lock-"
 #: Longest wait (seconds) for another process's save of the same contents before giving up.
 LOCK_WAIT_S = 600.0
 
@@ -94,11 +98,14 @@ def save_dataset(ds):
     return dataset_id
 
 
-def _write_and_rename(root, ds, dataset_id):
+def _write_and_rename(root, ds, dataset_id, images_from=None):
     tmp, target = root / atomic.temp_name(), root / dataset_id
     try:
         tmp.mkdir()
-        _write_entry(tmp, ds, dataset_id)
+        if images_from is None:
+            _write_entry(tmp, ds, dataset_id)
+        else:
+            _write_entry(tmp, ds, dataset_id, images_from=images_from)
         os.rename(tmp, target)
         atomic.fsync_dir(root)
     except OSError:
@@ -160,7 +167,7 @@ def load_dataset(dataset_id):
         else:
             properties = None
         return _dataset().Dataset(meta["name"], images, properties, group_column=meta["group_column"],
-                       source=meta["source"], notes=meta["notes"])
+                                  source=meta["source"], notes=meta["notes"], derived=meta.get("derived", {}))
     except MemoryError:
         raise
     except Exception as exc:  # any failure to read back means the entry is damaged
@@ -218,85 +225,105 @@ def delete_dataset(dataset_id):
     if not folder.is_dir():
         raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may be deleted already.")
     atomic.discard(folder)
+    # What belongs to this id beyond its folder (cached feature tables, imported features) goes here, once:
+    # msdash.features.cleanup.delete_dataset_features(dataset_id). Per-image features stay in the store.
 
 
-def clean_stale_temporaries(max_age_s=atomic.STALE_AFTER_S):
-    """Remove what killed saves left in the workspace and say what it was.
-
-    Looks in the workspace and three levels below it (data sets, feature tables, imported tables,
-    training runs) for temp and trash entries (see :func:`msdash.atomic.stale`): those of a process of
-    this machine that is gone are removed, a save in progress in another process or session is never
-    touched, and entries whose writer cannot be checked (another machine, older names) are removed
-    once untouched for ``max_age_s`` seconds. Lock files of killed saves go too.
+def rename_dataset(dataset_id, name):
+    """Give a saved data set a new label (its id, images and table stay as they are).
 
     Parameters
     ----------
-    max_age_s : float
-        Age guard for leftovers whose writer cannot be checked.
+    dataset_id : str
+    name : str
+        1 to 200 characters after stripping spaces.
 
     Returns
     -------
-    list of (pathlib.Path, int)
-        Each entry removed and the bytes it held.
+    str
+        The name as saved.
+
+    Raises
+    ------
+    InputError
+        Empty or over-long name.
+    WorkspaceError
+        No such data set, a damaged one, or a workspace that cannot be written.
     """
-    workspace = config.workspace()
-    removed = []
-    for folder in atomic.folders_below(workspace, depth=3):
-        removed += atomic.remove_stale(folder, max_age_s=max_age_s)
-    return removed + atomic.remove_unused_locks(workspace / "datasets", _LOCK_PREFIX)
-
-
-_STARTED = set()
-_STARTED_LOCK = threading.Lock()
-
-
-def startup_cleanup():
-    """:func:`clean_stale_temporaries` once per process and workspace; later calls return ``[]``.
-
-    Meant for the app's entry script: show what it returns once (see :func:`cleanup_summary`).
-    Never raises: a workspace that cannot be cleaned is left as it is.
-    """
-    key = (os.getpid(), str(config.workspace()))
-    with _STARTED_LOCK:
-        if key in _STARTED:
-            return []
-        _STARTED.add(key)
+    name = str(name or "").strip()
+    if not name or len(name) > 200:
+        raise InputError(f"a data set name has 1 to 200 characters, got {len(name)}", name="name")
+    folder = _entry_folder(dataset_id)
     try:
-        return clean_stale_temporaries()
-    except OSError:
-        return []
+        with _id_lock(_datasets_root(), dataset_id):
+            meta = _read_meta(folder, dataset_id)
+            meta["name"] = name
+            atomic.write_file_atomic(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
+    except FileNotFoundError:
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.") from None
+    except OSError as exc:
+        raise WorkspaceError(f"Could not rename data set {dataset_id}: {exc}") from exc
+    return name
 
 
-def cleanup_summary(removed):
-    """One sentence for the user about what :func:`startup_cleanup` removed, or None when nothing.
+def replace_dataset(dataset_id, ds, *, keep_old=False):
+    """Save an edited version of a saved data set (new table, renamed columns…) without rewriting its images.
 
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> cleanup_summary([(Path("a"), 886_000_000), (Path("b"), 4096)])
-    'Removed 2 leftovers of interrupted saves from the workspace (886.0 MB freed).'
-    >>> cleanup_summary([]) is None
-    True
+    The id is the content hash, so a changed table gives a new id: its entry is written with ``images.npz``
+    hard-linked to the old entry's (copied only where the file system cannot link), imported feature tables
+    move with it, and the old entry is deleted unless ``keep_old``. Features computed for the images stay
+    valid: the feature store keys them by image content.
+
+    Parameters
+    ----------
+    dataset_id : str
+        The saved data set that ``ds`` edits.
+    ds : Dataset
+        The edited set; it must hold the saved set's images (as :func:`load_dataset` gave them).
+    keep_old : bool
+        Keep the old entry too.
+
+    Returns
+    -------
+    str
+        The id of the edited set (the old id when nothing but the name changed).
     """
-    if not removed:
-        return None
-    freed = sum(size for _, size in removed)
-    noun = "leftover" if len(removed) == 1 else "leftovers"
-    return f"Removed {len(removed)} {noun} of interrupted saves from the workspace ({freed / 1e6:.1f} MB freed)."
+    folder = _entry_folder(dataset_id)
+    if not folder.is_dir():
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
+    meta = _read_meta(folder, dataset_id)
+    if ds.names != meta["names"] or _dataset()._count_kinds(ds.images.raw_values()) != meta["kinds"]:
+        raise InputError("the edited data set does not hold the saved set's images; only its table can change",
+                         name="ds")
+    new_id = ds.content_hash()
+    if new_id == dataset_id:
+        if ds.name != meta["name"]:
+            rename_dataset(dataset_id, ds.name)
+        return dataset_id
+    root = _datasets_root()
+    try:
+        with _id_lock(root, new_id):
+            if _read_meta(root / new_id, new_id, quiet=True) is None:
+                atomic.remove_stale(root)
+                if os.path.lexists(root / new_id):
+                    atomic.discard(root / new_id)
+                _write_and_rename(root, ds, new_id, images_from=folder / _IMAGES)
+        _move_imported(dataset_id, new_id)
+    except (WorkspaceError, InputError):
+        raise
+    except OSError as exc:
+        raise WorkspaceError(_save_problem(ds, root, exc)) from exc
+    if not keep_old:
+        delete_dataset(dataset_id)
+    return new_id
 
 
-def workspace_problem():
-    """Why the workspace cannot be written (a sentence for the user), or None when it can.
+def _move_imported(old_id, new_id):
+    # Imported feature tables are kept per data set id (by sample name): the edited set keeps them.
+    from .features.imported_store import load_imported, save_imported
 
-    A read-only workspace still shows its saved data sets and stored features; saving data sets and
-    storing new features fail with this same explanation.
-    """
-    workspace = config.workspace()
-    problem = atomic.write_problem(workspace)
-    if problem is None:
-        return None
-    return (f"The workspace {workspace} is read-only ({problem}): saved data sets and features can be shown, "
-            f"but nothing new can be saved or stored. Set MSDASH_HOME to a writable folder.")
+    for table in load_imported(old_id):
+        save_imported(new_id, table)
 
 
 def _entry_folder(dataset_id):
@@ -311,11 +338,19 @@ def _datasets_root():
     return config.workspace() / "datasets"
 
 
-def _write_entry(folder, ds, dataset_id):
-    with open(folder / _IMAGES, "wb") as f:
-        np.savez(f, **{str(i): image for i, image in enumerate(ds.images.raw_values())})
-        f.flush()
-        os.fsync(f.fileno())
+def _write_entry(folder, ds, dataset_id, images_from=None):
+    if images_from is not None:
+        try:
+            os.link(images_from, folder / _IMAGES)  # same bytes, no rewrite
+        except OSError:  # no hard links here (another file system, FAT, some network shares)
+            shutil.copyfile(images_from, folder / _IMAGES)
+            with open(folder / _IMAGES, "rb+") as f:
+                os.fsync(f.fileno())
+    else:
+        with open(folder / _IMAGES, "wb") as f:
+            np.savez(f, **{str(i): image for i, image in enumerate(ds.images.raw_values())})
+            f.flush()
+            os.fsync(f.fileno())
     if len(ds.properties.columns):
         buffer = io.BytesIO()
         ds.properties.reset_index(drop=True).to_parquet(buffer, index=False)
@@ -329,6 +364,7 @@ def _write_entry(folder, ds, dataset_id):
         "source": ds.source,
         "notes": ds.notes,
         "group_column": ds.group_column,
+        "derived": ds.derived,
         "names": ds.names,
         "columns": list(ds.properties.columns),
         "kinds": _dataset()._count_kinds(ds.images.raw_values()),
@@ -343,6 +379,7 @@ def _read_meta(folder, dataset_id, *, quiet=False):
     try:
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
         names, columns = meta["names"], meta["columns"]
+        derived = meta.get("derived", {})  # absent in entries saved before derived columns existed
         valid = (
             meta["format"] in _READABLE_FORMATS
             and meta["id"] == dataset_id
@@ -351,6 +388,7 @@ def _read_meta(folder, dataset_id, *, quiet=False):
             and isinstance(columns, list) and all(isinstance(c, str) for c in columns)
             and isinstance(meta["notes"], list) and isinstance(meta["kinds"], dict)
             and (meta["group_column"] is None or meta["group_column"] in columns)
+            and isinstance(derived, dict) and all(c in columns and isinstance(f, str) for c, f in derived.items())
             and _file_sizes(folder) == meta["files"]
         )
         if not valid:
@@ -365,4 +403,6 @@ def _read_meta(folder, dataset_id, *, quiet=False):
 
 
 def _file_sizes(folder):
-    return {f.name: f.stat().st_size for f in folder.iterdir() if f.name != _META}
+    # Temp files (a rename in progress) are not part of the entry.
+    return {f.name: f.stat().st_size for f in folder.iterdir() if f.name != _META and not f.name.startswith(".")}
+

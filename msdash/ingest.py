@@ -98,3 +98,28 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
             else {n: images[n] for n in names})
     return Dataset(name=name, images=kept, properties=properties,
                    group_column=group, source=source, notes=list(notes))
+
+
+def with_properties(dataset, report, *, note=None):
+    """The same data set with its property table replaced by a newly matched one (images untouched).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A saved set (its images are shared with the result, not copied).
+    report : MatchReport
+        :func:`msdash.io.match_properties` of ``dataset.names`` against the new table.
+    note : str, optional
+        Remark kept with the set (e.g. which file the table came from).
+
+    Returns
+    -------
+    Dataset
+        Same name, images, source; the new table and group column; formulas of derived columns are dropped
+        with the old table.
+    """
+    if list(report.properties.index) != dataset.names:
+        raise InputError("the table was matched to other images than this data set's; match it again")
+    notes = list(dataset.notes) + ([note] if note else [])
+    return Dataset(dataset.name, dataset.images, report.properties, group_column=report.group_column,
+                   source=dataset.source, notes=notes)
