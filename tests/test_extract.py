@@ -180,3 +180,38 @@ class TestBuiltins:
         table = extract([np.random.default_rng(0).random((64, 64))] * 2, name, store=False)
         assert table.errors == []
         assert table.values.shape[0] == 2 and len(table.labels) == table.values.shape[1] > 0
+
+
+class TestSizesBeforeWork:
+    """Feature lengths that cannot match are known from the shapes: decided before any work, not after it."""
+
+    def test_off_length_samples_are_neither_computed_nor_stored(self, tmp_path):
+        from msdash.features.store import FeatureStore, extractor_key, image_hash
+
+        images = {f"big{i}": _binary((64, 64), i) for i in range(3)}
+        images["small"] = _binary((40, 40), 9)  # default cutoff 20 px (41² values) where 64 px gives 32 (65²)
+        store = FeatureStore(tmp_path / "store")
+        table = extract(images, "two_point", store=store)
+        assert table.values.shape == (4, 65 ** 2) and [e.name for e in table.errors] == ["small"]
+        assert table.errors[0].message.startswith("gives 1681 features where most samples give 4225 (shape (40, 40))")
+        assert "fixed cutoff" in table.errors[0].message
+        key = extractor_key("two_point", table.params, EXTRACTORS["two_point"].version)
+        stored = store.get_many([image_hash(a) for a in images.values()], key)
+        assert image_hash(images["small"]) not in stored and len(stored) == 3
+        assert table.provenance["store_misses"] == 3  # the small image was never computed
+
+    def test_when_no_sample_gives_features_one_message_with_its_count(self):
+        tiles = {f"tile{i}": _binary((128, 128), i) for i in range(143)}
+        with pytest.raises(InputError) as caught:
+            extract(tiles, "two_point_paper_b", store=False)
+        message = caught.value.message
+        assert "no sample gave features" in message and "(143 samples, e.g. tile0)" in message
+        assert message.count("at least 158 px") == 1  # said once, not 143 times
+
+    def test_error_summary_groups_identical_messages(self):
+        from msdash.features import FeatureError
+        from msdash.features.extract import error_summary
+
+        errors = [FeatureError(f"t{i}", "too small") for i in range(5)] + [FeatureError("n", "NaN values")]
+        assert error_summary(errors) == [("too small", [f"t{i}" for i in range(5)]), ("NaN values", ["n"])]
+        assert error_summary([]) == []

@@ -105,3 +105,76 @@ def test_builtin_functions_resolve_when_installed():
     pytest.importorskip("msdash.features.correlation")
     fn = EXTRACTORS["volume_fraction"].load()
     assert fn(np.ones((1, 2, 2))).tolist() == [1.0]
+
+
+class TestFitToSizes:
+    """Images of different sizes: parameters that give every sample the same features, chosen before any work."""
+
+    @staticmethod
+    def _default(side):  # default_cutoff's closed form, written out independently
+        return min(max(32, side // 8), 64, side // 2)
+
+    def test_mixed_sizes_take_the_smallest_images_default_cutoff(self):
+        from msdash.features.registry import fit_to_sizes
+
+        shapes = [(512, 512), (100, 80), (300, 400)]
+        params, note = fit_to_sizes("two_point", {}, shapes)
+        c = min(self._default(min(s)) for s in shapes)
+        assert params["cutoff"] == c == 32
+        assert "100×80" in note and "512×512" in note and f"fixed at {c} px" in note and "4,225 features" in note
+        assert params["phases"] == "auto (1,1)" and params["periodic"] is True  # the rest untouched
+
+    def test_equal_defaults_explicit_cutoff_and_other_extractors_change_nothing(self):
+        from msdash.features.registry import fit_to_sizes
+
+        assert fit_to_sizes("two_point", {}, [(600, 600), (512, 800)]) == (resolve_params(
+            EXTRACTORS["two_point"], {}), None)  # both default to 64 px
+        assert fit_to_sizes("two_point", {"cutoff": "5"}, [(40, 40), (512, 512)])[0]["cutoff"] == 5
+        params, note = fit_to_sizes("phys_feat2", {"bins": 8}, [(40, 40), (512, 512)])
+        assert params == {"bins": 8, "sections": "mean"} and note is None
+        assert fit_to_sizes("two_point", {}, [])[1] is None
+
+    def test_rgb_is_read_as_grey_and_volumes_as_their_sections(self):
+        from msdash.features.registry import fit_to_sizes
+
+        assert fit_to_sizes("two_point", {}, [(100, 50, 3), (512, 512)])[0]["cutoff"] == self._default(50)
+        # one non-cubic volume: its sections (40, 50), (30, 50), (30, 40) default to 20, 15 and 15 px
+        params, note = fit_to_sizes("two_point", {}, [(30, 40, 50)])
+        assert params["cutoff"] == 15 and "30×40" in note
+
+    def test_fitted_run_gives_every_sample_the_smallest_window(self):
+        from msdash.features import extract
+        from msdash.features.correlation import two_point
+        from msdash.features.registry import fit_to_sizes
+
+        rng = np.random.default_rng(3)
+        images = {"small": (rng.random((40, 48)) < 0.4).astype(np.float32),
+                  "big1": (rng.random((300, 300)) < 0.4).astype(np.float32),
+                  "big2": (rng.random((300, 300)) < 0.6).astype(np.float32)}
+        params, _ = fit_to_sizes("two_point", {}, [a.shape for a in images.values()])
+        table = extract(images, "two_point", store=False, **params)
+        c = self._default(40)
+        assert table.errors == [] and table.values.shape == (3, (2 * c + 1) ** 2)
+        for i, image in enumerate(images.values()):
+            np.testing.assert_allclose(table.values[i], two_point(image, cutoff=c)[0].ravel())
+        assert table.params["cutoff"] == c
+
+
+class TestSplitModules:
+    def test_registry_and_correlation_keep_their_names(self):
+        """The built-ins and the published variants moved to modules of their own; old imports still work."""
+        from msdash.features import correlation, correlation_papers
+
+        assert set(REQUIRED) <= set(EXTRACTORS)
+        for name in ("two_point_paper_a", "two_point_paper_b", "two_point_paper_a_labels", "two_point_paper_b_labels"):
+            assert getattr(correlation, name) is getattr(correlation_papers, name)
+            assert get_spec(name if "labels" not in name else name[:-7]).load()  # "module:attr" still resolves
+        with pytest.raises(AttributeError):
+            correlation.no_such_function  # noqa: B018
+
+    @pytest.mark.parametrize("first", ["msdash.features.correlation_papers", "msdash.features.builtin_extractors"])
+    def test_either_module_can_be_imported_first(self, first):
+        code = (f"import {first}; from msdash.features.correlation import two_point_paper_b; "
+                "from msdash.features import EXTRACTORS; print(len(EXTRACTORS) >= 8)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr

@@ -10,7 +10,6 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,17 +18,16 @@ from msdash.errors import InputError
 from msdash.imagestore import Images, to_float32
 from msdash.features.registry import get_spec, resolve_params
 from msdash.features.store import FeatureStore, default_store, extractor_key, image_hash
+from msdash.features.failures import Failure, failure, length_message, off_length, summary_text, error_summary
 from msdash.features.table import FeatureError, FeatureTable
 
-__all__ = ["FeatureError", "FeatureTable", "extract"]
+__all__ = ["FeatureError", "FeatureTable", "extract", "error_summary"]
 
 #: Samples per batched call at most: enough for vectorised FFTs, small enough to move progress. Large images
 #: go in fewer: a call's stack takes at most 1/8 of the memory budget (:func:`_chunk_size`).
 CHUNK = 256
 #: Samples prepared, computed and written to the store together.
 _BLOCK = 1024
-#: Failures caused by the machine rather than the image: never cached, so a retry can succeed.
-_TRANSIENT = (MemoryError, OSError, ImportError, RecursionError)
 _AXES = ("z", "y", "x")
 
 
@@ -47,8 +45,10 @@ def extract(images, name, *, progress=None, store=None, **params):
 
     Prepared images are grouped by shape, each group computed in batched calls of :data:`CHUNK` samples.
     A call that raises is retried one sample at a time so only the bad samples fail. When feature lengths
-    differ between samples (e.g. ``two_point`` without ``cutoff`` on images of different sizes), the most
-    common length wins and the other samples become errors asking for a cutoff or a crop.
+    would differ between samples (e.g. ``two_point`` without ``cutoff`` on images of different sizes), this
+    is seen from the shapes before any work: the most common length wins and the other samples become errors
+    asking for a cutoff or a crop, without being computed or stored.
+    (:func:`~msdash.features.registry.fit_to_sizes` chooses parameters that suit every size; the app calls it.)
 
     Parameters
     ----------
@@ -70,9 +70,11 @@ def extract(images, name, *, progress=None, store=None, **params):
     Raises
     ------
     InputError
-        Unknown extractor or parameter (the message lists the valid ones), bad value, no samples, or a table
+        Unknown extractor or parameter (the message lists the valid ones), bad value, no samples, a table
         that would not fit the memory budget
-        (:func:`~msdash.features.sizing.check_feature_count`, which pages call first for its warning).
+        (:func:`~msdash.features.sizing.check_feature_count`, which pages call first for its warning), or
+        no sample giving features (one message per distinct reason, with its count: 143 tiles too small for
+        the window make one line, not 143).
 
     Examples
     --------
@@ -109,7 +111,7 @@ def extract(images, name, *, progress=None, store=None, **params):
             kinds[_kind(samples[-1])] += 1
         except InputError as exc:
             samples.append(None)
-            results[i] = _Failure(str(exc))
+            results[i] = Failure(str(exc))
     from msdash.features.sizing import check_feature_count
 
     check_feature_count(spec, params, Counter(s.shape for s in samples if s is not None))
@@ -129,11 +131,14 @@ def extract(images, name, *, progress=None, store=None, **params):
         for i, h in enumerate(hashes):
             if h in found:
                 entry = found[h]
-                results[i] = entry.values if entry.error is None else _Failure(entry.error)
+                results[i] = entry.values if entry.error is None else Failure(entry.error)
                 provenance["store_hits"] += 1
+    for i, message in off_length(spec, params, samples).items():
+        if results[i] is None:  # decided from the shapes: never computed, never stored
+            results[i] = Failure(message, cacheable=False)
     for i in range(n):
         if results[i] is None and not np.isfinite(samples[i]).all():  # checked only where computed
-            results[i] = _Failure("the image holds NaN or infinite values")
+            results[i] = Failure("the image holds NaN or infinite values")
     todo = [i for i in range(n) if results[i] is None]
     provenance["store_misses"] = len(todo) if store is not None else 0
     segmented = 0
@@ -145,9 +150,9 @@ def extract(images, name, *, progress=None, store=None, **params):
         segmented += seg
         for i, result in zip(block, outcome):
             results[i] = result
-            cacheable[i] = not (isinstance(result, _Failure) and not result.cacheable)
+            cacheable[i] = not (isinstance(result, Failure) and not result.cacheable)
         if store is not None:
-            rows = [(hashes[i], None, results[i].message) if isinstance(results[i], _Failure)
+            rows = [(hashes[i], None, results[i].message) if isinstance(results[i], Failure)
                     else (hashes[i], results[i], None) for i in block if cacheable[i]]
             try:
                 store.put_many(key, rows)
@@ -156,6 +161,8 @@ def extract(images, name, *, progress=None, store=None, **params):
     if progress is not None:
         progress(n, n, "done" if todo else "read from the feature store")
     values, labels, errors = _assemble(spec, params, names, samples, results)
+    if n and len(errors) == n:
+        raise InputError(f"{spec.title}: no sample gave features. " + summary_text(errors), name="images")
     provenance.update({
         "extractor": spec.name, "title": spec.title, "kind": spec.kind, "params": dict(params),
         "version": spec.version, "segmentation": params.get("segmentation"), "segmented": segmented,
@@ -163,17 +170,11 @@ def extract(images, name, *, progress=None, store=None, **params):
         "input_kinds": dict(kinds), "code_version": msdash.__version__,
     })
     table = FeatureTable(values, labels, names, errors, spec.name, dict(params), provenance, key, spec.kind)
-    if table_key is not None and not any(isinstance(r, _Failure) and not r.cacheable for r in results):
+    if table_key is not None and not any(isinstance(r, Failure) and not r.cacheable for r in results):
         from msdash.features import tablecache
 
         tablecache.save_table(table_key, table)
     return table
-
-
-@dataclass(frozen=True)
-class _Failure:
-    message: str
-    cacheable: bool = True
 
 
 def _blocks(todo, samples):
@@ -283,13 +284,13 @@ def _is_binary(image):
 
 
 def _compute_block(spec, function, params, samples, progress, offset, total):
-    """Results (vector or _Failure) of a block of samples and the number of segmented parts."""
+    """Results (vector or Failure) of a block of samples and the number of segmented parts."""
     units, owner, failures, segmented = [], [], {}, 0
     for j, sample in enumerate(samples):
         try:
             parts, seg = _prepare(spec, params, sample)
         except Exception as exc:
-            failures[j] = _failure(exc)
+            failures[j] = failure(exc)
             continue
         segmented += min(seg, 1)
         units.extend(parts)
@@ -327,7 +328,7 @@ def _chunk_size(shape):
 
 
 def _call(function, arrays, kwargs):
-    """Feature vectors (or _Failure) of equal-shape arrays: one batched call, else one call per array."""
+    """Feature vectors (or Failure) of equal-shape arrays: one batched call, else one call per array."""
     try:
         out = np.asarray(function(np.stack(arrays), **kwargs), dtype=np.float64)
         if out.ndim == 0 or out.shape[0] != len(arrays):
@@ -336,19 +337,14 @@ def _call(function, arrays, kwargs):
         return list(out)
     except Exception as exc:
         if len(arrays) == 1:
-            return [_failure(exc)]
+            return [failure(exc)]
     return [_call(function, [a], kwargs)[0] for a in arrays]
-
-
-def _failure(exc):
-    message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
-    return _Failure(message, cacheable=not isinstance(exc, _TRANSIENT))
 
 
 def _combine(parts, mode):
     """One sample's vector from the vectors of its parts (one for an image, three sections of a volume)."""
     for part in parts:
-        if isinstance(part, _Failure):
+        if isinstance(part, Failure):
             return part
     if len(parts) == 1:
         return parts[0]
@@ -356,25 +352,22 @@ def _combine(parts, mode):
         return np.concatenate(parts)
     lengths = sorted({len(p) for p in parts})
     if len(lengths) > 1:
-        return _Failure(f"the three sections of the volume give {lengths} features; sections of different "
+        return Failure(f"the three sections of the volume give {lengths} features; sections of different "
                         "sizes need a fixed cutoff (or sections='concat')")
     return np.mean(parts, axis=0)
 
 
 def _assemble(spec, params, names, samples, results):
     """Values (n, d) with NaN rows, labels and errors; the most common feature length wins."""
-    lengths = Counter(len(r) for r in results if not isinstance(r, _Failure))
+    lengths = Counter(len(r) for r in results if not isinstance(r, Failure))
     d = max(lengths, key=lambda length: (lengths[length], length)) if lengths else 0
     values = np.full((len(names), d), np.nan)
     errors, first = [], None
     for i, result in enumerate(results):
-        if isinstance(result, _Failure):
+        if isinstance(result, Failure):
             errors.append(FeatureError(names[i], result.message))
         elif len(result) != d:
-            errors.append(FeatureError(names[i], (
-                f"gives {len(result)} features where most samples give {d} (shape {samples[i].shape}); "
-                "images of different sizes need a fixed cutoff, or crop them to one size (volumes mixed with 2-D "
-                "images need sections='mean')")))
+            errors.append(FeatureError(names[i], length_message(len(result), d, samples[i].shape)))
         else:
             values[i] = result
             first = i if first is None else first

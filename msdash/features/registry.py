@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from msdash.errors import InputError
 
-__all__ = ["Param", "ExtractorSpec", "EXTRACTORS", "register", "get_spec", "resolve_params"]
+__all__ = ["Param", "ExtractorSpec", "EXTRACTORS", "register", "get_spec", "resolve_params", "fit_to_sizes"]
 
 _TYPES = ("int", "float", "bool", "choice", "str")
 _KINDS = ("classical", "foundation", "learned", "imported")
@@ -157,6 +157,11 @@ class ExtractorSpec:
     call_kwargs : callable, optional
         ``f(params) -> dict`` mapping user parameters to the function's keyword arguments; default:
         every parameter except ``segmentation`` and ``sections``, unchanged.
+    size_rule : callable, optional
+        ``f(params, shapes) -> (params, note)`` for extractors whose feature length follows the image size
+        under some parameters: given the 2-D shapes of a whole run, it returns parameters under which every
+        sample gets the same length, and a sentence saying what it chose (None when nothing changed).
+        Used by :func:`fit_to_sizes`.
     """
 
     name: str
@@ -171,6 +176,7 @@ class ExtractorSpec:
     version: str = "1"
     label_function: Callable | None = field(default=None, compare=False)
     call_kwargs: Callable | None = field(default=None, compare=False)
+    size_rule: Callable | None = field(default=None, compare=False)
 
     @property
     def defaults(self):
@@ -295,143 +301,58 @@ def resolve_params(spec, params):
     return {name: p.coerce(params[name]) if name in params else p.default for name, p in known.items()}
 
 
-# --- labels and argument adapters of the built-in extractors ---------------------------------------
+def fit_to_sizes(name, params, shapes):
+    """Parameters under which every sample of a run gets features of one length, decided before any work.
 
-_PHASES = {"auto (1,1)": (1, 1), "auto (0,0)": (0, 0), "cross (1,0)": (1, 0)}
+    ``two_point`` without a cutoff takes 1/8 of each image's shorter side, so a folder of micrographs of
+    different sizes would give windows of different widths, and every sample but those of the most common
+    size would fail at the end of the run. Here the cutoff is fixed at the default of the smallest image and
+    the returned note says so. Extractors without a :attr:`ExtractorSpec.size_rule` keep their parameters.
 
+    Parameters
+    ----------
+    name : str or ExtractorSpec
+    params : dict
+        The user's parameters (strings accepted); missing ones take their defaults.
+    shapes : iterable of tuple
+        Sample shapes as stored: ``(H, W)``, ``(H, W, 3)`` (RGB) or ``(D, H, W)`` (a volume, cut into three
+        orthogonal sections by 2-D-only extractors), one per sample or one per distinct shape.
 
-def _two_point_kwargs(params):
-    return {"phases": _PHASES[params["phases"]], "periodic": params["periodic"], "cutoff": params["cutoff"]}
+    Returns
+    -------
+    params : dict
+        Complete parameters (:func:`resolve_params`), possibly with a fixed ``cutoff``.
+    note : str or None
+        What was fixed and why, for the page and the table's provenance; None when nothing changed.
 
-
-def _two_point_labels(params, shape, d):
-    side = math.isqrt(d or 0)
-    if d is None or side * side != d or side % 2 == 0:
-        return None
-    correlation = importlib.import_module("msdash.features.correlation")
-    return correlation.two_point_labels((side - 1) // 2, ndim=2)
-
-
-def _psd_labels(params, shape, d):
-    return importlib.import_module("msdash.features.spectral").psd_labels(params["bins"])
-
-
-def _module_labels(module, attr):
-    return lambda params, shape, d: getattr(importlib.import_module(module), attr)()
-
-
-def _register_builtins():
-    corr, spec_mod = "msdash.features.correlation", "msdash.features.spectral"
-    register(ExtractorSpec(
-        "volume_fraction", "Volume fraction", "classical",
-        "Fraction of pixels in one phase of the phase map.",
-        f"{corr}:volume_fraction", (Param("phase", 1, "int", min=0, max=1, help="Phase whose fraction is measured."),),
-        input="labels", label_function=lambda p, s, d: [f"volume fraction (phase {p['phase']})"]))
-    register(ExtractorSpec(
-        "two_point", "Two-point correlation", "classical",
-        "Probability that two pixels a vector (dx, dy) apart lie in the given phases (batched FFT).",
-        f"{corr}:two_point",
-        (Param("phases", "auto (1,1)", "choice", tuple(_PHASES), help="Auto-correlation of a phase or cross-correlation."),
-         Param("periodic", True, "bool", help="Treat images as periodic (wrap around) or pad with zeros."),
-         Param("cutoff", None, "int", min=1, help=(
-             "Largest |dx|, |dy| kept, in px: (2·cutoff + 1)² features. None: 1/8 of the shorter side, between "
-             "32 and 64 px (at most half the side): S2 levels off at vf² within a few correlation lengths, "
-             "so a 4096² micrograph gets 129×129 = 16,641 features, not 16.8 million."))),
-        input="labels", version="2", label_function=_two_point_labels, call_kwargs=_two_point_kwargs))
-    register(ExtractorSpec(
-        "two_point_paper_a", "Two-point correlation (study A)", "classical",
-        "Study A's auto-correlation: 41×41 vectors (1681 features), per orthogonal section for volumes.",
-        f"{corr}:two_point_paper_a", input="labels", label_function=_module_labels(corr, "two_point_paper_a_labels")))
-    register(ExtractorSpec(
-        "two_point_paper_b", "Two-point correlation (study B)", "classical",
-        "Study B's auto-correlation: 159×159 vectors (25281 features).",
-        f"{corr}:two_point_paper_b", input="labels", label_function=_module_labels(corr, "two_point_paper_b_labels")))
-    bins = Param("bins", 32, "int", min=2, max=1024, help="Number of radial frequency bins.")
-    register(ExtractorSpec(
-        "radial_psd", "Radial power spectrum", "classical",
-        "Azimuthally averaged power spectral density in radial frequency bins.",
-        f"{spec_mod}:radial_psd", (bins,), input="grey", version="2", label_function=_psd_labels))
-    register(ExtractorSpec(
-        "phys_feat1", "physFeat1 (PSD slope, amplitude)", "classical",
-        "Slope and amplitude of a power law fitted to the radial power spectrum (study D).",
-        f"{spec_mod}:phys_feat1", (bins,), input="grey", version="2",
-        label_function=_module_labels(spec_mod, "phys_feat1_labels")))
-    register(ExtractorSpec(
-        "phys_feat2", "physFeat2 (PSD of image and gradient)", "classical",
-        "Log radial power spectra of the image and of its gradient magnitude, `bins` values each (study D).",
-        f"{spec_mod}:phys_feat2", (bins,), input="grey", version="2",
-        label_function=lambda p, s, d: importlib.import_module(spec_mod).phys_feat2_labels(p["bins"])))
-    register(ExtractorSpec(
-        "grad_feature", "Gradient feature", "classical",
-        "Mean gradient magnitude of the image: how much interface it holds.",
-        f"{spec_mod}:grad_feature", input="grey", label_function=_module_labels(spec_mod, "grad_labels")))
-
-_register_builtins()
+    Examples
+    --------
+    >>> fit_to_sizes("two_point", {}, [(512, 512), (100, 80)])[0]["cutoff"]
+    32
+    >>> fit_to_sizes("two_point", {}, [(64, 64), (40, 48)])[0]["cutoff"]
+    20
+    >>> fit_to_sizes("two_point", {}, [(600, 600), (512, 700)])[1] is None
+    True
+    """
+    spec = get_spec(name)
+    params = resolve_params(spec, params)
+    if spec.size_rule is None:
+        return params, None
+    parts = {part for shape in shapes for part in _parts(spec, tuple(int(n) for n in shape))}
+    if not parts:
+        return params, None
+    fitted, note = spec.size_rule(dict(params), sorted(parts))
+    return resolve_params(spec, fitted), note
 
 
-def _foundation_name(params):
-    from pathlib import Path
-
-    folder = params.get("folder")
-    return params["model"] if not folder else (Path(folder).name or folder)
-
-
-def _foundation_labels(params, shape, d):
-    module = importlib.import_module("msdash.features.foundation_extract")
-    name = _foundation_name(params)
-    base = module.feature_dim(params.get("folder") or params["model"], params["pooling"])
-    if params.get("sections") == "concat" and base and d == 3 * base:  # volumes: z, y, x sections side by side
-        return [f"{name}[{i}]@{axis}" for axis in "zyx" for i in range(base)]
-    return [f"{name}[{i}]" for i in range(d or 0)]
+def _parts(spec, shape):
+    """The 2-D shapes :func:`msdash.features.extract` computes a sample of ``shape`` on."""
+    if len(shape) == 3 and shape[-1] == 3:  # RGB, read as grey
+        return [shape[:2]]
+    if len(shape) == 3 and 3 not in spec.dims:
+        d, h, w = shape
+        return [(h, w), (d, w), (d, h)]
+    return [shape]
 
 
-def _foundation_kwargs(family):
-    def kwargs(params):
-        return dict(params, family=family)
-    return kwargs
-
-
-def _register_foundation():
-    # The registry adapter handles volumes itself (section position, k slices), so dims include 3.
-    presets = importlib.import_module("msdash.features.foundation_models").PRESETS
-    families = (("dinov2", "DINOv2", "dinov2-small", "normed CLS token (or patch-token mean) of a DINOv2 ViT"),
-                ("clip", "CLIP", "clip-b16", "pooler output of a CLIP ViT vision tower"),
-                ("sam", "SAM", "sam-base", "globally averaged image embedding of a SAM ViT encoder"))
-    for family, title, default, what in families:
-        names = tuple(name for name, preset in presets.items() if preset.family == family)
-        params = (
-            Param("model", default, "choice", names, help="Pretrained weights (Hugging Face cache)."),
-            Param("folder", None, "str", help="A local folder with config.json and model.safetensors; "
-                                              "overrides the preset when set."),
-            Param("mode", "paper", "choice", ("paper", "standard"),
-                  help="'paper' reproduces study B (top-left crop, no normalisation); 'standard' normalises."),
-            Param("fit", "resize", "choice", ("resize", "crop", "pad"),
-                  help="'standard' mode: stretch the whole image, cut the central square, or scale and pad."),
-            Param("size", None, "int", min=14, max=4096,
-                  help="Input side in px, a multiple of the patch (study A: 42 crop via 'paper', or 224)."),
-            Param("pooling", "cls", "choice", ("cls", "mean", "cls+mean"),
-                  help="CLS token, mean of patch tokens, or both (SAM always averages)."),
-            Param("batch_size", None, "int", min=1, max=4096,
-                  help="Images per forward pass; default from free GPU memory (or a CPU default)."),
-            Param("tile", None, "int", min=14, max=8192,
-                  help="Large micrographs: embed tiles of this side (px) and average them."),
-            Param("stride", None, "int", min=1, max=8192, help="Step between tiles (px); default the tile side."),
-            Param("section", "centre", "choice", ("first", "centre", "mean"),
-                  help="Volumes: sections at index 0 (study A), through the centre, or k evenly spaced ones."),
-            Param("slices", 3, "int", min=1, max=64, help="Volumes, section 'mean': sections per axis."),
-            Param("sections", "mean", "choice", SECTION_MODES,
-                  help="Volumes: average the three orthogonal sections' features, or concatenate them."))
-        register(ExtractorSpec(
-            family, f"{title} features", "foundation", f"Task-agnostic image features: {what}.",
-            "msdash.features.foundation_extract:extract_foundation", params, input="any", dims=(2, 3),
-            needs_weights=True, label_function=_foundation_labels, call_kwargs=_foundation_kwargs(family)))
-
-_register_foundation()
-
-
-def _register_learned():
-    # Specs only (torch-free): the functions import torch when called.
-    for module in ("msdash.learned.vae_spec", "msdash.learned.cnn_spec"):
-        register(importlib.import_module(module).extractor_spec())
-
-_register_learned()
+from msdash.features import builtin_extractors as _builtins  # noqa: F401 — registers the built-ins (needs the names above)
