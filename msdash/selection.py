@@ -1,12 +1,110 @@
-"""Exports: a selection of samples as a table (names, properties, features) and a zip of images, and every
-CSV download as text a spreadsheet opens without running formulas."""
+"""Selections of samples: picking them by name (exact, prefix, regular expression) or by group; exporting them as a
+table (names, properties, features) and a zip of images; every CSV download as text a spreadsheet opens without
+running formulas."""
 
 import io
+import re
 import zipfile
 
 import numpy as np
 
 from msdash.display import to_uint8
+from msdash.errors import InputError
+
+#: How a typed pattern picks names: each exact name, names starting with it, or names it matches as a whole.
+PICK_MODES = ("exact", "prefix", "regex")
+#: Longest regular expression accepted (Python's ``re`` has no time limit; long patterns are a typing slip).
+MAX_PATTERN = 200
+
+
+def pick_names(names, text, *, mode="exact"):
+    r"""Names picked by what the user typed, in data-set order, and the typed parts that picked nothing.
+
+    No fuzzy matching: a name is picked only when it is typed in full (``"exact"``), starts with a typed part
+    (``"prefix"``) or matches the regular expression as a whole (``"regex"``, :func:`re.fullmatch`).
+
+    Parameters
+    ----------
+    names : sequence of str
+        Sample names of the data set.
+    text : str
+        Exact names or prefixes separated by commas or white space; or one regular expression.
+    mode : {"exact", "prefix", "regex"}
+
+    Returns
+    -------
+    picked : list of str
+        The matching names, each once, in the order of ``names``.
+    unmatched : list of str
+        Typed names or prefixes that match no sample (``[pattern]`` when a regex matches none).
+
+    Raises
+    ------
+    InputError
+        Unknown ``mode``, or a regular expression that does not compile or is longer than :data:`MAX_PATTERN`.
+
+    Examples
+    --------
+    >>> names = ["A1_01", "A1_02", "A10_01", "B2_01"]
+    >>> pick_names(names, "A1_01, B2_01 C9")
+    (['A1_01', 'B2_01'], ['C9'])
+    >>> pick_names(names, "A1_", mode="prefix")
+    (['A1_01', 'A1_02'], [])
+    >>> pick_names(names, r"A1\d*_01", mode="regex")
+    (['A1_01', 'A10_01'], [])
+    """
+    names = [str(n) for n in names]
+    text = str(text or "").strip()
+    if mode not in PICK_MODES:
+        raise InputError(f"`mode` must be one of {', '.join(PICK_MODES)}, got {mode!r}", name="mode")
+    if not text:
+        return [], []
+    if mode == "regex":
+        if len(text) > MAX_PATTERN:
+            raise InputError(f"The pattern is {len(text)} characters long; at most {MAX_PATTERN} are accepted.",
+                             name="pattern")
+        try:
+            pattern = re.compile(text)
+        except re.error as error:
+            raise InputError(f"“{text}” is not a regular expression: {error}", name="pattern") from None
+        picked = [n for n in names if pattern.fullmatch(n)]
+        return picked, [] if picked else [text]
+    parts = list(dict.fromkeys(p for p in re.split(r"[,\s]+", text) if p))
+    if mode == "exact":
+        known = set(names)
+        wanted = {p for p in parts if p in known}
+        return [n for n in names if n in wanted], [p for p in parts if p not in known]
+    picked = [n for n in names if n.startswith(tuple(parts))]
+    return picked, [p for p in parts if not any(n.startswith(p) for n in picked)]
+
+
+def group_names(properties, column, value):
+    """Names of the samples whose ``column`` holds ``value`` (compared as text), in table order.
+
+    Parameters
+    ----------
+    properties : pandas.DataFrame
+        Property table indexed by sample name.
+    column : str
+    value : object
+        A value of the column as shown to the user (``str(value)``).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"paper": ["p1", "p2", "p1", None]}, index=["a", "b", "c", "d"])
+    >>> group_names(table, "paper", "p1")
+    ['a', 'c']
+    """
+    if column not in properties.columns:
+        raise InputError(f"No property column named “{column}”", name="column")
+    cells = properties[column]
+    keep = cells.notna() & (cells.astype(str) == str(value))
+    return [str(n) for n in properties.index[keep.to_numpy()]]
 
 
 def selection_table(dataset, names, tables=()):

@@ -20,24 +20,36 @@ if not sets:
             "classical defaults here.")
     if st.button("Compute two-point correlations and the PSD features", key="map_quickstart"):
         with widgets.user_errors("Computing the features"):
-            features.feature_table(dataset_id, "two_point", {})
-            features.feature_table(dataset_id, "phys_feat2", {})
+            promised = ("two_point", "phys_feat2")
+            for name in promised:
+                features.feature_table(dataset_id, name, {})
+            # The map opens on what the button said: both sets, side by side.
+            st.session_state["map_sets"] = mapview.labels_of(features.feature_sets(dataset_id), promised)
             st.rerun()
     st.stop()
 
 labels = list(sets)
 sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes, min_features=features.MIN_FEATURES_MAP)
-chosen = st.multiselect("Feature sets (one to four, side by side)", labels, default=[default_set],
+scope = f"map:{dataset_id}"  # the page's settings survive a visit to another page, per data set
+state.restore("map_sets", scope, valid=lambda value: bool(value) and all(v in labels for v in value))
+chosen = st.multiselect("Feature sets (one to four, side by side)", labels,
+                        default=None if "map_sets" in st.session_state else [default_set],
                         max_selections=4, key="map_sets")
+state.keep("map_sets", scope)
 if note := features.default_note(default_set, sizes):
     st.caption(note)
 c1, c2, c3 = st.columns([1, 1, 2])
+colour_options = ["volume fraction (phase 1)"] + list(dataset.properties.columns)
+state.restore("map_method", scope, valid=lambda value: value in ("PCA", "UMAP", None))
+state.restore("map_standardize", scope, valid=lambda value: isinstance(value, bool))
+state.restore("map_color", scope, valid=lambda value: value in colour_options)
 method = c1.segmented_control("Method", ["PCA", "UMAP"], default="PCA", key="map_method") or "PCA"
 standardize = c2.toggle("Standardise features", key="map_standardize",
                         help="Scale every feature to unit variance before the map (off: plain centring).")
-colour_options = ["volume fraction (phase 1)"] + list(dataset.properties.columns)
 colour = c3.selectbox("Colour by", colour_options, key="map_color")
+for kept in ("map_method", "map_standardize", "map_color"):
+    state.keep(kept, scope)
 umap_settings = {}
 if method == "UMAP":
     warm = mapview.umap_warmup()
@@ -85,8 +97,11 @@ def maps_and_selection():
     st.caption(f"Renderer: {'fast canvas map' if fast else 'plotly (WebGL)'} · {len(dataset)} samples · default "
                f"is the canvas map above {mapview.FAST_MAP_MIN:,} samples")
     keys = [mapview.fast_key(key) if fast else key for key, *_ in maps]
-    selected = mapview.sync_selection(keys, "map_pick", dataset.names)
-    mapview.name_picker(dataset.names, "map_pick")
+    selected = mapview.sync_selection(keys, "map_pick", dataset.names, dataset_id)
+    mapview.name_picker(dataset.names, "map_pick", dataset.properties, mapview.group_columns(dataset))
+    if selected:
+        st.button(f"Clear the selection ({len(selected)})", key="map_clear", on_click=mapview.clear_selection,
+                  type="tertiary")
     columns = st.columns(len(maps)) if maps else []
     for (_, label, table, coords, axes), key, column in zip(maps, keys, columns):
         with column, widgets.user_errors(f"Drawing the map of {label}"):
@@ -94,10 +109,12 @@ def maps_and_selection():
                 fast_map(coords, dataset.names, color=colour_values, color_label=colour_label,
                          categorical=categorical, hover=hover, selected=selected, title=label, axis_labels=axes,
                          key=key)
-            else:
+            else:  # the selection is ringed on every map, also on the one it was drawn on
                 figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
-                                    categorical=categorical, hover=hover,
-                                    selected=mapview.highlighted(key, selected), title=label, axis_labels=axes)
+                                    categorical=categorical, hover=hover, selected=selected, title=label,
+                                    axis_labels=axes)
+                mapview.drawn(key, dataset_id, coords, colour_values, colour_label, categorical, tuple(selected),
+                              label, axes)
                 st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
             n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
             prov = table.provenance

@@ -133,3 +133,36 @@ def show_flash():
     """Show and clear the queued messages."""
     for kind, message in st.session_state.pop(FLASH, []):
         getattr(st, kind)(message)
+
+
+#: Session-state key of page settings kept while the user is on another page: ``{scope: {key: value}}``.
+_KEPT = "_kept_settings"
+
+
+def restore(key, scope, valid=None):
+    """Bring back a widget's value that Streamlit dropped while the user was on another page.
+
+    Call before creating the widget ``key``; call :func:`keep` after it. A value that is no longer valid
+    (``valid(value)`` false, e.g. a feature set of another data set) is dropped, so the widget falls back
+    to its default instead of failing.
+
+    Parameters
+    ----------
+    key : str
+        The widget's key.
+    scope : str
+        What the value belongs to, e.g. ``f"map:{dataset_id}"``: each data set keeps its own settings.
+    valid : callable, optional
+        ``valid(value) -> bool``.
+    """
+    if key in st.session_state and valid is not None and not valid(st.session_state[key]):
+        del st.session_state[key]
+    kept = st.session_state.get(_KEPT, {}).get(scope, {})
+    if key not in st.session_state and key in kept and (valid is None or valid(kept[key])):
+        st.session_state[key] = kept[key]
+
+
+def keep(key, scope):
+    """Remember the current value of widget ``key`` for ``scope`` (see :func:`restore`)."""
+    if key in st.session_state:
+        st.session_state.setdefault(_KEPT, {}).setdefault(scope, {})[key] = st.session_state[key]
