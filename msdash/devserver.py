@@ -40,14 +40,21 @@ class Server:
         Workspace for this server (``MSDASH_HOME``).
     port : int, optional
         Port to listen on; a free one by default.
+    env : dict, optional
+        More environment variables for the server (e.g. ``MSDASH_OPEN``, the data set to open).
+    log : path, optional
+        File the server's messages are appended to (a long-running server must not fill a pipe nobody
+        reads); by default they are kept in a pipe for the error of a server that exits early.
 
     Use as a context manager; :attr:`url` is the base URL and :attr:`up_seconds` how long the server took
     from process start to answering its health check.
     """
 
-    def __init__(self, script, home, port=None):
+    def __init__(self, script, home, port=None, *, env=None, log=None):
         self.script = Path(script).resolve()
         self.home = Path(home)
+        self.extra_env = dict(env or {})
+        self.log = None if log is None else Path(log)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -55,15 +62,20 @@ class Server:
 
     def start(self, timeout=60.0):
         """Start the server and wait until its health endpoint answers."""
-        env = dict(os.environ, MSDASH_HOME=str(self.home), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, MSDASH_HOME=str(self.home), PYTHONUNBUFFERED="1", **self.extra_env)
         command = [sys.executable, "-m", "streamlit", "run", str(self.script), "--server.port", str(self.port),
                    "--server.address", "127.0.0.1"]
         started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        errors = subprocess.PIPE if self.log is None else open(self.log, "ab")
+        try:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        finally:
+            if self.log is not None:
+                errors.close()  # the child holds its own copy
         while time.perf_counter() - started < timeout:
             if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early: {self.process.stderr.read().decode()[-2000:]}")
+                said = (self.process.stderr.read() if self.log is None else self.log.read_bytes()).decode()
+                raise RuntimeError(f"streamlit exited early: {said[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as answer:
                     if answer.status == 200:
