@@ -167,3 +167,35 @@ class TestFinalModelAndIntervals:
         lower, upper = conformal_interval(result, final.predict(X[new]), alpha=0.1)
         coverage = np.mean((y[new] >= lower) & (y[new] <= upper))
         assert 0.85 <= coverage <= 0.95
+
+
+class TestBoxFigure:
+    """msdash.models.figures.box_figure: a robust axis when one fold is a far outlier, the outlier named."""
+
+    def frame(self, scores):
+        import pandas as pd
+
+        return pd.DataFrame({"feature_set": ["two_point"] * len(scores), "model": ["pr"] * len(scores),
+                             "score": scores, "fold": range(1, len(scores) + 1), "repeat": 1})
+
+    def test_an_outlier_fold_is_named_and_left_off_the_axis(self):
+        from msdash.models.figures import box_figure
+
+        scores = [12.0, 15.5, 10.2, 920.0, 18.1, 13.3, 11.0, 16.4, 14.2, 19.9]
+        fig = box_figure(self.frame(scores), score_label="MAPE (%)")
+        low, high = fig.layout.yaxis.range
+        assert low < 10.2 and 19.9 < high < 100  # every other fold visible, the axis not squashed to 920
+        assert fig.layout.meta["outliers"] == ["pr on two_point, fold 4: 920"]
+        assert any("fold 4: 920" in a.text for a in fig.layout.annotations)
+        marker = next(t for t in fig.data if t.name == "off the axis")
+        assert low <= marker.y[0] <= high  # drawn at the edge, so it is seen
+
+    def test_no_outlier_leaves_the_axis_alone(self):
+        from msdash.models.figures import box_figure, outlier_folds
+
+        scores = [12.0, 15.5, 10.2, 22.0, 18.1, 13.3]
+        fig = box_figure(self.frame(scores))
+        assert fig.layout.yaxis.range is None and fig.layout.meta["outliers"] == []
+        assert not outlier_folds(scores).any()
+        q1, q3 = np.percentile(scores + [60.0], [25, 75])  # Tukey's far-out fence, computed here
+        assert outlier_folds(scores + [60.0])[-1] == (60.0 > q3 + 3 * (q3 - q1))

@@ -9,11 +9,19 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from msdash.errors import InputError
-from msdash.models.cv import check_data, inner_search, make_plan, outer_splits, pc_scores, run_fold
-from msdash.models.metrics import regression_metrics, score
+from msdash.models.cv import (
+    CVResult,
+    check_data,
+    inner_search,
+    make_plan,
+    outer_splits,
+    pc_scores,
+    run_fold,
+)
+from msdash.models.metrics import check_scoring, regression_metrics, score
 from msdash.models.presets import MODELS, make_model
 
-__all__ = ["learning_curve", "holdout", "fit_final", "fit_pca_pipeline", "conformal_interval"]
+__all__ = ["conformal_interval", "constant_baseline", "fit_final", "fit_pca_pipeline", "holdout", "learning_curve"]
 
 
 def learning_curve(X, y, *, model, sizes=(0.1, 0.2, 0.5, 1.0), outer=5, inner=5, groups=None,
@@ -261,3 +269,50 @@ def conformal_interval(cv_result, y_pred_new, alpha=0.1):
     half = np.inf if rank > n else residuals[rank - 1]
     y_pred_new = np.asarray(y_pred_new, float)
     return y_pred_new - half, y_pred_new + half
+
+
+def constant_baseline(y, folds, *, scoring="mape"):
+    """The constant predictor scored through given folds: the training folds' median or mean, nothing learned.
+
+    The constant is what minimises the error on the training part: the median for the absolute errors
+    (MAPE, MAE; the median is the usual stand-in for MAPE's optimum, the 1/|y|-weighted median) and the
+    mean for the squared ones (RMSE, R²). ``metrics`` uses the matching constant per column; ``predictions``
+    and ``fold_scores`` use the one for ``scoring``. A model that does not beat this row has learned nothing
+    the target's spread does not already say.
+
+    Parameters
+    ----------
+    y : array_like, shape (n_samples,)
+    folds : list of (train_idx, test_idx)
+        The outer folds of the runs it is compared with (``CVResult.folds``).
+    scoring : {"mape", "rmse", "r2"}
+
+    Returns
+    -------
+    CVResult
+        ``model="baseline"``; ``fold_params`` holds ``{"constant": value}`` of every fold.
+
+    Examples
+    --------
+    >>> y = np.array([10.0, 12.0, 20.0, 11.0])
+    >>> folds = [(np.array([0, 1, 2]), np.array([3])), (np.array([1, 2, 3]), np.array([0]))]
+    >>> base = constant_baseline(y, folds, scoring="mape")
+    >>> [p["constant"] for p in base.fold_params], [round(float(s), 4) for s in base.fold_scores]
+    ([12.0, 12.0], [9.0909, 20.0])
+    """
+    y = np.asarray(y, dtype=float)
+    check_scoring(scoring)
+    median = np.empty_like(y)
+    mean = np.empty_like(y)
+    rows, constants = [], []
+    for train, test in folds:
+        median[test], mean[test] = np.median(y[train]), np.mean(y[train])
+        by_median = regression_metrics(y[test], median[test])
+        by_mean = regression_metrics(y[test], mean[test])
+        rows.append({"mape_pct": by_median["mape_pct"], "rmse": by_mean["rmse"], "mae": by_median["mae"],
+                     "r2": by_mean["r2"], "n_test": len(test)})
+        constants.append({"constant": float(median[test][0] if scoring == "mape" else mean[test][0])})
+    predictions = median if scoring == "mape" else mean
+    return CVResult(fold_scores=np.array([score(y[test], predictions[test], scoring) for _, test in folds]),
+                    fold_params=constants, predictions=predictions, folds=list(folds),
+                    metrics=pd.DataFrame(rows).rename_axis("fold"), model="baseline", scoring=scoring, y=y)
