@@ -18,6 +18,15 @@ at 50,000 rows it writes ~19 GB and takes many minutes); its ratio only grows wi
 
     .venv/bin/python bench/feature_store.py                      # ~40 s
     .venv/bin/python bench/feature_store.py --before-rows 50000  # ~4 min: the SQLite store at full size
+    .venv/bin/python bench/feature_store.py --workspace 5000     # workspace size only (50000: the issue's set)
+
+``--workspace N``: workspace bytes / (decoded source images + feature values) after saving N random 64×64
+binary images (bool, 1 byte a pixel) as a data set and extracting two-point (cutoff 32: 4,225 features) and the
+volume fraction, as the app does; feature values counted as float64 (8 bytes each). ``before`` runs the same
+in a fresh workspace with the table cache of earlier versions (a ``values.npy`` copy of each table beside the
+store's blocks, reproduced here as it was). Each side in a child process of its own, with its wall time, bytes
+written (``wchar``), peak RSS and the time of the warm read of the 4,225-d table (``extract`` again, every value
+summed).
 
 Measured here (2 cores, ext4): now 1.002 (float64) and 1.005 (float32) of the values kept, np.save 1.000;
 before 6.1 at 5,000 rows and 11.5 at 50,000 rows (19.5 GB written for 1.69 GB kept, a 3.83 GB file, 188 s
@@ -147,6 +156,76 @@ def volume(rows=50_000, d=4225, before_rows=5_000):
     return out
 
 
+def _old_save_table(table_key, table, **_):
+    """The table cache of earlier versions, as it was: its own float64 ``values.npy`` plus ``meta.json``."""
+    from msdash import atomic
+    from msdash.features import tablecache
+
+    folder = tablecache._folder(table_key)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "values.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                 "shape": table.values.shape})
+        for start in range(0, len(table.values), 4096):
+            f.write(np.ascontiguousarray(table.values[start:start + 4096], dtype="<f8").data)
+        f.flush()
+        os.fsync(f.fileno())
+    meta = {"values_bytes": path.stat().st_size, "labels": [str(x) for x in table.labels],
+            "names": list(table.names), "errors": [[e.name, e.message] for e in table.errors],
+            "params": table.params, "provenance": table.provenance}
+    atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
+    return True
+
+
+def workspace_child(kind, n, size=64):
+    """In a fresh process and workspace: save a data set, extract as the app does, measure the workspace."""
+    import resource
+
+    from msdash.dataset import Dataset
+    from msdash.datastore import save_dataset
+    from msdash.features import extract, tablecache
+    from msdash.imagestore import Images
+
+    if kind == "before":
+        tablecache.save_table = _old_save_table
+    rng = np.random.default_rng(0)
+    images = Images({f"img{i:05d}": rng.random((size, size)) < 0.4 for i in range(n)})  # kept as bool, as uploads
+    source = sum(a.nbytes for a in images.raw_values())
+    before = _io()
+    started = time.perf_counter()
+    save_dataset(Dataset("bench", images))
+    values = 0
+    for name, params in (("two_point", {"cutoff": 32}), ("volume_fraction", {})):
+        table = extract(Dataset("bench", images), name, **params)
+        values += table.values.size * 8
+    seconds = time.perf_counter() - started
+    written = _io()["wchar"] - before["wchar"]
+    started = time.perf_counter()
+    warm = extract(Dataset("bench", images), "two_point", cutoff=32)
+    float(np.sum(warm.values))
+    warm_s = time.perf_counter() - started
+    assert warm.provenance.get("table_cache") is True
+    home = Path(os.environ["MSDASH_HOME"])
+    disk = sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
+    print(json.dumps({"n": n, "source_bytes": source, "values_bytes": values, "workspace_bytes": disk,
+                      "ratio": round(disk / (source + values), 3), "written_bytes": written,
+                      "seconds": round(seconds, 1), "warm_read_4225_s": round(warm_s, 3),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+
+
+def workspace(n):
+    """Workspace size now and with the table cache of earlier versions, each in a child process."""
+    out = {"bench": "workspace_size"}
+    for kind in ("now", "before"):
+        with tempfile.TemporaryDirectory() as home:
+            env = dict(os.environ, MSDASH_HOME=home)
+            done = subprocess.run([sys.executable, __file__, "--workspace-child", kind, str(n)], env=env,
+                                  capture_output=True, text=True, check=True)
+        out[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def main(n=2000, size=64, rows=50_000, d=32, before_rows=5_000):
     from msdash.dataset import Dataset
     from msdash.features.store import FeatureStore
@@ -178,6 +257,12 @@ def main(n=2000, size=64, rows=50_000, d=32, before_rows=5_000):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--workspace-child"]:
+        workspace_child(sys.argv[2], int(sys.argv[3]))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--workspace"]:
+        print(json.dumps(workspace(int(sys.argv[2]) if sys.argv[2:3] else 5000)))
+        sys.exit(0)
     if sys.argv[1:2] == ["--volume-child"]:
         kind, rows, d, dtype = sys.argv[2:6]
         volume_child(kind, int(rows), int(d), dtype)
