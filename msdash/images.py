@@ -261,13 +261,15 @@ def _pil_to_array(im):
     return array, array.ndim == 3
 
 
-def read_tiff(fh, name, *, max_pixels, budget=None):
+def read_tiff(fh, name, *, max_pixels, budget=None, meta=None):
     """Decode a TIFF with tifffile, falling back to PIL; return (array, colour).
 
-    Equal-shaped pages become a ``(D, H, W)`` volume; pages of different shapes are refused.
+    Equal-shaped pages become a ``(D, H, W)`` volume; pages of different shapes are refused. When ``meta`` is
+    a dict, the pixel size the file states (:func:`msdash.pixelsize.tiff_pixel_size`) is put under
+    ``"pixel_size"``.
     """
     try:
-        return _read_tiff_pages(fh, name, max_pixels, budget)
+        return _read_tiff_pages(fh, name, max_pixels, budget, meta)
     except InputError:
         raise
     except Exception as exc:  # palette TIFFs, or codecs tifffile lacks: PIL may still read them
@@ -282,8 +284,10 @@ def read_tiff(fh, name, *, max_pixels, budget=None):
             ) from None
 
 
-def _read_tiff_pages(fh, name, max_pixels, budget):
+def _read_tiff_pages(fh, name, max_pixels, budget, meta=None):
     import tifffile
+
+    from msdash.pixelsize import tiff_pixel_size
 
     # Never open other files: multi-file OME series name them by path, Micro-Manager and NDTiff series
     # look for siblings in the file's folder. An uploaded TIFF is read from its own bytes only.
@@ -325,6 +329,8 @@ def _read_tiff_pages(fh, name, max_pixels, budget):
             budget.check(name, shape, series[0].dtype,
                          kept_values=int(np.prod(spatial, dtype=np.int64)) * (3 if colour else 1))
         array = np.stack([s.asarray() for s in series]) if len(series) > 1 else series[0].asarray()
+        if meta is not None:
+            meta["pixel_size"] = tiff_pixel_size(tif)
     array = array.reshape(shape)
     if colour:
         array = np.moveaxis(array, axes.index("S"), -1)

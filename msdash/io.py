@@ -68,12 +68,22 @@ class LoadResult:
         (pass the choice back as ``mat_variables``).
     notes : list of LoadError
         Non-fatal remarks on conversions (RGBA composited, 16-bit scaled, float rescaled, ...).
+    pixel_sizes : dict of str to msdash.pixelsize.PixelSize
+        Sample name → the pixel size its file states (TIFF: FEI/Thermo, Zeiss, ImageJ or resolution tags);
+        samples whose file states none are absent.
     """
 
     images: Images = field(default_factory=Images)
     errors: list = field(default_factory=list)
     choices: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    pixel_sizes: dict = field(default_factory=dict)
+
+    @property
+    def pixel_size(self):
+        """The one pixel size all the images that state one agree on (PixelSize), else None."""
+        sizes = {round(p.um, 12) for p in self.pixel_sizes.values()}
+        return next(iter(self.pixel_sizes.values())) if len(sizes) == 1 else None
 
     @property
     def nbytes(self):
@@ -278,7 +288,8 @@ def _load_one(name, data, state):
             if fh.seek(0, io.SEEK_END) == 0:
                 raise InputError(f"{name}: the file is empty (0 bytes); re-export or re-upload it", name=name)
             fh.seek(0)
-            array, colour = _decode(fh, name, extension, state["max_pixels"], variable, state["budget"])
+            meta = {}
+            array, colour = _decode(fh, name, extension, state["max_pixels"], variable, state["budget"], meta)
         image, notes = normalise(array, name, colour=colour, compact=True)
         state["budget"].add(image.nbytes)
         if colour and extension in (".npy", ".mat"):
@@ -296,6 +307,8 @@ def _load_one(name, data, state):
         result.errors.append(LoadError(name, f"{name}: could not be read ({exc}); the file may be damaged"))
     else:
         result.images[sample] = image
+        if meta.get("pixel_size") is not None:
+            result.pixel_sizes[sample] = meta["pixel_size"]
         seen[key] = (name, raw != name)
         result.notes.extend(LoadError(name, f"{name}: {note}") for note in notes)
 
@@ -316,14 +329,14 @@ def _unsupported(name, extension):
                            "and .zip; convert it to PNG or TIFF")
 
 
-def _decode(fh, name, extension, max_pixels, variable, budget):
-    """Dispatch on the extension; return ``(array, colour)``."""
+def _decode(fh, name, extension, max_pixels, variable, budget, meta=None):
+    """Dispatch on the extension; return ``(array, colour)``; a TIFF's pixel size goes into ``meta``."""
     if extension == ".npy":
         return read_npy(fh, name, max_pixels=max_pixels, budget=budget)
     if extension == ".mat":
         return read_mat(fh, name, max_pixels=max_pixels, variable=variable, budget=budget)
     if extension in (".tif", ".tiff"):
-        return read_tiff(fh, name, max_pixels=max_pixels, budget=budget)
+        return read_tiff(fh, name, max_pixels=max_pixels, budget=budget, meta=meta)
     return read_pil(fh, name, label=_PIL_LABELS[extension], max_pixels=max_pixels, budget=budget)
 
 

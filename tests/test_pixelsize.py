@@ -1,0 +1,90 @@
+"""Pixel size read from what microscopes and ImageJ write into TIFFs (issue 15 item 3)."""
+
+import io
+
+import numpy as np
+import pytest
+
+from msdash.errors import InputError
+from msdash.io import load_images
+from msdash.pixelsize import format_length, parse_pixel_size, scale_bar_length
+
+
+def _tiff(**kwargs):
+    import tifffile
+
+    buffer = io.BytesIO()
+    image = (np.arange(64 * 48).reshape(48, 64) % 251).astype(np.uint8)
+    tifffile.imwrite(buffer, image, **kwargs)
+    return buffer.getvalue()
+
+
+def _size(data, name="x.tif"):
+    result = load_images([(name, data)])
+    assert not result.errors, result.errors
+    return result.pixel_sizes.get(name.rsplit(".", 1)[0])
+
+
+def test_imagej_micron_pixel_size_is_read():
+    # the issue's example: an ImageJ TIFF at 0.0125 µm per pixel (80 pixels per micron)
+    size = _size(_tiff(imagej=True, resolution=(80.0, 80.0), metadata={"unit": "micron"}))
+    assert size.source == "ImageJ metadata" and size.um == pytest.approx(0.0125, rel=1e-9)
+
+
+def test_imagej_nanometre_unit_is_converted():
+    size = _size(_tiff(imagej=True, resolution=(0.5, 0.5), metadata={"unit": "nm"}))  # 2 nm per pixel
+    assert size.um == pytest.approx(0.002, rel=1e-9)
+
+
+def test_fei_pixel_width_in_metres():
+    text = "[User]\nDate=01/02/2025\n[Scan]\nPixelWidth=3.3e-09\nPixelHeight=3.3e-09\n"
+    size = _size(_tiff(extratags=[(34682, "s", 0, text, True)]))
+    assert size.source == "FEI/Thermo metadata" and size.um == pytest.approx(3.3e-3, rel=1e-9)
+
+
+def test_zeiss_image_pixel_size():
+    text = "AP_IMAGE_PIXEL_SIZE\nImage Pixel Size = 4.5 nm\nAP_WD\nWD = 8.5 mm\n"
+    size = _size(_tiff(extratags=[(34118, "s", 0, text, True)]))
+    assert size.source == "Zeiss SEM metadata" and size.um == pytest.approx(4.5e-3, rel=1e-9)
+
+
+def test_centimetre_resolution_is_read_and_inches_are_not():
+    per_cm = _size(_tiff(resolution=(20000.0, 20000.0), resolutionunit="CENTIMETER"))  # 0.5 µm per pixel
+    assert per_cm.source == "TIFF resolution tags" and per_cm.um == pytest.approx(0.5, rel=1e-9)
+    assert _size(_tiff(resolution=(300.0, 300.0), resolutionunit="INCH")) is None  # a print setting
+    assert _size(_tiff()) is None
+
+
+def test_the_set_agrees_on_one_pixel_size_or_says_none():
+    a = _tiff(imagej=True, resolution=(80.0, 80.0), metadata={"unit": "micron"})
+    b = _tiff(imagej=True, resolution=(40.0, 40.0), metadata={"unit": "micron"})
+    assert load_images([("a.tif", a), ("c.tif", a)]).pixel_size.um == pytest.approx(0.0125)
+    assert load_images([("a.tif", a), ("b.tif", b)]).pixel_size is None
+
+
+def test_damaged_metadata_does_not_refuse_the_pixels():
+    text = "[Scan]\nPixelWidth=not a number\n"
+    result = load_images([("x.tif", _tiff(extratags=[(34682, "s", 0, text, True)]))])
+    assert not result.errors and "x" in result.images and "x" not in result.pixel_sizes
+
+
+@pytest.mark.parametrize("text,um", [("12.5 nm", 0.0125), ("0.5", 0.5), ("2 µm", 2.0), ("1e-3 mm", 1.0),
+                                     ("3 Å", 3e-4)])
+def test_typed_pixel_sizes(text, um):
+    assert parse_pixel_size(text) == pytest.approx(um, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["", "-1 nm", "5 parsecs", "nm", "0"])
+def test_bad_typed_pixel_sizes_say_what_is_expected(text):
+    with pytest.raises(InputError, match="positive length"):
+        parse_pixel_size(text)
+
+
+def test_scale_bar_is_a_round_length_near_a_quarter_of_the_width():
+    for pixel_um, width in ((0.0125, 1024), (0.37, 640), (2.0, 100), (1e-3, 4096)):
+        length, pixels = scale_bar_length(pixel_um, width)
+        mantissa = length / 10 ** np.floor(np.log10(length))
+        assert round(mantissa, 9) in (1, 2, 5)
+        assert 0.1 * width <= pixels <= 0.25 * width + 1e-9
+        assert pixels == pytest.approx(length / pixel_um)
+    assert format_length(0.0125) == "12.5 nm"
