@@ -26,7 +26,7 @@ import traceback
 
 from msdash.errors import InputError
 
-__all__ = ["Job", "start", "get", "cancel", "all_jobs", "MAX_EVENTS"]
+__all__ = ["Job", "start", "get", "cancel", "MAX_EVENTS"]
 
 #: Events kept per job (older step events are thinned out; epoch events are always kept).
 MAX_EVENTS = 2000
@@ -131,8 +131,3 @@ def cancel(job_id):
         return False
     job.cancel()
     return True
-
-
-def all_jobs():
-    """Every job of this process, newest first."""
-    return sorted(_JOBS.values(), key=lambda j: j.started, reverse=True)

@@ -6,7 +6,7 @@ import pytest
 from foundation_tiny import DIM, save_tiny_models
 from msdash.features import EXTRACTORS, extract
 from msdash.features.foundation import EmbeddingCancelled, embed, load_model
-from msdash.features.foundation_extract import (embed_tiles, extract_foundation, feature_dim, reporting,
+from msdash.features.foundation_extract import (extract_foundation, feature_dim, reporting,
                                                 section_indices)
 from msdash.features.store import FeatureStore
 
@@ -102,12 +102,6 @@ class TestTiles:
         out = extract_foundation([image], model=dinov2, tile=14, stride=14)
         tiles = [image[y:y + 14, x:x + 14] for y in (0, 14) for x in (0, 14, 28)]
         np.testing.assert_allclose(out[0], embed(tiles, model=dinov2).mean(0), atol=1e-5)
-
-    def test_tiles_as_rows(self, dinov2):
-        images = _images(2, (28, 42))
-        features, parents, corners = embed_tiles(images, names=["a", "b"], size=28, stride=14, model=dinov2)
-        assert parents == ["a", "a", "b", "b"] and corners.tolist() == [[0, 0], [0, 14], [0, 0], [0, 14]]
-        np.testing.assert_allclose(features[3], embed([images[1][:, 14:42]], model=dinov2)[0], atol=1e-5)
 
     def test_tile_larger_than_the_image_fails_that_sample(self, folders):
         table = extract(_images(1, (28, 28)), "dinov2", store=False, folder=folders["dinov2"], tile=56)

@@ -55,7 +55,7 @@ def cnn_section(dataset, dataset_id):
             keep = np.flatnonzero(np.isfinite(y_all))
             groups = None if group_column == "(none)" else dataset.properties.loc[names, group_column].astype(
                 str).to_numpy()[keep]
-            arch, inputs, optimizer, loss_name = PRESETS[preset]
+            arch, inputs, optimizer, _ = PRESETS[preset]
             run_dir = runs.new_run(cnn_runs.KIND, {"preset": preset})
             runs.write_meta(run_dir, runs.read_meta(run_dir) | {
                 "dataset_id": dataset_id, "dataset_name": dataset.name, "target": target})

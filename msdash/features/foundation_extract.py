@@ -21,7 +21,7 @@ from msdash.features.foundation_models import PRESETS, _get_model, model_status
 from msdash.features.patches import tile as tile_image
 from msdash.features.sections import orthogonal_sections
 
-__all__ = ["SECTIONS", "SECTION_MODES", "extract_foundation", "embed_tiles", "section_indices", "reporting",
+__all__ = ["SECTIONS", "SECTION_MODES", "extract_foundation", "section_indices", "reporting",
            "feature_dim", "EmbeddingCancelled"]
 
 #: Where the three orthogonal sections of a volume are cut.
@@ -202,41 +202,6 @@ def extract_foundation(images, *, model, folder=None, family=None, mode="paper",
                     for a in range(len(axes))]
         rows.append(np.concatenate(per_axis) if sections == "concat" else np.mean(per_axis, axis=0))
     return np.asarray(rows, dtype=np.float32)
-
-
-def embed_tiles(images, *, names=None, size=224, stride=None, **kwargs):
-    """Features of every tile of large micrographs, each tile a row linked to its parent image.
-
-    Parameters
-    ----------
-    images : sequence of ndarray
-        (H, W) or (H, W, 3) images.
-    names : sequence of str, optional
-        Parent names; default ``"0"``, ``"1"``, …
-    size, stride : int
-        Tile side and step in pixels (:func:`msdash.features.patches.tile`; stride defaults to ``size``).
-    **kwargs
-        Passed to :func:`~msdash.features.foundation.embed` (``model`` is required).
-
-    Returns
-    -------
-    features : ndarray, shape (n_tiles, d), float32
-    parents : list of str, length n_tiles
-    corners : ndarray of int, shape (n_tiles, 2)
-        ``(y, x)`` of each tile's top-left pixel in its parent.
-    """
-    images = list(images)
-    names = [str(i) for i in range(len(images))] if names is None else [str(n) for n in names]
-    if len(names) != len(images):
-        raise InputError(f"`names` has {len(names)} entries for {len(images)} images", name="names")
-    flat, parents, corners = [], [], []
-    for name, image in zip(names, images):
-        patches, where = tile_image(image, size=int(size), stride=stride)
-        flat.extend(patches)
-        parents.extend([name] * len(patches))
-        corners.append(where)
-    corners = np.concatenate(corners) if corners else np.zeros((0, 2), dtype=int)
-    return embed(flat, **kwargs), parents, corners
 
 
 def feature_dim(model, pooling="cls"):
