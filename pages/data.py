@@ -1,8 +1,8 @@
-"""Data: open the demo, upload micrographs and a property table, check the match, save and reopen."""
+"""Data: open the demo, edit the open set's table, upload micrographs and a table, check the match, save, reopen."""
 
 import streamlit as st
 
-from msdash.app import forms, state, widgets
+from msdash.app import forms, state, tableedit, widgets
 from msdash.app.upload import parsed_upload, table_and_report
 from msdash.dataset import list_datasets, save_dataset
 from msdash.display import escape_markdown
@@ -15,6 +15,7 @@ widgets.dataset_header(state.current_dataset(), dataset_id)
 if st.button("Open the demo data set", key="open_demo"):
     state.open_dataset(state._demo_id(str(state.config.workspace())))
     st.rerun()
+tableedit.table_section(state.current_dataset(), dataset_id)
 
 st.header("Load your micrographs")
 mode = st.segmented_control("Upload", ["Files or .zip", "A folder"], default="Files or .zip", key="upload_mode")

@@ -71,8 +71,11 @@ def _show_load_result(result, choices):
             st.rerun()
 
 
-def table_and_report(table_file, names):
+def table_and_report(table_file, names, *, key_prefix=""):
     """Read the property table, let the user pick its sheet, name and group columns, show the match report.
+
+    ``key_prefix`` goes before the widget keys (``"name_column"``, ``"group_column"``, ``"table_sheet"``) so
+    that two tables (a new upload's, an open set's replacement) can be on one page.
 
     Returns
     -------
@@ -83,16 +86,16 @@ def table_and_report(table_file, names):
         table = read_properties(table_file)
         sheets = table.attrs.get("sheets") or []
         if len(sheets) > 1:
-            sheet = st.selectbox("Sheet", sheets, key="table_sheet")
+            sheet = st.selectbox("Sheet", sheets, key=f"{key_prefix}table_sheet")
             if sheet != sheets[0]:
                 table = read_properties(table_file, sheet=sheet)
         columns = list(table.columns)
         guess = guess_name_column(table, names)
         left, right = st.columns(2)
         name_column = left.selectbox("Column with the image names", columns, index=columns.index(guess),
-                                     key="name_column")
+                                     key=f"{key_prefix}name_column")
         group = right.selectbox("Group column (source paper, parent image, run…), optional",
-                                [_NONE] + [c for c in columns if c != name_column], key="group_column",
+                                [_NONE] + [c for c in columns if c != name_column], key=f"{key_prefix}group_column",
                                 help="Samples of one group stay on one side of every cross-validation split.")
         report = match_properties(names, table, name_column=name_column,
                                   group_column=None if group == _NONE else group)
