@@ -1,6 +1,7 @@
 """The whole-table cache of saved data sets: exact round trip, never stale, ignores half-written entries."""
 
 import json
+import multiprocessing
 
 import numpy as np
 
@@ -152,6 +153,27 @@ class TestTableBlock:
         assert sorted(found) == ["h0", "h3"]  # h1's failure is not the store's; the unread sample has no hash
         np.testing.assert_array_equal(found["h3"].values, values[3])
 
+    def test_saving_a_table_again_replaces_its_block(self):
+        key = f"{'6' * 16}-{'f' * 64}"
+        for scale in (1.0, 2.0):
+            assert tablecache.save_table(key, _table(scale * np.ones((3, 2))))
+        folder = default_store().key_folder("f" * 64)
+        assert len(list(folder.iterdir())) == 1
+        np.testing.assert_array_equal(tablecache.load_table(key)["values"], 2 * np.ones((3, 2)))
+
+    def test_processes_saving_one_table_at_once_leave_one_block_that_loads(self):
+        key = f"{'7' * 16}-{'0' * 64}"
+        context = multiprocessing.get_context("fork")
+        workers = [context.Process(target=_save_often, args=(key, seed)) for seed in range(3)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        assert [w.exitcode for w in workers] == [0, 0, 0]
+        folder = default_store().key_folder("0" * 64)
+        assert [p.name for p in folder.iterdir()] == [tablecache.table_blocks()[key].name]
+        assert tablecache.load_table(key)["values"].shape == (50, 40)
+
     def test_wide_labels_are_written_as_their_rule(self):
         labels = WindowLabels(1)
         key = f"{'3' * 16}-{'c' * 64}"
@@ -172,6 +194,12 @@ class TestTableBlock:
                 "errors": [], "params": {}, "provenance": {}}
         (folder / "meta.json").write_text(json.dumps(meta))
         np.testing.assert_array_equal(tablecache.load_table(key)["values"], values)
+
+
+def _save_often(key, seed):
+    values = np.random.default_rng(seed).random((50, 40))
+    for _ in range(10):
+        assert tablecache.save_table(key, _table(values))
 
 
 def _table(values):

@@ -40,6 +40,9 @@ __all__ = ["load_table", "save_table", "table_blocks", "MAX_BLOCK_BYTES"]
 #: Most bytes of float64 rows converted and written at once (also at most 1/16 of the memory budget).
 MAX_BLOCK_BYTES = 64 * 2**20
 
+#: Longest wait (seconds) for another process's save of the same table.
+LOCK_WAIT_S = 600.0
+
 _KEY = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{64}$")
 
 
@@ -118,23 +121,23 @@ def save_table(table_key, table, *, hashes=None, store=None):
             hashes = _saved_hashes(table_key[:16], n)
         row_hashes, errors = _row_hashes(store, key, table, hashes)
         folder.mkdir(parents=True, exist_ok=True)
-        earlier = _earlier_block(folder)
         rows = max(1, min(MAX_BLOCK_BYTES, config.memory_budget() // 16) // max(1, 8 * d))
-        path = write_table_block(store.key_folder(key), table_key, table.values, row_hashes, errors,
-                                 rows_at_once=rows)
-        meta = {"block": _relative(path), "labels": encode_labels(table.labels), "names": list(table.names),
-                "errors": [[e.name, e.message] for e in table.errors], "params": table.params,
-                "provenance": table.provenance}
-        try:
-            atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
-        except OSError:
-            path.unlink(missing_ok=True)
-            raise
-        with contextlib.suppress(OSError):  # the copy this one replaces; the store's blocks it covers
-            (folder / "values.npy").unlink(missing_ok=True)
-            if earlier is not None and earlier != path:
-                earlier.unlink(missing_ok=True)
-            _compact(path)
+        # One save of a table at a time (threads, processes): none leaves a block that meta.json does not name.
+        with atomic.exclusive(folder / ".lock", wait_s=LOCK_WAIT_S, busy=f"Another save of table {table_key} "
+                              f"has run for over {LOCK_WAIT_S:.0f} s."):
+            path = write_table_block(store.key_folder(key), table_key, table.values, row_hashes, errors,
+                                     rows_at_once=rows)
+            meta = {"block": _relative(path), "labels": encode_labels(table.labels), "names": list(table.names),
+                    "errors": [[e.name, e.message] for e in table.errors], "params": table.params,
+                    "provenance": table.provenance}
+            try:
+                atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
+            except OSError:
+                path.unlink(missing_ok=True)
+                raise
+            with contextlib.suppress(OSError):  # the copies this one replaces; the store's blocks it covers
+                (folder / "values.npy").unlink(missing_ok=True)
+                _compact(path)
         store.forget(key)
         return True
     except OSError:
@@ -175,7 +178,8 @@ def _row_hashes(store, key, table, hashes):
 
 
 def _compact(table_path):
-    """Remove the store's plain blocks, older than the table block, whose every row it holds.
+    """Remove the blocks older than the table block that it replaces: the store's plain blocks whose every
+    row it holds, and earlier blocks of the same table (also one a concurrent save of it left).
 
     Readers that listed a removed block list again (:meth:`~msdash.features.store.FeatureStore.get_many`);
     a block already mapped stays readable until unmapped. Other tables' blocks are never removed here.
@@ -190,14 +194,8 @@ def _compact(table_path):
             block = read_header(path)
         except (OSError, ValueError):
             continue
-        if block.table is None and all(h in held for h in block.hashes):
+        if block.table == table.table or (block.table is None and all(h in held for h in block.hashes)):
             path.unlink(missing_ok=True)
-
-
-def _earlier_block(folder):
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        return _block_path(json.loads((folder / "meta.json").read_text(encoding="utf-8"))["block"])
-    return None
 
 
 def _saved_hashes(dataset_id, n):
