@@ -120,3 +120,44 @@ class TestFreeEnergy:
             free_energy(np.zeros(5))
         with pytest.raises(InputError, match="`kc`"):
             free_energy(np.zeros((4, 4)), kc=0)
+
+
+class TestRampSnapshotsAndHistory:
+    def test_schedule_log_spaced_in_the_ramp_then_equal(self):
+        _, saved = time_schedule(1000, ramp_steps=100, n_snapshots=8, ramp_snapshots=5)
+        assert saved.tolist() == [1, 3, 10, 32, 100, 400, 700, 1000]
+        _, crowded = time_schedule(50, ramp_steps=10, n_snapshots=12, ramp_snapshots=10)
+        assert crowded[:10].tolist() == list(range(1, 11))  # rounding repeats are moved up, still distinct
+
+    @pytest.mark.parametrize("kwargs", [{"ramp_snapshots": 11}, {"ramp_snapshots": 6, "n_snapshots": 6},
+                                        {"ramp_snapshots": -1}, {"ramp_snapshots": 2, "n_snapshots": 40}])
+    def test_schedule_refuses_impossible_requests(self, kwargs):
+        with pytest.raises(InputError) as error:
+            time_schedule(**{"steps": 30, "ramp_steps": 10, "n_snapshots": 8} | kwargs)
+        assert error.value.name == "ramp_snapshots"
+
+    def test_history_marks_the_saved_steps_and_covers_the_fast_decay(self):
+        x, e, history = cahn_hilliard(size=32, steps=300, n_snapshots=8, ramp_snapshots=4, seed=2,
+                                      return_history=True)
+        assert history["energy"].shape == history["time"].shape == (300,)
+        np.testing.assert_allclose(history["energy"][history["saved"]], e, rtol=1e-12)
+        np.testing.assert_allclose(free_energy(x), e)
+        dts, saved = time_schedule(300, n_snapshots=8, ramp_snapshots=4)
+        np.testing.assert_array_equal(history["saved"], saved - 1)
+        np.testing.assert_allclose(history["time"], np.cumsum(dts))
+        assert np.all(np.diff(history["energy"]) <= 1e-9 * np.abs(history["energy"][1:]))
+        # Without ramp snapshots the first image comes after the ramp, when most of the decay is over.
+        _, e_equal = cahn_hilliard(size=32, steps=300, n_snapshots=8, seed=2)
+        assert e[0] > 2 * e_equal[0]
+
+
+def test_energy_curve_figure_marks_the_saved_snapshots():
+    from msdash.synthetic.energy_figure import energy_curve_figure
+
+    _, e, history = cahn_hilliard(size=16, steps=120, n_snapshots=6, ramp_snapshots=3, seed=0,
+                                  return_history=True)
+    fig = energy_curve_figure(history)
+    line, marks = fig.data
+    assert len(line.x) == 120 and list(marks.y) == pytest.approx(list(e))
+    assert list(marks.customdata) == (history["saved"] + 1).tolist()
+    assert fig.layout.xaxis.type == "log" and min(marks.x) < 0.05  # a snapshot inside the ramp's early times

@@ -34,7 +34,7 @@ class TestTwoPhaseWithStiffness:
     def test_modulus_within_voigt_and_reuss_and_grows_with_the_stiff_phase(self):
         ds = generate_dataset("two-phase", n=6, size=24, seed=2)
         props = ds.properties
-        vf, modulus = props["volume_fraction"].to_numpy(), props["E_x (E0 units)"].to_numpy()
+        vf, modulus = props["volume_fraction"].to_numpy(), props["E_x plane strain (E0 units)"].to_numpy()
         # plane strain: each phase's modulus along x is E/(1 - ν²); phase 1 is 50× stiffer
         e0, e1 = 1 / (1 - 0.3 ** 2), 50 / (1 - 0.3 ** 2)
         assert np.all(modulus <= vf * e1 + (1 - vf) * e0 + 1e-9)
@@ -45,4 +45,23 @@ class TestTwoPhaseWithStiffness:
     def test_shape_generators_label_their_geometry(self, kind):
         ds = generate_dataset(kind, n=3, size=16, seed=1)
         assert len(ds) == 3 and ds.names[0].startswith(kind)
-        assert np.all(ds.properties["E_x (E0 units)"] > 1 / (1 - 0.3 ** 2))  # stiffer than phase 0 alone
+        assert np.all(ds.properties["E_x plane strain (E0 units)"] > 1 / (1 - 0.3 ** 2))  # stiffer than phase 0 alone
+
+
+class TestCahnHilliardRampSnapshots:
+    def test_default_saves_during_the_ramp_and_records_when(self):
+        ds = generate_dataset("cahn-hilliard", runs=1, size=16, steps=300, snapshots=8, seed=0)
+        props = ds.properties
+        # 4 of 8 (at most half of the default 5) fall in the 100-step ramp, log-spaced from step 1.
+        assert props["step"].tolist() == [1, 5, 22, 100, 150, 200, 250, 300]
+        dts = np.full(300, 1.0)
+        dts[:100] = np.geomspace(0.01, 1.0, 100)
+        np.testing.assert_allclose(props["time"], np.cumsum(dts)[props["step"].to_numpy().astype(int) - 1])
+        energy = props["free energy"].to_numpy()
+        assert np.all(np.diff(energy) < 0)
+        # The fast-decay regime is sampled: the first snapshot's energy is far above the end of the ramp's.
+        assert energy[0] > 2 * energy[3]
+
+    def test_zero_keeps_equal_spacing(self):
+        ds = generate_dataset("cahn-hilliard", runs=1, size=16, steps=200, snapshots=4, ramp_snapshots=0, seed=0)
+        assert ds.properties["step"].tolist() == [50, 100, 150, 200]

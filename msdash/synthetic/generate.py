@@ -4,12 +4,19 @@ Each generator returns a :class:`msdash.dataset.Dataset` whose properties come f
 
 - ``two-phase`` (Gaussian random fields), ``disks`` (overlapping disks/spheres) and ``lamellae``, 2D or 3D,
   with their volume fraction and, by FFT
-  homogenisation (:func:`msdash.synthetic.effective_stiffness`), the effective Young's modulus along x
-  (contrast 50 by default, as in study A; plane strain in 2D);
+  homogenisation (:func:`msdash.synthetic.effective_stiffness`), the modulus along x ``1 / (C⁻¹)_xx``
+  (contrast 50 by default, as in study A): in 2D the plane-strain modulus (``E / (1 − ν²)`` for an
+  isotropic cell, column ``E_x plane strain (E0 units)``), in 3D Young's modulus (``E_x (E0 units)``);
 - ``ising``: Metropolis snapshots on a periodic square lattice (study D), property = temperature rescaled to
   0..255 (``T · 255 / (2 Tc)``), plus the temperature itself;
 - ``cahn-hilliard``: snapshots of phase-separation runs (study D; no elastic energy term), property = total
-  free energy, group = run id.
+  free energy, group = run id; ``ramp_snapshots`` of the ``snapshots`` per run (at most half of them) are
+  taken during the time-step ramp, log-spaced (the fast early energy decay study D sampled), the rest
+  equally spaced after it; 0 spaces all equally over the run. Columns ``step`` and ``time`` say when.
+
+References
+----------
+Studies A and D of ``docs/references.md``.
 """
 
 import numpy as np
@@ -30,7 +37,7 @@ GENERATORS = {
                   "seed": 0}),
     "ising": ("Ising model snapshots (Metropolis)", {"n": 200, "size": 64, "seed": 0}),
     "cahn-hilliard": ("Cahn–Hilliard phase separation runs", {"runs": 4, "size": 64, "steps": 2000,
-                                                               "snapshots": 20, "seed": 0}),
+                                                               "snapshots": 20, "ramp_snapshots": 5, "seed": 0}),
 }
 
 
@@ -90,8 +97,8 @@ def _two_phase(p, progress):
         stiffness = effective_stiffness(micro, youngs=(1.0, float(p["contrast"])), poisson=(0.3, 0.3))
         name = f"{structure}_{i:04d}"
         images[name] = micro.astype(np.float32)
-        rows.append({"volume_fraction": float(micro.mean()), **extra,
-                     "E_x (E0 units)": float(youngs_modulus_x(stiffness))})
+        modulus = "E_x plane strain (E0 units)" if dims == 2 else "E_x (E0 units)"
+        rows.append({"volume_fraction": float(micro.mean()), **extra, modulus: float(youngs_modulus_x(stiffness))})
         progress(i + 1, n, "homogenised")
     properties = pd.DataFrame(rows, index=list(images))
     label = f"{n} {structure} {'volumes' if dims == 3 else 'images'} {size}^{dims}, contrast {p['contrast']:g}"
@@ -115,16 +122,21 @@ def _ising(p, progress):
 def _cahn_hilliard(p, progress):
     from msdash.dataset import Dataset
     from msdash.synthetic import cahn_hilliard
+    from msdash.synthetic.cahn_hilliard import time_schedule
 
     runs = int(p["runs"])
     images, rows = {}, []
     for run in range(runs):
-        snapshots, energies = cahn_hilliard(size=int(p["size"]), steps=int(p["steps"]),
-                                            n_snapshots=int(p["snapshots"]), seed=int(p["seed"]) + run)
+        schedule = {"steps": int(p["steps"]), "n_snapshots": int(p["snapshots"]),
+                    "ramp_snapshots": min(int(p["ramp_snapshots"]), int(p["snapshots"]) // 2)}
+        snapshots, energies = cahn_hilliard(size=int(p["size"]), seed=int(p["seed"]) + run, **schedule)
+        dts, saved = time_schedule(**schedule)
+        times = np.cumsum(dts)[saved - 1]
         for j, (c, energy) in enumerate(zip(snapshots, energies)):
             name = f"ch_run{run:02d}_{j:03d}"
             images[name] = np.clip(c, 0.0, 1.0).astype(np.float32)
-            rows.append({"free energy": float(energy), "run": f"run{run:02d}", "snapshot": j})
+            rows.append({"free energy": float(energy), "run": f"run{run:02d}", "snapshot": j,
+                         "step": int(saved[j]), "time": float(times[j])})
         progress(run + 1, runs, "run finished")
     properties = pd.DataFrame(rows, index=list(images))
     return Dataset(f"Cahn–Hilliard: {runs} runs × {p['snapshots']} snapshots", images, properties,
