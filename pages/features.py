@@ -19,13 +19,13 @@ st.caption(spec.description)
 with st.container(border=True, horizontal=True):
     params = forms.extractor_params(spec)
 if spec.input == "labels":
-    panels.segmentation_preview(dataset, params.get("segmentation", "otsu"))
+    panels.segmentation_preview(dataset, dataset_id, params.get("segmentation", "otsu"))
 ready = True
 if spec.kind == "foundation":
     ready = features.foundation_weights(spec.name, params)
 elif spec.name == "texture_vae":
     ready = features.texture_vae_runs(params)
-ready = features.feature_count_notice(dataset, name, params) and ready
+ready = features.feature_count_notice(dataset, dataset_id, name, params) and ready
 
 if st.session_state.get("cancel_features"):  # pressing Cancel reran the page, which stopped the computation
     st.info("Cancelled: the unfinished part was not stored; computing again continues from the feature store.")

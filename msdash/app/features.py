@@ -28,10 +28,12 @@ def feature_table(dataset_id, name, params):
     """Return the :class:`msdash.features.FeatureTable` of the open data set (store first, then compute).
 
     Shared across reruns and sessions (treat as read-only); the on-disk store makes it survive restarts.
-    Computing shows a progress bar.
+    Computing shows a progress bar. Images of different sizes get parameters that suit them all
+    (:func:`msdash.features.registry.fit_to_sizes`: two-point's cutoff from the smallest image), decided
+    before any work and recorded in the table's provenance (``notes``).
     """
     from msdash.features import extract
-    from msdash.features.registry import get_spec
+    from msdash.features.registry import fit_to_sizes, get_spec
     from msdash.features.store import save_table_meta
 
     cache = _shared_tables()
@@ -46,15 +48,18 @@ def feature_table(dataset_id, name, params):
                      text=f"{escape_markdown(name)}: {done} of {total} samples {escape_markdown(message)}")
 
     dataset = state.current_dataset()
+    fitted, note = fit_to_sizes(name, params, sample_shapes(dataset_id, dataset))
     if get_spec(name).kind == "foundation":
         from msdash.features.foundation_extract import reporting
 
         # Per-batch progress (images/s, time left); a rerun (the Cancel button) stops at the next batch.
         with reporting(progress, total=len(dataset.names)):
-            table = extract(dataset, name, progress=progress, **params)
+            table = extract(dataset, name, progress=progress, **fitted)
         table.provenance["weights"] = weights_provenance(params)
     else:
-        table = extract(dataset, name, progress=progress, **params)
+        table = extract(dataset, name, progress=progress, **fitted)
+    if note and note not in table.provenance.get("notes", []):
+        table.provenance["notes"] = [*table.provenance.get("notes", []), note]
     bar.empty()
     try:
         save_table_meta(dataset_id, table)
@@ -66,26 +71,43 @@ def feature_table(dataset_id, name, params):
     return table
 
 
-def feature_count_notice(dataset, name, params):
+@st.cache_data(max_entries=16, show_spinner=False)
+def _shapes(dataset_id, workspace, _dataset):
+    from collections import Counter
+
+    return dict(Counter(_dataset.images.raw(n).shape for n in _dataset.names))  # no float32 copies
+
+
+def sample_shapes(dataset_id, dataset):
+    """Shape → number of samples of a saved data set, read once (its id is its content hash)."""
+    return _shapes(dataset_id, str(state.config.workspace()), dataset)
+
+
+def feature_count_notice(dataset, dataset_id, name, params):
     """Say how many features a run will give before it starts; refuse one whose table cannot fit the budget.
+
+    Images of different sizes: says which parameters :func:`feature_table` will fix so that every sample gets
+    the same features (instead of most of them failing at the end of the run).
 
     Returns
     -------
     bool
         False when the table would not fit the memory budget (the reason and the fix are shown).
     """
-    from collections import Counter
-
     from msdash.errors import InputError
+    from msdash.features.registry import fit_to_sizes
     from msdash.features.sizing import check_feature_count, feature_count
 
-    shapes = Counter(dataset.images.raw(n).shape for n in dataset.names)  # no float32 copies
+    shapes = sample_shapes(dataset_id, dataset)
     try:
+        params, note = fit_to_sizes(name, params, shapes)
         warning = check_feature_count(name, params, shapes)
     except InputError as error:
         st.error(escape_markdown(error.message))
         return False
     count = feature_count(name, params, shapes)
+    if note:
+        st.info(escape_markdown(note))
     if warning:
         st.warning(escape_markdown(warning))
     elif count is not None:

@@ -9,66 +9,96 @@ from msdash.display import escape_markdown, thumbnail
 from msdash.selection import csv_bytes, selection_table, selection_zip
 
 
-def segmentation_preview(dataset, method):
+def segmentation_preview(dataset, dataset_id, method):
     """Show a grey sample next to its segmentation, before two-point statistics are computed.
 
-    Nothing is shown when every image is already a 0/1 label map (no segmentation happens then).
+    Nothing is shown when every image is already a 0/1 label map (no segmentation happens then). Which images
+    are grey, and the preview itself, are worked out once per data set, not on every rerun of the page.
     """
-    from msdash.features.segmentation import is_binary, segment_stack
-    from msdash.io import to_grey
+    from msdash.config import workspace
 
-    grey = [n for n in dataset.names if dataset.kind(n) != "3d" and not is_binary(dataset.images[n])]
+    grey = _grey_names(dataset_id, str(workspace()), dataset)
     if not grey:
         return
     with st.expander(f"Segmentation preview: {len(grey)} grey image(s) are thresholded ({method})", expanded=True):
         name = st.selectbox("Sample", grey, key="segmentation_sample")
-        image = to_grey(dataset.images[name])
-        labels = segment_stack([image], method=method)[0]
+        image, labels, fraction = _segmented(dataset_id, str(workspace()), name, method, dataset)
         left, right = st.columns(2)
-        left.image(thumbnail(image, size=320), caption=f"{escape_markdown(name)}: original")
-        right.image(thumbnail(labels, size=320),
-                    caption=f"segmented ({method}): phase 1 = white, volume fraction {float(np.mean(labels)):.3f}")
+        left.image(image, caption=f"{escape_markdown(name)}: original")
+        right.image(labels, caption=f"segmented ({method}): phase 1 = white, volume fraction {fraction:.3f}")
 
 
-def model_status(preset):
-    """Table of the foundation-model weights found on this machine; a clear message when ``preset`` is absent.
+@st.cache_data(max_entries=8, show_spinner="Looking for grey images…")
+def _grey_names(dataset_id, workspace, _dataset):
+    from msdash.features.segmentation import is_binary
 
-    Returns
-    -------
-    bool
-        True when the chosen preset's weights are present (the extractor can run).
-    """
-    from msdash.features.foundation import model_status as status_of, status_table
+    return [n for n in _dataset.names if _dataset.kind(n) != "3d" and not is_binary(_dataset.images[n])]
 
-    with st.expander("Model weights on this machine", expanded=False):
-        st.dataframe([{k: row[k] for k in ("name", "id", "present", "size_mb", "path")} for row in status_table()],
-                     hide_index=True)
-        st.caption("Weights come from the Hugging Face cache (HF_HOME / HF_HUB_CACHE) and are never downloaded "
-                   "while you work; nothing leaves this machine.")
-    status = status_of(preset)
-    if not status["present"]:
-        st.warning(escape_markdown(status["message"]))
-    return bool(status["present"])
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _segmented(dataset_id, workspace, name, method, _dataset):
+    from msdash.features.segmentation import segment_stack
+    from msdash.io import to_grey
+
+    image = to_grey(_dataset.images[name])
+    labels = segment_stack([image], method=method)[0]
+    return thumbnail(image, size=320), thumbnail(labels, size=320), float(np.mean(labels))
 
 
 def feature_summary(table):
-    """Counts, failures, provenance and a preview of a FeatureTable, with a CSV download."""
+    """Counts, failures, provenance and a preview of a FeatureTable, with a CSV download built on demand.
+
+    Nothing here grows with the table's width: the preview reads 50 × 40 values, and the CSV (20 s for a
+    149 × 25,281 table) is only written when the download is clicked, not on every rerun.
+    """
     n, d = table.values.shape
     failed = n - int(np.count_nonzero(table.ok))
     cols = st.columns(3)
     cols[0].metric("Samples", n)
     cols[1].metric("Features per sample", d)
     cols[2].metric("Failed samples", failed)
-    if table.errors:
-        with st.expander(f"Samples that failed: {len(table.errors)} (their rows are empty)", expanded=True):
-            st.markdown("\n".join(f"- **{escape_markdown(e.name)}**: {escape_markdown(e.message)}"
-                                  for e in table.errors[:200]))
+    feature_errors(table.errors, expanded=True)
     with st.expander("Provenance"):
         st.json(table.provenance)
-    frame = table.to_frame()
-    st.dataframe(frame.iloc[:50, :40], height=240)
-    st.download_button("Download features (CSV)", csv_bytes(frame), file_name=f"{table.extractor}.csv",
-                       mime="text/csv", key=f"download_{table.key}")
+    st.dataframe(preview_frame(table), height=240)
+    if d:
+        st.download_button("Download features (CSV)", lambda: csv_bytes(table.to_frame()),
+                           file_name=f"{table.extractor}.csv", mime="text/csv", key=f"download_{table.key}",
+                           on_click="ignore")
+        st.caption(f"The CSV holds all {n:,} × {d:,} values; it is written when you click.")
+
+
+def preview_frame(table, rows=50, columns=40):
+    """The first ``rows`` × ``columns`` of a FeatureTable as a DataFrame (the whole table is never built)."""
+    import pandas as pd
+
+    names = list(table.names[:rows])
+    return pd.DataFrame(table.values[:rows, :columns], index=pd.Index(names, name="sample", dtype="str"),
+                        columns=list(table.labels[:columns]))
+
+
+def feature_errors(errors, *, expanded=False, limit=20):
+    """The samples whose features failed, one line per distinct message with its count and a few names.
+
+    143 tiles failing for the same reason make one line, not 143 red boxes.
+    """
+    from msdash.features.extract import error_summary
+
+    if not errors:
+        return
+    groups = error_summary(errors)
+    with st.expander(f"Samples that failed: {len(errors)} (their rows are empty)", expanded=expanded):
+        st.markdown("\n".join(f"- {escape_markdown(line)}" for line in _error_lines(groups, limit)))
+
+
+def _error_lines(groups, limit):
+    lines = []
+    for message, names in groups[:limit]:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
+        lines.append(f"{message} — {len(names):,} sample{'' if len(names) == 1 else 's'} ({shown})")
+    if len(groups) > limit:
+        lines.append(f"… and {len(groups) - limit:,} other messages")
+    return lines
 
 
 def table_columns(upload):
