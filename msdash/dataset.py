@@ -70,6 +70,7 @@ class Dataset:
     _image_hashes: list | None = field(default=None, init=False, repr=False, compare=False)
     _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
     _summary: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _images_digest: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.images = _normalise_images(self.images)
@@ -137,11 +138,14 @@ class Dataset:
         return self._content_hash
 
     def _compute_content_hash(self):
-        digest = hashlib.sha256(b"msdash-dataset-v1\0")
-        for sample, image in self.images.items():
-            header = json.dumps([sample, image.dtype.str, list(image.shape)], ensure_ascii=False)
-            digest.update(header.encode() + b"\0")
-            digest.update(np.ascontiguousarray(image).data)
+        if self._images_digest is None:  # the images' part, kept so an edited table does not re-hash them
+            digest = hashlib.sha256(b"msdash-dataset-v1\0")
+            for sample, image in self.images.items():
+                header = json.dumps([sample, image.dtype.str, list(image.shape)], ensure_ascii=False)
+                digest.update(header.encode() + b"\0")
+                digest.update(np.ascontiguousarray(image).data)
+            self._images_digest = digest
+        digest = self._images_digest.copy()
         numeric = set(self.numeric_columns)
         kinds = [[c, "num" if c in numeric else "text"] for c in self.properties.columns]
         digest.update(json.dumps([kinds, self.group_column], ensure_ascii=False).encode() + b"\0")
@@ -151,6 +155,36 @@ class Dataset:
         table = self.properties.to_csv(lineterminator="\n", na_rep="\\N")
         digest.update(table.encode())
         return digest.hexdigest()[:16]
+
+    def with_table(self, properties, *, group_column=None, derived=None, notes=None):
+        """A copy with another property table; the images are shared, neither copied nor hashed again.
+
+        Parameters
+        ----------
+        properties : pandas.DataFrame or None
+            As for the constructor (one row per sample).
+        group_column : str, optional
+        derived : dict of str to str, optional
+            Formulas of derived columns (default none).
+        notes : list of str, optional
+            Default: this set's notes.
+
+        Returns
+        -------
+        Dataset
+            Same name, source and images; image hashes computed for this set are reused.
+
+        Examples
+        --------
+        >>> ds = Dataset("t", {"a": np.zeros((2, 2)), "b": np.ones((2, 2))})
+        >>> edited = ds.with_table(pd.DataFrame({"x": [1.0, 2.0]}, index=["a", "b"]))
+        >>> edited.content_hash() == Dataset("t", dict(ds.images), edited.properties).content_hash()
+        True
+        """
+        edited = Dataset(self.name, self.images, properties, group_column=group_column, source=self.source,
+                         notes=list(self.notes if notes is None else notes), derived=dict(derived or {}))
+        edited._image_hashes, edited._images_digest = self._image_hashes, self._images_digest
+        return edited
 
     def summary(self):
         """Counts for display: samples, kinds, smallest/largest shape (by pixels), columns.

@@ -307,8 +307,6 @@ def add_derived(dataset, derived, *, as_group=False):
     Dataset
         Same images (shared, not copied), name, source and notes; ``derived[name]`` is the formula.
     """
-    from msdash.dataset import Dataset
-
     if derived.name in dataset.properties.columns and derived.name not in dataset.derived:
         raise InputError(f"the data set already has a column {derived.name!r} from its table; give the new "
                          "column another name", name=derived.name)
@@ -319,8 +317,7 @@ def add_derived(dataset, derived, *, as_group=False):
     properties[derived.name] = values.to_numpy()
     formulas = {**dataset.derived, derived.name: derived.formula}
     group = derived.name if as_group else dataset.group_column
-    return Dataset(dataset.name, dataset.images, properties, group_column=group, source=dataset.source,
-                   notes=list(dataset.notes), derived=formulas)
+    return dataset.with_table(properties, group_column=group, derived=formulas)
 
 
 def rename_column(dataset, column, new_name):
@@ -338,8 +335,6 @@ def rename_column(dataset, column, new_name):
     -------
     Dataset
     """
-    from msdash.dataset import Dataset
-
     new_name = _check_name(new_name)
     if column not in dataset.properties.columns:
         raise InputError(f"the data set has no column {column!r}", name=column)
@@ -350,8 +345,7 @@ def rename_column(dataset, column, new_name):
     properties = dataset.properties.rename(columns={column: new_name})
     formulas = {new_name if c == column else c: f for c, f in dataset.derived.items()}
     group = new_name if dataset.group_column == column else dataset.group_column
-    return Dataset(dataset.name, dataset.images, properties, group_column=group, source=dataset.source,
-                   notes=list(dataset.notes), derived=formulas)
+    return dataset.with_table(properties, group_column=group, derived=formulas)
 
 
 _UNIT_TAIL = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*\Z")

@@ -121,5 +121,4 @@ def with_properties(dataset, report, *, note=None):
     if list(report.properties.index) != dataset.names:
         raise InputError("the table was matched to other images than this data set's; match it again")
     notes = list(dataset.notes) + ([note] if note else [])
-    return Dataset(dataset.name, dataset.images, report.properties, group_column=report.group_column,
-                   source=dataset.source, notes=notes)
+    return dataset.with_table(report.properties, group_column=report.group_column, notes=notes)

@@ -409,3 +409,16 @@ class TestEditSaved:
         assert list_datasets() == []
         with pytest.raises(WorkspaceError, match="damaged"):
             load_dataset(dataset_id)
+
+
+class TestWithTable:
+    def test_same_hash_as_a_fresh_build_and_images_hashed_once(self):
+        ds = _mixed()
+        ds.content_hash()
+        table = ds.properties.drop(columns="count")
+        edited = ds.with_table(table, group_column="paper", derived={})
+        assert edited._images_digest is not None  # reused: the images are not hashed again
+        fresh = Dataset("other", {n: ds.images[n] for n in ds.names}, table, group_column="paper")
+        assert edited.content_hash() == fresh.content_hash() != ds.content_hash()
+        assert ds.content_hash() == _mixed().content_hash()  # the original's id is untouched by the copy
+        assert edited.notes == ds.notes and edited.name == ds.name and edited.source == ds.source
