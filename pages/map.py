@@ -19,12 +19,13 @@ if not sets:
     st.info("No feature set for this data set yet. Compute one on the Features page, or start with the "
             "classical defaults here.")
     if st.button("Compute two-point correlations and the PSD features", key="map_quickstart"):
-        with widgets.user_errors("Computing the features"):
-            promised = ("two_point", "phys_feat2")
-            for name in promised:
+        promised = ("two_point", "phys_feat2")
+        for name in promised:  # one failing (e.g. images too small for the PSD) leaves the other on the map
+            with widgets.user_errors(f"Computing {name}"):
                 features.feature_table(dataset_id, name, {})
-            # The map opens on what the button said: both sets, side by side.
-            st.session_state["map_sets"] = mapview.labels_of(features.feature_sets(dataset_id), promised)
+        # The map opens on what the button said: both sets, side by side (those that could be computed).
+        if opened := mapview.labels_of(features.feature_sets(dataset_id), promised):
+            st.session_state["map_sets"] = opened
             st.rerun()
     st.stop()
 

@@ -1,0 +1,181 @@
+"""Browsing and selection through AppTest on a small set with the traits of real folders: names with group
+prefixes, a paper column with 19 papers, long property names that share a prefix, missing values."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+APP = str(ROOT / "app.py")
+LONG_A = "Vickers hardness (HV), as measured in the source paper"
+LONG_B = "Vickers hardness (HV), converted from GPa in the source paper"
+
+
+def papers_dataset(name="papers", n=38, seed=0):
+    """``n`` random phase maps named ``P<paper>_<k>`` from 19 papers, with its two-point features stored."""
+    from msdash.dataset import Dataset, save_dataset
+    from msdash.features import extract
+    from msdash.features.store import save_table_meta
+
+    rng = np.random.default_rng(seed)
+    names = [f"P{i % 19:02d}_{i // 19:02d}" for i in range(n)]
+    images = {m: (rng.random((12, 12)) < 0.2 + 0.6 * i / n).astype(np.float32) for i, m in enumerate(names)}
+    hardness = 300 + 10 * np.arange(n, dtype=float)
+    hardness[::4] = np.nan
+    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1, "paper": [f"paper {i % 19:02d}" for i in range(n)]},
+                         index=names)
+    dataset = Dataset(name, images, table)
+    dataset_id = save_dataset(dataset)
+    save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=2))
+    return dataset_id, names
+
+
+def open_page(dataset_id, path):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ds"] = dataset_id
+    return at.run().switch_page(path).run()
+
+
+def subheaders(at):
+    return [h.value for h in at.subheader]
+
+
+def charts(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def ringed(spec):
+    return [p[0] for t in spec["data"] if t.get("name") == "selected" for p in t["customdata"]]
+
+
+def plotly_event(*names):
+    return {"selection": {"points": [{"curve_number": 0, "point_index": i, "customdata": [n]}
+                                     for i, n in enumerate(names)], "point_indices": [], "box": [], "lasso": []}}
+
+
+class TestSelectionBelongsToItsDataSet:
+    def test_another_set_opens_without_the_old_names_and_going_back_restores_them(self):
+        first, names = papers_dataset("first")
+        second, other = papers_dataset("second", n=20, seed=1)
+        other_names = set(other)
+        at = open_page(first, "pages/map.py")
+        at.multiselect(key="map_pick").set_value(names[:3]).run()
+        assert "Selected samples: 3" in subheaders(at)
+        at.session_state["dataset_id"] = second
+        at.run()
+        assert not at.exception
+        assert "Selected samples: 0" in subheaders(at)
+        assert at.multiselect(key="map_pick").value == []
+        assert all(n in other_names for spec in charts(at) for n in ringed(spec))
+        at.session_state["dataset_id"] = first
+        at.run()
+        assert not at.exception
+        assert "Selected samples: 3" in subheaders(at)
+
+    def test_models_page_of_the_next_set_gets_no_foreign_names(self):
+        first, names = papers_dataset("first")
+        second, _ = papers_dataset("second", n=20, seed=1)
+        at = open_page(first, "pages/map.py")
+        at.multiselect(key="map_pick").set_value(names[:2]).run()
+        at.session_state["dataset_id"] = second
+        at.switch_page("pages/map.py").run()
+        assert not at.exception
+        assert at.session_state["selected_samples"] == []
+
+
+class TestSelectionSurvivesRedraws:
+    @pytest.mark.parametrize("change", ["method", "colour"])
+    def test_a_lasso_stays_selected_and_ringed_after_the_map_is_redrawn(self, change):
+        dataset_id, names = papers_dataset()
+        at = open_page(dataset_id, "pages/map.py")
+        at.session_state["map_chart_0"] = plotly_event(names[4], names[7])
+        at.run()
+        assert ringed(charts(at)[0]) == [names[4], names[7]]  # shown on the map it was drawn on
+        if change == "method":
+            at.button_group(key="map_method").set_value("UMAP").run()
+        else:
+            at.selectbox(key="map_color").set_value("paper").run()
+        at.run()  # the redrawn chart's fresh (empty) state arrives: not a user clearing the selection
+        at.run()
+        assert not at.exception
+        assert "Selected samples: 2" in subheaders(at)
+        assert ringed(charts(at)[0]) == [names[4], names[7]]
+        if change == "method":
+            at.button_group(key="map_method").set_value("PCA").run()
+            at.run()
+            assert "Selected samples: 2" in subheaders(at)
+
+    def test_clear_button_empties_the_selection(self):
+        dataset_id, names = papers_dataset()
+        at = open_page(dataset_id, "pages/map.py")
+        at.multiselect(key="map_pick").set_value(names[:2]).run()
+        at.button(key="map_clear").click().run()
+        assert "Selected samples: 0" in subheaders(at)
+        assert ringed(charts(at)[0]) == []
+
+
+class TestPickByName:
+    def test_prefix_picks_exactly_the_names_that_start_with_it(self):
+        dataset_id, names = papers_dataset()
+        at = open_page(dataset_id, "pages/map.py")
+        at.text_input(key="map_pick_pattern").input("P01_").run()
+        expected = [n for n in names if n.startswith("P01_")]
+        assert len(expected) == 2 and at.session_state["selected_samples"] == expected
+        assert f"Selected samples: {len(expected)}" in subheaders(at)
+        assert any(c.value.startswith("2 sample(s) picked") for c in at.caption)
+
+    def test_regex_matches_whole_names_and_a_bad_one_is_said(self):
+        dataset_id, names = papers_dataset()
+        at = open_page(dataset_id, "pages/map.py")
+        at.button_group(key="map_pick_mode").set_value("regex").run()
+        at.text_input(key="map_pick_pattern").input(r"P1[0-2]_00").run()
+        assert at.session_state["selected_samples"] == ["P10_00", "P11_00", "P12_00"]
+        at.text_input(key="map_pick_pattern").input("P1[").run()
+        assert not at.exception
+        assert any("is not a regular expression" in c.value for c in at.caption)
+        assert at.session_state["selected_samples"] == ["P10_00", "P11_00", "P12_00"]  # kept, not lost
+
+    def test_a_whole_group_is_picked(self):
+        dataset_id, names = papers_dataset()
+        at = open_page(dataset_id, "pages/map.py")
+        assert at.selectbox(key="map_pick_group_column").value == "paper"
+        at.selectbox(key="map_pick_group").set_value("paper 03").run()
+        table = pd.Series([f"paper {i % 19:02d}" for i in range(len(names))], index=names)
+        assert at.session_state["selected_samples"] == list(table.index[table == "paper 03"])
+        assert "Selected samples: 2" in subheaders(at)
+
+
+class TestMapSettingsSurviveAVisitElsewhere:
+    def test_sets_method_and_colour_come_back(self):
+        dataset_id, _ = papers_dataset()
+        at = open_page(dataset_id, "pages/features.py")
+        at.selectbox(key="extractor").set_value("phys_feat2").run()
+        at.button(key="compute_features").click().run()
+        at.switch_page("pages/map.py").run()
+        labels = at.multiselect(key="map_sets").options
+        at.multiselect(key="map_sets").set_value(labels).run()
+        at.selectbox(key="map_color").set_value("paper").run()
+        at.switch_page("pages/gallery.py").run()
+        at.switch_page("pages/map.py").run()
+        assert not at.exception
+        assert at.multiselect(key="map_sets").value == labels
+        assert at.selectbox(key="map_color").value == "paper"
+
+
+class TestQuickStart:
+    def test_the_button_opens_the_map_on_the_two_sets_it_names(self):
+        from msdash.dataset import Dataset, save_dataset
+
+        rng = np.random.default_rng(0)
+        dataset_id = save_dataset(Dataset("fresh", {f"s{i}": (rng.random((64, 64)) < 0.5).astype(np.float32)
+                                                    for i in range(6)}))
+        at = open_page(dataset_id, "pages/map.py")
+        at.button(key="map_quickstart").click().run()
+        assert not at.exception
+        chosen = at.multiselect(key="map_sets").value
+        assert [label.split(" ")[0] for label in chosen] == ["two_point", "phys_feat2"]
+        assert [spec["layout"]["title"]["text"] for spec in charts(at)[:2]] == chosen
