@@ -34,10 +34,12 @@ def main(n=1000, side=256):
     from msdash.dataset import Dataset, load_dataset, save_dataset
     from msdash.datastore import replace_dataset
     from msdash.derived import add_derived, coalesce
+    from msdash.imagestore import Images
 
     rng = np.random.default_rng(0)
     names = [f"P{i % 19:02d}_{i:04d}" for i in range(n)]
-    images = {name: (rng.random((side, side)) < 0.4).astype(np.uint8) * 255 for name in names}
+    # Kept compact (uint8), as an upload keeps them, for the first save and the baseline alike.
+    images = Images({name: (rng.random((side, side)) < 0.4).astype(np.uint8) * 255 for name in names})
     hv = np.where(rng.random(n) < 0.2, rng.uniform(200, 600, n), np.nan)
     gpa = np.where(np.isnan(hv), rng.uniform(2, 6, n), np.nan)
     table = pd.DataFrame({"HV": hv, "H (GPa)": gpa}, index=names)
