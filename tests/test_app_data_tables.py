@@ -173,3 +173,18 @@ def test_every_action_on_a_set_without_properties(action):
     at = _open(save_dataset(Dataset("bare", {"P1_a": np.eye(4), "P2_b": np.ones((4, 4))})))
     at.radio(key="edit_action").set_value(action).run()
     assert not at.exception
+
+
+def test_editing_the_demo_keeps_the_demo():
+    at = AppTest.from_file(APP, default_timeout=60).run()  # opens (and saves) the demo
+    demo_id = _open_id(at)
+    at.radio(key="edit_action").set_value("Group from names").run()
+    at.text_input(key="group_name").set_value("prefix").run()
+    at.button(key="group_add").click().run()
+    assert not at.exception
+    saved = {i.id: i for i in list_datasets()}
+    new_id = _open_id(at)
+    assert demo_id in saved and new_id in saved and new_id != demo_id
+    assert saved[new_id].source == "demo, edited" and load_dataset(new_id).group_column == "prefix"
+    at.button(key="open_demo").click().run()
+    assert _open_id(at) == demo_id and "not in this workspace" not in _text(at)

@@ -32,8 +32,12 @@ def table_section(dataset, dataset_id):
 
 
 def _save(dataset_id, edited, message):
+    # The built-in demo stays as it is (the app reopens it by its id): an edit of it is a new set beside it.
+    keep_demo = edited.source == "demo"
+    if keep_demo:
+        edited.source = "demo, edited"
     with st.spinner("Saving the edited data set…"):
-        new_id = replace_dataset(dataset_id, edited)
+        new_id = replace_dataset(dataset_id, edited, keep_old=keep_demo)
     state.open_dataset(new_id)
     state.flash(message)
     st.rerun()
