@@ -46,6 +46,7 @@ sets = features.feature_sets(dataset_id)
 if sets:
     st.markdown("\n".join(f"- {escape_markdown(label)}" for label in sets))
     st.caption("They are kept in the workspace's feature store; the Map page draws any of them.")
+    panels.rename_imported_sets(dataset_id)
 else:
     st.info("None yet: compute one above, or import a table below.")
 
@@ -62,9 +63,14 @@ if upload is not None:
         if not upload.name.lower().endswith(".npy"):
             columns = panels.table_columns(upload)
             name_column = st.selectbox("Column with the sample names", columns, key="import_name_column")
+        set_name = st.text_input("Name of the feature set", value=upload.name, max_chars=200,
+                                 key=f"import_set_name_{upload.file_id}",  # a new file starts from its own name
+                                 help="How every page lists it, e.g. the paper or model the embeddings come from.")
+        if f"imported: {set_name.strip()}" in sets:
+            st.caption(f"Importing replaces the feature set “{escape_markdown(set_name.strip())}” of this data set.")
         if st.button("Import", key="import_features"):
             table = import_features(upload, dataset.names, name_column=name_column)
-            save_imported(dataset_id, table)
+            save_imported(dataset_id, features.named_import(table, set_name))
             state.flash(f"Imported {table.values.shape[1]} features for {int(table.ok.sum())} samples "
                         f"from {escape_markdown(upload.name)}.")
             for note in table.provenance.get("notes", []):

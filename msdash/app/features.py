@@ -7,7 +7,10 @@ import streamlit as st
 
 from msdash.app import state, widgets
 from msdash.display import escape_markdown
-from msdash.errors import WorkspaceError
+from msdash.errors import InputError, WorkspaceError
+
+# Step-time estimates live in their own module; the pages reach them here.
+from msdash.app.estimates import COST, LONG_STEP_S, estimate_seconds, format_duration, step_work  # noqa: F401
 
 #: Session-state key: names of the samples selected on a map or a parity plot (shared by the pages).
 SELECTED = "selected_samples"
@@ -94,7 +97,6 @@ def feature_count_notice(dataset, dataset_id, name, params):
     bool
         False when the table would not fit the memory budget (the reason and the fix are shown).
     """
-    from msdash.errors import InputError
     from msdash.features.registry import fit_to_sizes
     from msdash.features.sizing import check_feature_count, feature_count
 
@@ -135,6 +137,21 @@ def feature_sets(dataset_id):
     for name in list_imported(dataset_id):
         sets[f"imported: {name}"] = ("imported", name, None)
     return sets
+
+
+def named_import(table, name):
+    """An imported FeatureTable under the name the user gave it (saved, listed and shown under that name)."""
+    from msdash.features.imported_store import MAX_NAME
+
+    name = str(name).strip()
+    if not name or name == table.extractor.removeprefix("imported:"):
+        return table
+    if len(name) > MAX_NAME or any(c in name for c in "\r\n\t\0"):
+        raise InputError(f"A feature set's name must be one line of 1 to {MAX_NAME} characters, got {name!r}.",
+                         name="name")
+    table.extractor = f"imported:{name}"
+    table.provenance = {**table.provenance, "extractor": table.extractor, "named": name}
+    return table
 
 
 def load_feature_set(dataset_id, entry):
@@ -302,95 +319,3 @@ def default_note(label, sizes):
         text += f"; the largest has {max(bigger):,}. Small sets map and cross-validate in seconds — add others"
         text += " when you want to compare."
     return escape_markdown(text)
-
-
-# --- step-time estimates ----------------------------------------------------------------------------------
-
-#: Seconds per unit of work (:func:`step_work`) on the 2-core development machine, measured with
-#: ``bench/step_estimates.py`` (its ``implied_constant``); rerun it after changing the machine or the code.
-#: Recalibrated after the blocked covariance/Gram PCA and CV landed (implied constants 3e-11–2e-10 for PCA,
-#: 1.1e-10–2e-10 for PCA models' CV): kept at the upper end, since an estimate should not promise too little;
-#: measured ÷ estimate is then 0.26–1.55 for PCA, 0.55–0.84 for UMAP and 0.76–1.07 for PCA models' CV.
-COST = {"pca": 1e-10, "umap": 1.35e-7, "nested_cv:pca": 2e-10, "nested_cv:rbf-svr": 8e-9, "nested_cv:knn": 3.7e-9,
-        "nested_cv:pcr": 3.5e-8}
-
-#: Above this many seconds a step is "long": the page says the estimate before it starts and runs it in
-#: the background with a Cancel button.
-LONG_STEP_S = 60.0
-
-
-def step_work(step, n, d, *, model="pr", outer=10, inner=5, n_neighbors=15):
-    """Units of work of a step (the cost model; :data:`COST` turns it into seconds).
-
-    - ``"pca"``: ``n·d·(min(n, d) + 100)`` — the Gram matrix of the smaller side plus a few passes over the table.
-    - ``"umap"``: ``n·(d·log2 n + k·epochs)`` — approximate neighbours plus the layout (500 epochs up to 10,000
-      samples, 200 above, as umap-learn).
-    - ``"nested_cv"``: PCA models ``outer·(inner + 1)·n·d·(d + 100)`` when n ≥ d (a d×d decomposition per
-      training set) and ``outer·n·d·(n + 100)`` when d > n (one n×n Gram per outer fold serves its inner
-      splits); ``rbf-svr`` and ``knn`` ``outer·inner·n²·d`` (kernel and distance matrices); ``pcr`` ``outer·n·d``.
-
-    Parameters
-    ----------
-    step : {"pca", "umap", "nested_cv"}
-    n, d : int
-        Samples and features of the table.
-    model : str
-        A key of :data:`msdash.models.MODELS` (nested CV only).
-    outer, inner : int or "logo"
-        Folds of the nested CV; leave-one-group-out counts as 10 outer folds.
-    n_neighbors : int
-        UMAP's neighbours.
-
-    Returns
-    -------
-    float
-    """
-    import math
-
-    n, d = max(int(n), 1), max(int(d), 1)
-    if step == "pca":
-        return n * d * (min(n, d) + 100.0)
-    if step == "umap":
-        epochs = 500 if n <= 10_000 else 200
-        return n * (d * math.log2(max(n, 2)) + n_neighbors * epochs)
-    if step == "nested_cv":
-        outer = 10 if outer == "logo" else int(outer)
-        kind = _model_kind(model)
-        if kind == "pca":
-            if d > n:
-                return outer * n * d * (n + 100.0)
-            return outer * (int(inner) + 1) * n * d * (d + 100.0)
-        if kind == "pcr":
-            return outer * n * d
-        return outer * int(inner) * float(n) ** 2 * d
-    raise ValueError(f"unknown step {step!r}")
-
-
-def estimate_seconds(step, n, d, **options):
-    """Predicted seconds of a step on this machine: :data:`COST` × :func:`step_work` (an order of magnitude)."""
-    key = f"nested_cv:{_model_kind(options.get('model', 'pr'))}" if step == "nested_cv" else step
-    return COST[key] * step_work(step, n, d, **options)
-
-
-def _model_kind(model):
-    from msdash.models import MODELS
-
-    spec = MODELS.get(model)
-    if spec is None or spec.has_pca:
-        return "pca"
-    return model if model in ("rbf-svr", "knn", "pcr") else "rbf-svr"
-
-
-def format_duration(seconds):
-    """Seconds in words, rounded as an estimate deserves.
-
-    >>> format_duration(4), format_duration(95), format_duration(3 * 3600)
-    ('a few seconds', 'about 2 min', 'about 3 h')
-    """
-    if seconds < 10:
-        return "a few seconds"
-    if seconds < 60:
-        return f"about {10 * round(seconds / 10):.0f} s"
-    if seconds < 3600:
-        return f"about {round(seconds / 60):.0f} min"
-    return f"about {round(seconds / 3600):.0f} h"

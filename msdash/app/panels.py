@@ -101,6 +101,25 @@ def _error_lines(groups, limit):
     return lines
 
 
+def rename_imported_sets(dataset_id):
+    """A form that gives an imported feature set another name (the name every page lists it under)."""
+    from msdash.app import state, widgets
+    from msdash.features.imported_store import MAX_NAME, list_imported, rename_imported
+
+    names = list_imported(dataset_id)
+    if not names:
+        return
+    with st.expander("Rename an imported feature set"), st.form("rename_imported_form", border=False):
+        old = st.selectbox("Imported feature set", names, key="rename_imported_from")
+        new = st.text_input("New name", max_chars=MAX_NAME, key="rename_imported_to")
+        if st.form_submit_button("Rename"):
+            with widgets.user_errors("Renaming the feature set"):
+                done = rename_imported(dataset_id, old, new)
+                if done != old:
+                    state.flash(f"Renamed the feature set “{escape_markdown(old)}” to “{escape_markdown(done)}”.")
+                st.rerun()
+
+
 def table_columns(upload):
     """Column headers of an uploaded CSV/XLSX/Parquet feature table (for the name-column choice)."""
     if upload.name.lower().endswith(".parquet"):  # the schema only: the rows are read on import
