@@ -188,3 +188,19 @@ def test_editing_the_demo_keeps_the_demo():
     assert saved[new_id].source == "demo, edited" and load_dataset(new_id).group_column == "prefix"
     at.button(key="open_demo").click().run()
     assert _open_id(at) == demo_id and "not in this workspace" not in _text(at)
+
+
+def test_hostile_column_names_and_patterns_show_literally():
+    hostile = "**H** <b>x</b> :red[y]"
+    ds_id = save_dataset(Dataset("s", {"A_1": np.eye(4), "B_2": np.ones((4, 4))},
+                                 pd.DataFrame({hostile: [1.0, 2.0]}, index=["A_1", "B_2"])))
+    at = _open(ds_id)
+    at.button(key="convert_add").click().run()
+    assert not at.exception
+    ds = load_dataset(_open_id(at))
+    from msdash.derived import with_unit
+
+    name = with_unit(hostile, "HV")  # the first preset, GPa → HV; the trailing "[y]" reads as a unit
+    np.testing.assert_allclose(ds.properties[name].to_numpy(), [1000 / G, 2000 / G], rtol=1e-12)
+    shown = [m.value for m in at.markdown if "Derived columns" in m.value][0]
+    assert escape_markdown(ds.derived[name]) in shown and "<b>" not in shown
