@@ -35,6 +35,8 @@ if result is not None:
     if table_file is not None:
         report = table_and_report(table_file, list(result.images))
     st.subheader("Save")
+    st.caption("Once saved, the set's table can be edited above without uploading again: groups from the names, "
+               "unit conversions, combined columns, renamed columns or a new table.")
     default_name = files[0].name.rsplit(".", 1)[0] if len(files) == 1 else f"Upload of {len(result.images)} images"
     name = st.text_input("Name of the data set", value=default_name, key="upload_name")
     drop = st.checkbox("Leave out images without a table row", key="drop_unmatched", disabled=report is None)
