@@ -254,6 +254,8 @@ def rename_dataset(dataset_id, name):
     if not name or len(name) > 200:
         raise InputError(f"a data set name has 1 to 200 characters, got {len(name)}", name="name")
     folder = _entry_folder(dataset_id)
+    if not folder.is_dir():
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
     try:
         with _id_lock(_datasets_root(), dataset_id):
             meta = _read_meta(folder, dataset_id)

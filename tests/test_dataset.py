@@ -330,6 +330,9 @@ class TestEditSaved:
     def test_rename_of_unknown_set(self):
         with pytest.raises(WorkspaceError, match="No saved data set"):
             store_module.rename_dataset("0123456789abcdef", "x")
+        self._saved()  # the store exists now; the id still does not
+        with pytest.raises(WorkspaceError, match="No saved data set"):
+            store_module.rename_dataset("0123456789abcdef", "x")
 
     def test_replace_table_links_images_and_keeps_features(self, workspace):
         from msdash.derived import add_derived, convert
