@@ -12,8 +12,10 @@ import plotly.graph_objects as go
 
 from msdash.display import escape_plotly
 from msdash.errors import InputError
+from msdash.palette import CLEARLY_APART, category_colours, palette_note  # noqa: F401 — part of this API
 
 __all__ = ["map_figure", "scree_figure", "correlation_figure", "loadings_figure", "histogram_figure",
+           "category_colours", "palette_note",
            "box_figure", "parity_figure", "learning_curve_figure"]
 
 UIREVISION = "msdash-map"  # constant: zoom and legend state survive Streamlit reruns
@@ -180,11 +182,15 @@ def correlation_figure(table):
     """
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"`table` must be a pandas DataFrame, got {type(table).__name__}", name="table")
-    fig = go.Figure(go.Heatmap(z=table.to_numpy(dtype=float), x=[escape_plotly(c) for c in table.columns],
-                               y=[escape_plotly(i) for i in table.index], zmin=0, zmax=1, colorscale="Viridis",
+    rows, columns = [escape_plotly(i) for i in table.index], [escape_plotly(c) for c in table.columns]
+    # Plotly thins category tick labels when rows are many (every other property name went missing); one tick
+    # per row and a height that grows with the rows show them all.
+    fig = go.Figure(go.Heatmap(z=table.to_numpy(dtype=float), x=columns, y=rows, zmin=0, zmax=1, colorscale="Viridis",
                                texttemplate="%{z:.2f}", colorbar=dict(title=dict(text="|r|")),
                                hovertemplate="%{y} vs %{x}: |r| = %{z:.3f}<extra></extra>"))
-    fig.update_layout(yaxis=dict(autorange="reversed"), template="plotly_white")
+    fig.update_layout(yaxis=dict(autorange="reversed", tickmode="array", tickvals=rows, ticktext=rows, automargin=True),
+                      xaxis=dict(tickmode="array", tickvals=columns, ticktext=columns, automargin=True),
+                      height=max(320, 120 + 26 * len(rows)), template="plotly_white")
     return fig
 
 
@@ -352,12 +358,13 @@ def learning_curve_figure(curve, *, score_label="MAPE (%)"):
 
 
 def _category_traces(trace, labels, index):
-    """One trace per category (sorted by value, "missing" last), colours from PALETTE in that order."""
+    """One trace per category (sorted by value, "missing" last), colours from :func:`category_colours`."""
     try:
         codes, categories = pd.factorize(labels, sort=True)
     except TypeError:  # mixed types that do not compare
         codes, categories = pd.factorize(labels.astype(str), sort=True)
-    traces = [trace(index[codes == c], escape_plotly(_category_name(value)), dict(color=PALETTE[c % len(PALETTE)]))
+    colours = category_colours(len(categories))
+    traces = [trace(index[codes == c], escape_plotly(_category_name(value)), dict(color=colours[c]))
               for c, value in enumerate(categories)]
     if (codes < 0).any():
         traces.append(trace(index[codes < 0], MISSING, dict(color="lightgrey")))

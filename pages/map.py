@@ -6,7 +6,7 @@ import streamlit as st
 from msdash.app import features, mapview, panels, state, widgets
 from msdash.app.fastmap import fast_map
 from msdash.display import escape_markdown
-from msdash.plots import correlation_figure, loadings_figure, map_figure, scree_figure
+from msdash.plots import correlation_figure, loadings_figure, map_figure, palette_note, scree_figure
 
 st.title("Microstructure map")
 dataset_id = state.current_dataset_id()
@@ -68,6 +68,8 @@ if method == "UMAP":
 colour_values, colour_label, categorical = None, None, None
 with widgets.user_errors("Colouring the map"):
     colour_values, colour_label, categorical = mapview.colour_values(dataset, dataset_id, colour)
+    if categorical and (note := palette_note(mapview.category_count(colour_values))):
+        st.caption(escape_markdown(note))
 hover = dataset.properties[list(dataset.numeric_columns)[:4]]
 tables, pcas, maps = [], [], []
 for i, label in enumerate(chosen):

@@ -129,7 +129,7 @@ class TestPickByName:
         assert any(c.value.startswith("2 sample(s) picked") for c in at.caption)
 
     def test_regex_matches_whole_names_and_a_bad_one_is_said(self):
-        dataset_id, names = papers_dataset()
+        dataset_id, _ = papers_dataset()
         at = open_page(dataset_id, "pages/map.py")
         at.button_group(key="map_pick_mode").set_value("regex").run()
         at.text_input(key="map_pick_pattern").input(r"P1[0-2]_00").run()

@@ -29,10 +29,9 @@ select · shift-drag: box · alt-drag: lasso · double-click: reset</span></div>
 COMPONENT_NAME = "msdash_fast_map"
 _mount = components_v2.component(COMPONENT_NAME, html=_HTML, css=(_HERE / "fastmap.css").read_text(),
                                  js=(_HERE / "fastmap.js").read_text())
-#: Colours of categories, in the order of the sorted categories (as the plotly map).
-PALETTE = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF",
-           "#FECB52", "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F",
-           "#BCBD22", "#17BECF"]
+#: Colours when nothing colours the map (categories get :func:`msdash.palette.category_colours`, as the plotly
+#: map: one colour per category, never repeated).
+PALETTE = ["#636efa"]
 _NAME_SEP = "\x1f"  # ASCII unit separator: cannot occur in a file name
 
 
@@ -95,9 +94,12 @@ def pack_map(coords, names, *, color=None, color_label=None, categorical=None, h
             categorical = not (np.issubdtype(color.dtype, np.number) and color.dtype != bool)
         colour["label"] = color_label or "colour"
         if categorical:
+            from msdash.palette import category_colours
+
             codes, categories = _factorize(color[rows])
             arrays["color"] = codes.astype(np.int32)
-            colour.update(kind="category", categories=[_category_name(c) for c in categories])
+            colour.update(kind="category", categories=[_category_name(c) for c in categories],
+                          palette=category_colours(len(categories)))
         else:
             values = color[rows].astype(float)
             finite = values[np.isfinite(values)]

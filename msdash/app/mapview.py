@@ -367,6 +367,18 @@ def colour_values(dataset, dataset_id, choice):
     return values, choice, categorical
 
 
+def category_count(values):
+    """Number of categories among colour values (missing ones — None, NaN, "nan" — not counted).
+
+    >>> category_count(np.array(["a", "b", "nan", "a"], dtype=object))
+    2
+    """
+    import pandas as pd
+
+    cells = pd.Series(values, dtype=object)
+    return int(cells[cells.notna() & (cells.astype(str) != "nan")].nunique())
+
+
 def square_window(labels):
     """Side of the square two-point window when the labels are ``S2[dy=..,dx=..]`` (else None)."""
     if not len(labels) or not str(labels[0]).startswith("S2[dy="):
