@@ -185,6 +185,29 @@ class TestViews:
             tv.traverse(model, patch, dim=8)
 
 
+class TestTraversalScaleAndBeta:
+    def test_traversal_values_span_the_encoded_means(self):
+        from msdash.learned.vae_views import traversal_values
+
+        mu = np.random.default_rng(5).normal([0.0, 0.3], [1.0, 0.02], size=(500, 2))
+        values = traversal_values(mu, 1)
+        assert values.shape == (10,) and values.dtype == np.float32
+        np.testing.assert_allclose(values, mu[:, 1].mean() + np.linspace(-4, 4, 10) * mu[:, 1].std(), rtol=1e-6)
+        assert values.max() - values.min() < 0.2  # ±4 sd of a 0.02 spread, not ±4 prior units
+        with pytest.raises(InputError, match="`dim`"):
+            traversal_values(mu, 2)
+        with pytest.raises(InputError, match="`mu`"):
+            traversal_values(mu[:1], 0)
+
+    def test_beta_summary_reports_the_beta_the_run_used(self, straight):
+        from msdash.learned.vae_views import beta_summary
+
+        config = runs.read_meta(straight["run_dir"])["config"]  # what the run card reads
+        text = beta_summary(config)
+        assert f"{config['beta_used']:.3g}" in text and "automatic" in text
+        assert beta_summary({"beta": 0.5, "beta_used": 0.5}) == "β = 0.5 (set by the user)"
+
+
 class TestAnalysis:
     def test_correlation_matches_numpy(self):
         rng = np.random.default_rng(3)

@@ -7,6 +7,8 @@ import streamlit as st
 from msdash.app import learnview, widgets
 from msdash.display import escape_markdown, escape_plotly
 
+WALK_DATA, WALK_PRIOR = "spread of the encoded means", "prior ±4 (study C)"
+WALK_SAMPLE = 256  # patches encoded to measure the spread of the latent means
 RANDOM_VGG = ("Made with a random-weight VGG19 (no pretrained weights found): random networks still carry "
               "texture statistics, but these pictures are not study C's.")
 
@@ -48,6 +50,7 @@ def views(dataset, dataset_id, names, images, meta):
     if model is None:
         return
     patch, stride = config["patch"], config["stride"]
+    st.caption(f"KL weight: {vae_views.beta_summary(config)}.")
     if meta.get("dataset_id") != dataset_id:
         st.info(f"This run was trained on “{escape_markdown(meta.get('dataset_name'))}”; the views use the open "
                 "data set's patches.")
@@ -65,15 +68,23 @@ def views(dataset, dataset_id, names, images, meta):
         with widgets.user_errors("Sampling"):
             learnview.image_row(vae_views.sample(model, 10, seed=int(seed)), warn=warn)
     with walk:
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         dim = c1.slider("latent dimension", 0, model.latent - 1, 0, key="vae_walk_dim")
         start = c2.number_input("start patch (seed)", 0, 10_000, 0, key="vae_walk_seed")
+        scale = c3.radio("range", [WALK_DATA, WALK_PRIOR], key="vae_walk_scale")
         with widgets.user_errors("Walking the latent space"):
             (first,), _ = _patches(images, patch, stride, 1, int(start))
-            values = np.linspace(-4, 4, 10)
+            if scale == WALK_DATA:
+                sample_patches, _ = _patches(images, patch, stride, WALK_SAMPLE, 0)
+                mu = vae_views.encode(model, sample_patches)
+                values = vae_views.traversal_values(mu, dim)
+                st.caption(f"z{dim} over mean ± 4 sd of the latent means of {len(mu)} patches "
+                           f"(sd {mu[:, dim].std():.3g}; study C's ±4 is in prior units).")
+            else:
+                values = np.linspace(-4, 4, 10)
             learnview.image_row([first], ["start patch"])
-            learnview.image_row(vae_views.traverse(model, first, dim, values), [f"z{dim} = {v:+.1f}" for v in values],
-                                warn=warn)
+            learnview.image_row(vae_views.traverse(model, first, dim, values),
+                                [f"z{dim} = {v:+.3g}" for v in values], warn=warn)
     with corr:
         _correlation_view(dataset, dataset_id, names, images, run_ref, patch, warn)
     with predict:

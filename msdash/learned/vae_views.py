@@ -9,7 +9,7 @@ import torch
 
 from msdash.errors import InputError
 
-__all__ = ["encode", "reconstruct", "sample", "traverse"]
+__all__ = ["encode", "reconstruct", "sample", "traverse", "traversal_values", "beta_summary"]
 
 
 def _batches(model, patches, batch_size):
@@ -101,7 +101,9 @@ def traverse(model, patch, dim, values=np.linspace(-4, 4, 10)):
     dim : int
         Latent dimension varied (0 ≤ dim < latent).
     values : sequence of float
-        Values given to ``z[dim]`` (absolute, in prior standard deviations); study C: linspace(−4, 4, 10).
+        Values given to ``z[dim]`` (absolute). Study C used linspace(−4, 4, 10), prior standard deviations;
+        when the encoded means spread much less than the prior (μ often spans ~0.1), most of that range
+        decodes latent codes no patch has: :func:`traversal_values` scales it to the data instead.
 
     Returns
     -------
@@ -112,3 +114,69 @@ def traverse(model, patch, dim, values=np.linspace(-4, 4, 10)):
     z = np.repeat(encode(model, np.asarray(patch)[None]), len(values), axis=0)
     z[:, int(dim)] = np.asarray(values, dtype=np.float32)
     return _decode(model, z)
+
+
+def traversal_values(mu, dim, *, n=10, span=4.0):
+    """Values for a latent traversal scaled to the spread of the encoded means of dimension ``dim``.
+
+    ``mean(μ_dim) + linspace(−span, span, n) · std(μ_dim)`` over the given patches, so the walk covers the
+    part of the latent space the data occupy (study C's ±4 assumes the means fill the prior N(0, 1)).
+
+    Parameters
+    ----------
+    mu : array_like, shape (n_patches, latent)
+        Latent means of patches (:func:`encode`).
+    dim : int
+        Latent dimension.
+    n : int, optional
+        Number of values.
+    span : float, optional
+        Half-width in standard deviations of the encoded means.
+
+    Returns
+    -------
+    ndarray of float32, shape (n,)
+
+    Examples
+    --------
+    >>> mu = np.array([[0.0, 1.0], [0.2, 3.0], [0.4, 5.0]])
+    >>> [round(float(v), 3) for v in traversal_values(mu, 1, n=3, span=1.0)]  # 3 ± std([1, 3, 5])
+    [1.367, 3.0, 4.633]
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    if mu.ndim != 2 or len(mu) < 2:
+        raise InputError(f"`mu` must be latent means of at least two patches (n, latent), got shape {mu.shape}",
+                         name="mu")
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 0 <= dim < mu.shape[1]:
+        raise InputError(f"`dim` must be in 0..{mu.shape[1] - 1}, got {dim!r}", name="dim")
+    column = mu[:, int(dim)]
+    return (column.mean() + np.linspace(-span, span, int(n)) * column.std()).astype(np.float32)
+
+
+def beta_summary(config):
+    """One line saying which KL weight β a run trained with and where it came from.
+
+    Parameters
+    ----------
+    config : dict
+        A run's ``meta["config"]`` (``beta``: what was asked, None = automatic; ``beta_used``; ``style_scale``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> beta_summary({"beta": None, "beta_used": 5e-5, "style_scale": 0.005})
+    'β = 5e-05 (automatic: pair style loss 0.005 / 100 nats)'
+    >>> beta_summary({"beta": 1.0, "beta_used": 1.0})
+    'β = 1 (set by the user)'
+    """
+    from msdash.learned.texture_vae import AUTO_KL_NATS
+
+    used = config.get("beta_used")
+    if used is None:
+        return "β not recorded (the run never started training)"
+    if config.get("beta") is None and "style_scale" in config:
+        return f"β = {used:.3g} (automatic: pair style loss {config['style_scale']:.3g} / {AUTO_KL_NATS:g} nats)"
+    return f"β = {used:.3g} (set by the user)"
