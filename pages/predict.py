@@ -1,15 +1,14 @@
 """Predict: new micrographs (or unlabelled samples) through a model from the Models page, with conformal
-intervals, out-of-distribution flags and, for tiled micrographs, the histogram of tile predictions."""
+intervals (group-aware when the run had groups), out-of-distribution flags inside and outside the model's PCs
+and, for tiled micrographs, the histogram of tile predictions."""
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from msdash.app import modelview, state, widgets
 from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
 from msdash.selection import csv_bytes
-from msdash.predict import dump_model, predict
+from msdash.predict import dump_model
 
 st.title("Predict")
 dataset_id = state.current_dataset_id()
@@ -18,15 +17,28 @@ dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 
 saved = st.session_state.get(modelview.RUNS)
-runs = [run for run in (saved or {}).get("runs", []) if not run["grouped"]]
-if not runs:
+# one choice per feature set and model; when it also ran grouped, that run (held-out groups) is the one used
+choices = {}
+for run in (saved or {}).get("runs", []):
+    if run["X"] is not None:
+        choices.setdefault((run["feature_set"], run["model"]), {})["grouped" if run["grouped"] else "random"] = run
+if not choices:
     st.info("Run nested cross-validation on the Models page first; its models predict here.")
     st.stop()
 target = saved["target"]
-labels = [f"{run['feature_set']} · {run['model']}" for run in runs]
-pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(runs)), format_func=labels.__getitem__,
+keys = list(choices)
+
+
+def choice_label(i):
+    pair = choices[keys[i]]
+    grouped = f" · intervals grouped by {pair['grouped']['grouped']}" if "grouped" in pair else ""
+    return f"{keys[i][0]} · {keys[i][1]}{grouped}"
+
+
+pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(keys)), format_func=choice_label,
                     key="predict_run")
-run = runs[pick]
+pair = choices[keys[pick]]
+run, random_run = pair.get("grouped", pair.get("random")), pair.get("random")
 kind, extractor, params = run["entry"]
 if kind != "computed" or run["extra"]:
     st.warning("This model uses imported features or extra property columns, which new micrographs do not "
@@ -43,7 +55,8 @@ with widgets.user_errors("Fitting the final model"):
 source = st.segmented_control("Samples to predict", ["Upload micrographs", "Samples of this data set without a "
                                                      "value"], default="Upload micrographs", key="predict_source")
 alpha = st.slider("Interval coverage", 0.5, 0.99, 0.9, 0.01, key="predict_coverage",
-                  help="Split-conformal interval from the out-of-fold residuals of the chosen run.")
+                  help="Split-conformal interval from the out-of-fold residuals of the chosen run: of the "
+                       "group-aware run when the Models page had a group column.")
 images = {}
 if source == "Upload micrographs":
     files = st.file_uploader("Micrographs (files or .zip)", accept_multiple_files=True, key="predict_files")
@@ -79,31 +92,37 @@ else:
 
 if images:
     with widgets.user_errors("Predicting"):
-        from msdash.features import extract
-        from msdash.models import conformal_interval
-        from msdash.predict import ood_flags
+        from msdash.predict import predict_samples
 
-        table = extract(images, extractor, **params)
-        ok = table.ok & np.isfinite(table.values).all(axis=1)
-        for error in table.errors:
+        bar = st.progress(0.0, text="Computing features…")
+        with st.spinner(f"Predicting {len(images):,} sample(s)…"):
+            result = predict_samples(images, extractor=extractor, params=params, pipeline=pipeline,
+                                     X_train=run["X"], cv_result=run["result"], alpha=1 - alpha,
+                                     group_column=run["grouped"] or None,
+                                     random_result=random_run["result"] if run["grouped"] and random_run else None,
+                                     target=target, progress=lambda f, text: bar.progress(f, text=text))
+        bar.empty()
+        for error in result.errors:
             st.error(escape_markdown(f"{error.name}: {error.message}"))
-        X_new = np.asarray(table.values)[ok]
-        predicted = predict(pipeline, X_new)  # in blocks of rows
-        lower, upper = conformal_interval(run["result"], predicted, alpha=1 - alpha)
-        distance, threshold, flags = ood_flags(pipeline, run["X"], X_new)
-        names = np.asarray(table.names)[ok]
-        out = pd.DataFrame({"name": names, f"predicted {target}": predicted, "lower": lower, "upper": upper,
-                            "distance to training set": distance, "out of distribution": flags})
-        left, right = st.columns(2)
-        left.metric("Samples predicted", len(out))
-        right.metric("Out of distribution", int(flags.sum()))
-        st.caption(f"{round(100 * alpha)} % intervals; a sample is out of distribution when its distance to the "
-                   f"nearest training sample in the model's PCA space exceeds {threshold:.4g} (the 99th "
-                   "percentile of the training samples' own nearest-neighbour distances).")
+        out, check = result.table, result.ood
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Samples predicted", len(out))
+        c2.metric("Out of distribution inside the PCs", int(check.inside.sum()))
+        c3.metric("Out of distribution outside the PCs", int(check.outside.sum()) if check.has_residual else "—")
+        st.caption(escape_markdown(result.intervals.note()))
+        part = (f"the residual outside them (distance to the PCA subspace, Q/SPE) exceeds "
+                f"{check.residual_threshold:.4g}, the {check.percentile:g}th percentile of the training samples' "
+                "out-of-fold residuals" if check.has_residual else
+                "this model has no PCA, so there is no part outside it to check")
+        st.caption(f"Out of distribution when the distance to the nearest training sample inside the model's "
+                   f"retained PCs exceeds {check.distance_threshold:.4g} (the {check.percentile:g}th percentile of "
+                   f"the training samples' own nearest-neighbour distances), or when {part}. Column *why* says "
+                   "which part fired; each flags about 1 % of new in-distribution samples.")
         st.dataframe(out, hide_index=True)
         st.download_button("Predictions (CSV)", csv_bytes(out, index=False), file_name="predictions.csv",
                            mime="text/csv", key="download_predictions")
         if len(out) > 1 and source == "Upload micrographs" and st.session_state.get("predict_tiles"):
-            st.plotly_chart(histogram_figure(predicted, label=f"predicted {target} per tile", marker=truth,
+            st.plotly_chart(histogram_figure(out[f"predicted {target}"].to_numpy(),
+                                             label=f"predicted {target} per tile", marker=truth,
                                              marker_label="true value" if truth is not None else None),
                             key="tile_histogram")

@@ -62,3 +62,48 @@ class TestTile:
     def test_too_large_patch_is_refused(self):
         with pytest.raises(InputError, match="larger than the image"):
             tile(np.zeros((5, 5)), size=8)
+
+
+class TestPredictSamples:
+    def test_equals_the_steps_done_by_hand_and_reports_progress(self):
+        from types import SimpleNamespace
+
+        from msdash.features import extract
+        from msdash.models import conformal_interval
+        from msdash.models.intervals import cv_coverage
+        from msdash.predict import predict_samples
+        from msdash.synthetic import two_phase
+
+        train = two_phase(40, (24, 24), volume_fraction=0.5, correlation_length=3.0, seed=1)
+        table = extract(list(train), "two_point", store=False, cutoff=5)
+        X = np.asarray(table.values)
+        y = 100 * np.asarray([image.mean() for image in train])
+        pipeline = make_model("lr", n_components=3).fit(X, y)
+        folds = [(np.setdiff1d(np.arange(40), t), t) for t in np.array_split(np.arange(40), 4)]
+        residuals = np.random.default_rng(2).normal(size=40)
+        cv = SimpleNamespace(residuals=residuals, folds=folds)
+        new = {f"n{i}": image for i, image in enumerate(two_phase(3, (24, 24), seed=9))}
+        new["bad"] = np.full((24, 24), np.nan)  # not an image: an error row, the rest goes on
+        steps = []
+        out = predict_samples(new, extractor="two_point", params={"cutoff": 5}, pipeline=pipeline, X_train=X,
+                              cv_result=cv, alpha=0.2, target="vf", store=False,
+                              progress=lambda f, text: steps.append(f))
+        assert [e.name for e in out.errors] == ["bad"] and out.table["name"].tolist() == ["n0", "n1", "n2"]
+        X_new = np.asarray(extract([new[f"n{i}"] for i in range(3)], "two_point", store=False, cutoff=5).values)
+        np.testing.assert_allclose(out.table["predicted vf"], pipeline.predict(X_new), rtol=1e-10)
+        lower, upper = conformal_interval(cv, pipeline.predict(X_new), alpha=0.2)
+        np.testing.assert_allclose(out.table["lower"], lower, rtol=1e-10)
+        np.testing.assert_allclose(out.table["upper"], upper, rtol=1e-10)
+        distance, _, flags = ood_flags(pipeline, X, X_new, folds=folds)
+        np.testing.assert_allclose(out.table["distance inside the PCs"], distance)
+        assert out.table["out of distribution"].tolist() == flags.tolist()
+        assert out.intervals.measured_coverage == cv_coverage(residuals, folds, alpha=0.2)
+        assert steps[-1] == 1.0 and steps == sorted(steps)
+
+    def test_no_usable_sample_is_a_clear_error(self, fitted):
+        from msdash.predict import predict_samples
+
+        pipeline, X, _ = fitted
+        with pytest.raises(InputError, match="no sample"):
+            predict_samples({"bad": np.full((8, 8), np.nan)}, extractor="volume_fraction", params={},
+                            pipeline=pipeline, X_train=X, cv_result=None, store=False)
