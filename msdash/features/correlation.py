@@ -31,7 +31,7 @@ def volume_fraction(images, *, phase=1, ndim=None):
 
     References
     ----------
-    SCIENCE.md, "Definitions": volume fraction; study A (PC1 of the two-point statistics tracks it).
+    Study A of ``docs/references.md`` (volume fraction; PC1 of the two-point statistics tracks it).
 
     Examples
     --------
@@ -101,8 +101,8 @@ def two_point(images, *, phases=(1, 1), periodic=True, cutoff=None, ndim=None, w
 
     References
     ----------
-    SCIENCE.md, "Definitions" (S2, periodic and non-periodic); study A (periodic auto-correlation of the stiff
-    phase, 41×41 window); study B (non-periodic cross-correlation, 159×159 window).
+    Studies of ``docs/references.md``: A (periodic auto-correlation of the stiff phase, 41×41 window);
+    B (non-periodic cross-correlation, 159×159 window).
 
     Examples
     --------

@@ -27,7 +27,7 @@ def two_point_paper_a(images):
 
     References
     ----------
-    SCIENCE.md, study A (two-point baseline: 1,681 = 41×41 features per section).
+    Study A of ``docs/references.md`` (two-point baseline: 1,681 = 41×41 features per section).
 
     Examples
     --------
@@ -66,7 +66,7 @@ def two_point_paper_b(images):
 
     References
     ----------
-    SCIENCE.md, study B (two-point cross-correlation of the thresholded phase maps, non-periodic,
+    Study B of ``docs/references.md`` (two-point cross-correlation of the thresholded phase maps, non-periodic,
     central 159×159 window).
     """
     def one_size(stack):

@@ -47,7 +47,7 @@ def radial_psd(images, *, bins=32):
 
     References
     ----------
-    SCIENCE.md, study D (physFeat2: 32-bin radial PSD; radial averaging gives the invariances).
+    Study D of ``docs/references.md`` (physFeat2: 32-bin radial PSD; radial averaging gives the invariances).
 
     Examples
     --------
@@ -86,7 +86,7 @@ def phys_feat1(images, *, bins=32):
 
     References
     ----------
-    SCIENCE.md, study D (physFeat1: straight-line fit to the radially averaged PSD on log–log axes).
+    Study D of ``docs/references.md`` (physFeat1: straight-line fit to the radially averaged PSD on log–log axes).
 
     Examples
     --------
@@ -131,7 +131,7 @@ def phys_feat2(images, *, bins=32):
 
     References
     ----------
-    SCIENCE.md, study D (physFeat2: 2×32 radial PSDs, scaled log10(PSD + 1)).
+    Study D of ``docs/references.md`` (physFeat2: 2×32 radial PSDs, scaled log10(PSD + 1)).
 
     Examples
     --------
@@ -171,7 +171,7 @@ def grad_feature(images):
 
     References
     ----------
-    SCIENCE.md, study D (grad: mean |∇u| by central differences).
+    Study D of ``docs/references.md`` (grad: mean |∇u| by central differences).
 
     Examples
     --------

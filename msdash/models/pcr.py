@@ -39,7 +39,7 @@ class PiecewiseConstantRegressor(RegressorMixin, BaseEstimator):
 
     References
     ----------
-    Study D of ``SCIENCE.md`` (surrogate models on Ising and Cahn–Hilliard images, "PCR").
+    Study D of ``docs/references.md`` (surrogate models on Ising and Cahn–Hilliard images, "PCR").
 
     Examples
     --------
