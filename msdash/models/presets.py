@@ -1,9 +1,10 @@
 """Regressor presets: every fitted step (scaler, PCA, polynomial features, regressor) in one Pipeline.
 
-The least squares are plain OLS as the studies ran them. scikit-learn 1.9 added ``LinearRegression(tol=1e-6)``,
-which it passes to :func:`scipy.linalg.lstsq` as the singular-value cutoff ``cond``; with ~90 degree-2 terms of
-12 PCs that cutoff drops directions the authors' fits kept and changes which number of PCs wins. The presets
-therefore set ``tol`` to machine precision (``np.finfo(float).eps``) wherever the parameter exists.
+The least squares are plain OLS as the studies ran them. ``LinearRegression`` has had ``tol=1e-6`` since
+scikit-learn 1.7, used only for sparse input (``lsqr`` tolerances); from 1.9 dense input uses it too, as the
+``cond`` of :func:`scipy.linalg.lstsq`: singular values below ``tol · s_max`` are dropped. With ~90 degree-2
+terms of 12 PCs that cutoff drops directions the authors' fits kept and changes which number of PCs wins. The
+presets therefore set ``tol`` to machine precision (``np.finfo(float).eps``) wherever the parameter exists.
 
 With that cutoff the polynomial step must not add a constant column (``include_bias=False``): OLS fits the
 intercept itself and centres every column, so the constant becomes an exactly-zero column whose computed
@@ -38,7 +39,7 @@ def ols():
     True
     """
     model = LinearRegression()
-    if "tol" in model.get_params():  # scikit-learn >= 1.9
+    if "tol" in model.get_params():  # scikit-learn >= 1.7 (dense input uses it from 1.9)
         model.set_params(tol=OLS_TOL)
     return model
 
