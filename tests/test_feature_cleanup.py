@@ -105,6 +105,20 @@ class TestDeleteDatasetFeatures:
         np.testing.assert_array_equal([found[h].values[0] for h in loose.image_hashes()],
                                       [np.mean(v, dtype=np.float64) for v in other.values()])
 
+    def test_a_table_sharing_the_deleted_data_sets_block_still_loads(self):
+        import pandas as pd
+
+        images = _images(5, 9)
+        a = Dataset("a", images, pd.DataFrame({"hv": np.arange(5.0)}, index=list(images)))
+        b = Dataset("b", images, pd.DataFrame({"hv": np.arange(5.0) * 2}, index=list(images)))
+        a_id, _ = save_dataset(a), save_dataset(b)
+        ta = extract(a, "two_point", cutoff=2)
+        extract(b, "two_point", cutoff=2)  # the same images: b's table shares a's block
+        delete_dataset_features(a_id)
+        again = extract(Dataset("b", images, b.properties), "two_point", cutoff=2)
+        assert again.provenance.get("table_cache") is True
+        np.testing.assert_array_equal(np.asarray(again.values), ta.values)
+
     def test_a_bad_id_is_refused(self):
         with pytest.raises(InputError, match="not a data set id"):
             delete_dataset_features("../etc")

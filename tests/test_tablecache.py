@@ -4,6 +4,7 @@ import json
 import multiprocessing
 
 import numpy as np
+import pandas as pd
 
 from msdash.dataset import Dataset
 from msdash.features import EXTRACTORS, ExtractorSpec, blockfile, extract, register, tablecache
@@ -173,6 +174,23 @@ class TestTableBlock:
         folder = default_store().key_folder("0" * 64)
         assert [p.name for p in folder.iterdir()] == [tablecache.table_blocks()[key].name]
         assert tablecache.load_table(key)["values"].shape == (50, 40)
+
+    def test_data_sets_with_the_same_images_share_one_block(self):
+        images = _dataset().images
+        first = Dataset("t", images, pd.DataFrame({"hv": np.arange(6.0)}, index=list(images)))
+        second = Dataset("t", images, pd.DataFrame({"hv": np.arange(6.0) + 1}, index=list(images)))  # an edit
+        assert first.content_hash() != second.content_hash()
+        save_dataset(first)
+        save_dataset(second)
+        one = extract(first, "two_point", cutoff=2)
+        two = extract(second, "two_point", cutoff=2)
+        assert len(list(default_store().key_folder(one.key).iterdir())) == 1  # one copy for both tables
+        blocks = tablecache.table_blocks()
+        assert len(blocks) == 2 and len(set(blocks.values())) == 1
+        again = extract(Dataset("t", images, second.properties), "two_point", cutoff=2)
+        assert again.provenance["table_cache"] is True
+        np.testing.assert_array_equal(np.asarray(again.values), one.values)
+        np.testing.assert_array_equal(two.values, one.values)
 
     def test_wide_labels_are_written_as_their_rule(self):
         labels = WindowLabels(1)

@@ -23,6 +23,7 @@ Entries written by earlier versions (``values.npy`` beside ``meta.json``) are st
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -78,8 +79,10 @@ def load_table(table_key):
             values = np.load(values_path, mmap_mode="r", allow_pickle=False)
         else:
             block = read_header(_block_path(meta["block"]))
-            if block.table != table_key or block.dtype != "<f8" or os.stat(block.path).st_size != block.size:
+            if block.dtype != "<f8" or os.stat(block.path).st_size != block.size:
                 return None
+            if block.table != table_key and meta.get("rows") != _rows_digest(block.hashes, block.errors):
+                return None  # a block shared with another table must still hold the same rows
             values = values_of(block)
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -125,11 +128,12 @@ def save_table(table_key, table, *, hashes=None, store=None):
         # One save of a table at a time (threads, processes): none leaves a block that meta.json does not name.
         with atomic.exclusive(folder / ".lock", wait_s=LOCK_WAIT_S, busy=f"Another save of table {table_key} "
                               f"has run for over {LOCK_WAIT_S:.0f} s."):
-            path = write_table_block(store.key_folder(key), table_key, table.values, row_hashes, errors,
-                                     rows_at_once=rows)
+            shared = _same_rows(store.key_folder(key), row_hashes, errors, (n, d))
+            path = shared or write_table_block(store.key_folder(key), table_key, table.values, row_hashes, errors,
+                                               rows_at_once=rows)
             meta = {"block": _relative(path), "labels": encode_labels(table.labels), "names": list(table.names),
                     "errors": [[e.name, e.message] for e in table.errors], "params": table.params,
-                    "provenance": table.provenance}
+                    "provenance": table.provenance, "rows": _rows_digest(row_hashes, errors)}
             try:
                 atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
             except OSError:
@@ -137,7 +141,7 @@ def save_table(table_key, table, *, hashes=None, store=None):
                 raise
             with contextlib.suppress(OSError):  # the copies this one replaces; the store's blocks it covers
                 (folder / "values.npy").unlink(missing_ok=True)
-                _compact(path)
+                _compact(path, table_key)
         store.forget(key)
         return True
     except OSError:
@@ -177,9 +181,35 @@ def _row_hashes(store, key, table, hashes):
     return row_hashes, errors
 
 
-def _compact(table_path):
-    """Remove the blocks older than the table block that it replaces: the store's plain blocks whose every
-    row it holds, and earlier blocks of the same table (also one a concurrent save of it left).
+def _same_rows(folder, row_hashes, errors, shape):
+    """The newest table block of another table holding these very rows (same images), or None.
+
+    Two data sets with the same images (a property table edited: a new content hash) then share one block.
+    Rows are equal when the image hashes and failures are: a row is a function of its image and the key.
+    """
+    if all(h is None for h in row_hashes):
+        return None
+    with contextlib.suppress(OSError):
+        for name in sorted(os.listdir(folder), reverse=True):
+            if BLOCK_NAME.match(name):
+                with contextlib.suppress(OSError, ValueError):
+                    block = read_header(folder / name)
+                    if (block.table is not None and (block.n, block.d) == shape and block.dtype == "<f8"
+                            and block.hashes == row_hashes and block.errors == errors):
+                        return block.path
+    return None
+
+
+def _rows_digest(hashes, errors):
+    """Hex SHA-256 of a table's row hashes and failures (what a shared block must still hold)."""
+    text = json.dumps([list(hashes), sorted((int(i), str(m)) for i, m in errors.items())], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _compact(table_path, table_key):
+    """Remove the blocks the table block ``table_path`` (of ``table_key``, or shared with it) replaces: the
+    table's earlier blocks (also one a concurrent save left) and the store's older plain blocks whose every
+    row it holds.
 
     Readers that listed a removed block list again (:meth:`~msdash.features.store.FeatureStore.get_many`);
     a block already mapped stays readable until unmapped. Other tables' blocks are never removed here.
@@ -187,14 +217,15 @@ def _compact(table_path):
     table = read_header(table_path)
     held = {h for h in table.hashes if h is not None}
     for name in sorted(os.listdir(table_path.parent)):
-        if not BLOCK_NAME.match(name) or name >= table_path.name:
-            continue
         path = table_path.parent / name
+        if not BLOCK_NAME.match(name) or path == table_path:
+            continue
         try:
             block = read_header(path)
         except (OSError, ValueError):
             continue
-        if block.table == table.table or (block.table is None and all(h in held for h in block.hashes)):
+        if block.table == table_key or (block.table is None and name < table_path.name
+                                        and all(h in held for h in block.hashes)):
             path.unlink(missing_ok=True)
 
 
