@@ -176,7 +176,11 @@ def read_header(path):
 
 
 def values_of(block):
-    """The block's values, shape (n, d), as a read-only memory map (no copy)."""
+    """The block's values, shape (n, d), as a read-only memory map (no copy; an empty array when n·d = 0)."""
+    if block.n * block.d == 0:
+        empty = np.zeros((block.n, block.d), dtype=block.dtype)
+        empty.flags.writeable = False
+        return empty
     return np.memmap(block.path, dtype=block.dtype, mode="r", offset=block.offset, shape=(block.n, block.d))
 
 
