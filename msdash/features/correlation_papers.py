@@ -1,4 +1,12 @@
-"""The two-point variants of the published studies: study A's periodic 41×41 and study B's non-periodic 159×159."""
+"""The two-point variants of the published studies: study A's periodic 41×41 and study B's non-periodic 159×159.
+
+References
+----------
+- Study A: S. E. Whitman, G. Hu, M. I. Latypov, "Learning microstructure–property relationships in materials with
+  robust features from vision transformers" (``docs/references.md``).
+- Study B: "Machine learning of microstructure-property relationships in materials with robust features from
+  foundational vision transformers", https://github.com/whishei/MicroPropViT (``docs/references.md``).
+"""
 
 import numpy as np  # noqa: F401 — the doctests use it
 

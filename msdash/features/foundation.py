@@ -4,6 +4,11 @@ Presets, weight status and loading live in :mod:`msdash.features.foundation_mode
 :mod:`~msdash.features.foundation_prep`, downloads in :mod:`~msdash.features.foundation_download`, volumes and
 tiles in :mod:`~msdash.features.foundation_extract`; the public names are re-exported here. Nothing touches
 the network, and torch/transformers are imported inside the functions that need them.
+
+References
+----------
+- Study B: "Machine learning of microstructure-property relationships in materials with robust features from
+  foundational vision transformers", https://github.com/whishei/MicroPropViT (``docs/references.md``).
 """
 
 import time

@@ -5,6 +5,11 @@
 through one batched :func:`~msdash.features.foundation.embed`, and the features are averaged back per sample.
 :func:`reporting` lets a caller that goes through ``extract`` (which calls the extractor once per chunk)
 receive per-batch progress with images/s and time left, and cancel.
+
+References
+----------
+- Study A: S. E. Whitman, G. Hu, M. I. Latypov, "Learning microstructure–property relationships in materials with
+  robust features from vision transformers" (``docs/references.md``).
 """
 
 import contextlib

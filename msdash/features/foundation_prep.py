@@ -11,6 +11,13 @@ embeddings (1024 px). Here nothing is dropped silently: "paper" mode crops expli
 a chosen ``size`` must be a multiple of the patch size (else :class:`InputError` naming the nearest valid
 sizes), CLIP gets ``interpolate_pos_encoding=True`` whenever the prepared size is not its own, and SAM accepts
 only its own size.
+
+References
+----------
+- Study A: S. E. Whitman, G. Hu, M. I. Latypov, "Learning microstructure–property relationships in materials with
+  robust features from vision transformers" (``docs/references.md``).
+- Study B: "Machine learning of microstructure-property relationships in materials with robust features from
+  foundational vision transformers", https://github.com/whishei/MicroPropViT (``docs/references.md``).
 """
 
 import numpy as np

@@ -1,4 +1,11 @@
-"""Tile large micrographs into patches (study C: 128×128 patches with stride 50), keeping the parent name."""
+"""Tile large micrographs into patches (study C: 128×128 patches with stride 50), keeping the parent name.
+
+References
+----------
+- Study C: A. Sardeshmukh, S. Reddy, B. P. Gautham, P. Bhattacharyya, "TextureVAE: Learning Interpretable
+  Representations of Material Microstructures Using Variational Autoencoders", AAAI 2021 Spring Symposium MLPS,
+  CEUR-WS Vol-2964, article 59 (``docs/references.md``).
+"""
 
 import numpy as np
 

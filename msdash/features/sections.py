@@ -1,4 +1,10 @@
-"""Three orthogonal sections of a 3D volume, as study A slices its voxel microstructures."""
+"""Three orthogonal sections of a 3D volume, as study A slices its voxel microstructures.
+
+References
+----------
+- Study A: S. E. Whitman, G. Hu, M. I. Latypov, "Learning microstructure–property relationships in materials with
+  robust features from vision transformers" (``docs/references.md``).
+"""
 
 import numpy as np
 

@@ -1,4 +1,11 @@
-"""Radially averaged power spectra and gradient features of grey or binary images (study D)."""
+"""Radially averaged power spectra and gradient features of grey or binary images (study D).
+
+References
+----------
+- Study D: B. D. Nguyen, P. Potapenko, A. Demirci, K. Govind, S. Bompas, S. Sandfeld, "Efficient Surrogate Models
+  for Materials Science Simulations: Machine Learning-based Prediction of Microstructure Properties"
+  (``docs/references.md``).
+"""
 
 import numpy as np
 

@@ -5,6 +5,12 @@ down to 1e-5, early stopping with patience (best weights kept), 20% of the train
 batch 32; MuCha-CNN is a ResNet-34 on three 64×64 channels trained with SGD (1e-3, momentum 0.9) and an L1
 loss. Training follows the contract of :mod:`msdash.learned.runs` (checkpoint and callback every epoch,
 cancel, resume). :func:`msdash.learned.cnn_cv.cnn_cv` evaluates the recipe on given outer folds.
+
+References
+----------
+- Study D: B. D. Nguyen, P. Potapenko, A. Demirci, K. Govind, S. Bompas, S. Sandfeld, "Efficient Surrogate Models
+  for Materials Science Simulations: Machine Learning-based Prediction of Microstructure Properties"
+  (``docs/references.md``).
 """
 
 import json

@@ -1,6 +1,12 @@
 """Registry entry of the ResNet embedding (CNN-PCA-SVR's features, study D); imports no torch.
 
 The registry imports this module, so the registry's names are imported inside :func:`extractor_spec`.
+
+References
+----------
+- Study D: B. D. Nguyen, P. Potapenko, A. Demirci, K. Govind, S. Bompas, S. Sandfeld, "Efficient Surrogate Models
+  for Materials Science Simulations: Machine Learning-based Prediction of Microstructure Properties"
+  (``docs/references.md``).
 """
 
 __all__ = ["extractor_spec", "resnet_embed_labels"]

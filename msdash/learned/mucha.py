@@ -1,6 +1,12 @@
 """MuCha inputs (study D): image, log FFT magnitude and wavelet diagonal detail as three 64×64 channels.
 
 PyWavelets and Pillow are imported inside the functions that use them.
+
+References
+----------
+- Study D: B. D. Nguyen, P. Potapenko, A. Demirci, K. Govind, S. Bompas, S. Sandfeld, "Efficient Surrogate Models
+  for Materials Science Simulations: Machine Learning-based Prediction of Microstructure Properties"
+  (``docs/references.md``).
 """
 
 import numpy as np

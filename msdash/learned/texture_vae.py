@@ -22,6 +22,13 @@ its weight file and a :func:`~msdash.learned.vgg.fingerprint`, and :func:`load_t
 weights differ. The views (:func:`encode`, :func:`reconstruct`, :func:`sample`, :func:`traverse`) live in
 :mod:`msdash.learned.vae_views`, the analysis (latent–property correlation, leave-one-micrograph-out patch
 predictions) in :mod:`msdash.learned.vae_analysis`; both are re-exported here.
+
+References
+----------
+.. [1] A. Sardeshmukh, S. Reddy, B. P. Gautham, P. Bhattacharyya, "TextureVAE: Learning Interpretable
+   Representations of Material Microstructures Using Variational Autoencoders", AAAI 2021 Spring Symposium
+   MLPS, CEUR-WS Vol-2964, article 59, https://ceur-ws.org/Vol-2964/article_59.pdf (study C of
+   ``docs/references.md``).
 """
 
 import hashlib

@@ -2,6 +2,13 @@
 and leave-one-micrograph-out prediction from patch latents (the histograms of study C's Figure 7).
 
 torch-free at import; :func:`patch_latents` imports :mod:`msdash.learned.texture_vae` when called.
+
+References
+----------
+.. [1] A. Sardeshmukh, S. Reddy, B. P. Gautham, P. Bhattacharyya, "TextureVAE: Learning Interpretable
+   Representations of Material Microstructures Using Variational Autoencoders", AAAI 2021 Spring Symposium
+   MLPS, CEUR-WS Vol-2964, article 59, https://ceur-ws.org/Vol-2964/article_59.pdf (study C of
+   ``docs/references.md``).
 """
 
 from dataclasses import dataclass

@@ -2,6 +2,13 @@
 
 All functions take a :class:`msdash.learned.texture_vae.TextureVAE` (from ``load_texture_vae``), run without
 gradients on the model's device and return float32 NumPy arrays; images are grey in [0, 1].
+
+References
+----------
+.. [1] A. Sardeshmukh, S. Reddy, B. P. Gautham, P. Bhattacharyya, "TextureVAE: Learning Interpretable
+   Representations of Material Microstructures Using Variational Autoencoders", AAAI 2021 Spring Symposium
+   MLPS, CEUR-WS Vol-2964, article 59, https://ceur-ws.org/Vol-2964/article_59.pdf (study C of
+   ``docs/references.md``).
 """
 
 import numpy as np

@@ -6,6 +6,11 @@ outer training set → score on the untouched outer test fold. Every fitted step
 number of PCs and, with ``fast=True``, reuses one decomposition per training set (:mod:`.pcsearch`), computed
 in blocks of the table without copying it (:mod:`.pcscores`); the result is the same as ``GridSearchCV`` with
 ``PCA(svd_solver="full")`` on the same folds (to rounding).
+
+References
+----------
+- Study B: "Machine learning of microstructure-property relationships in materials with robust features from
+  foundational vision transformers", https://github.com/whishei/MicroPropViT (``docs/references.md``).
 """
 
 import inspect

@@ -1,4 +1,10 @@
-"""Around nested CV: learning curves, study A's hold-out split, the final model and conformal intervals."""
+"""Around nested CV: learning curves, study A's hold-out split, the final model and conformal intervals.
+
+References
+----------
+- Study A: S. E. Whitman, G. Hu, M. I. Latypov, "Learning microstructure–property relationships in materials with
+  robust features from vision transformers" (``docs/references.md``).
+"""
 
 import math
 from collections import Counter

@@ -9,6 +9,12 @@ Spins are split into the two colours of a checkerboard: no two spins of one colo
 whole colour can be updated at once without changing the stationary (Boltzmann) distribution. One
 checkerboard sweep is ``N²`` single-spin attempts. Many lattices, each with its own temperature, are
 updated together as one ``(n, N, N)`` array, so a whole data set is one vectorised loop.
+
+References
+----------
+.. [1] B. D. Nguyen, P. Potapenko, A. Demirci, K. Govind, S. Bompas, S. Sandfeld, "Efficient Surrogate Models
+   for Materials Science Simulations: Machine Learning-based Prediction of Microstructure Properties" (study D
+   of ``docs/references.md``).
 """
 
 import numpy as np
