@@ -25,11 +25,13 @@ def delete_dataset_features(dataset_id, *, root=None):
     Removed: the data set's cached feature tables (their table blocks in the store), the store rows of its
     images that no other saved data set has (plain blocks are removed, or rewritten without those rows),
     its entries in the store's table registry, its imported feature tables and the training runs recorded
-    for it (``dataset_id`` in a run's ``meta.json``). Rows of images another saved data set shares stay, as
-    do rows of images no saved data set has (a CLI run on a folder).
+    for it (``dataset_id`` in a run's ``meta.json``). Rows of images another saved data set shares stay
+    (moved out of the data set's table blocks into a plain block); rows of other images are not touched.
 
     The data set's image hashes come from its table blocks, or from the saved data set when it has none:
     call this before :func:`msdash.datastore.delete_dataset` to also reach rows stored without a table.
+    Other saved data sets' hashes come from their table blocks, else from loading them (in the current
+    workspace only); when one cannot be read, every row is kept (shared ones cannot be told apart).
 
     Safe while other processes read: files are removed by unlinking (a memory map already open stays
     valid; the store lists its blocks again when one went missing) and a block is rewritten under a new
