@@ -2,6 +2,7 @@
 
 import json
 import multiprocessing
+import os
 
 import numpy as np
 import pandas as pd
@@ -192,6 +193,22 @@ class TestTableBlock:
         np.testing.assert_array_equal(np.asarray(again.values), one.values)
         np.testing.assert_array_equal(two.values, one.values)
 
+    def test_a_save_killed_before_meta_json_heals_on_the_next_extraction(self):
+        ds = _dataset(n=5)
+        save_dataset(ds)
+        context = multiprocessing.get_context("fork")
+        child = context.Process(target=_extract_killed_before_meta, args=(ds,))
+        child.start()
+        child.join(120)
+        assert child.exitcode == 9
+        key = f"{ds.content_hash()}-{extract(ds, 'volume_fraction', store=False).key}"
+        assert tablecache.load_table(key) is None  # no meta.json: no table
+        table = extract(_dataset(n=5), "volume_fraction")
+        assert "table_cache" not in table.provenance and table.provenance["store_hits"] == 5
+        np.testing.assert_array_equal(table.values[:, 0], [np.mean(v, dtype=np.float64) for v in ds.images.values()])
+        folder = default_store().key_folder(table.key)
+        assert [p.name for p in folder.iterdir()] == [tablecache.table_blocks()[key].name]  # the orphan went
+
     def test_wide_labels_are_written_as_their_rule(self):
         labels = WindowLabels(1)
         key = f"{'3' * 16}-{'c' * 64}"
@@ -212,6 +229,11 @@ class TestTableBlock:
                 "errors": [], "params": {}, "provenance": {}}
         (folder / "meta.json").write_text(json.dumps(meta))
         np.testing.assert_array_equal(tablecache.load_table(key)["values"], values)
+
+
+def _extract_killed_before_meta(ds):
+    tablecache.atomic.write_file_atomic = lambda *args, **kwargs: os._exit(9)  # killed after the block
+    extract(ds, "volume_fraction")
 
 
 def _save_often(key, seed):

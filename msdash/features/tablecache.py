@@ -21,7 +21,9 @@ Rows are written in blocks sized from :func:`msdash.config.memory_budget`, never
 The first extraction of a table writes its values twice (the store's blocks as they are computed, so a
 killed run keeps them, then the table block) and keeps them once. A store block also held by another data
 set's table (images shared by two data sets) stays: each table is one contiguous block.
-Entries written by earlier versions (``values.npy`` beside ``meta.json``) are still read.
+Entries written by earlier versions (``values.npy`` beside ``meta.json``) are still read. A save killed
+before its ``meta.json`` leaves a table block no entry names: the store still answers from it, and the next
+save of that table (the next extraction, a cache miss) removes it.
 """
 
 import contextlib
