@@ -124,6 +124,12 @@ class TestPaperBThreshold:
         np.testing.assert_array_equal(paper_b_threshold(rgb_u8 / 255.0), expected)  # floats in [0, 1]
         assert 0.1 < expected.mean() < 0.9  # a real two-phase split, not a trivial answer
 
+    def test_row_blocks_from_a_small_memory_budget_give_the_same_map(self, monkeypatch):
+        _, grey = noisy_two_phase((40, 24), noise=0.03, seed=5)
+        whole = paper_b_threshold(grey)
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(10 * 8 * (24 + 26) * 30))  # 4 rows per block
+        np.testing.assert_array_equal(paper_b_threshold(grey), whole)
+
     def test_nearly_uniform_image_is_almost_all_one_unlike_the_variant(self):
         # The example: the notebook gives volume fraction 0.997 on a nearly uniform micrograph.
         image = np.clip(0.5 + np.random.default_rng(1).normal(0, 0.01, (48, 64)), 0, 1)

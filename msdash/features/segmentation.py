@@ -87,8 +87,8 @@ def paper_b_threshold(image, *, h=10.0, offset=5, window=None):
        (borders replicated); window ``⌊n/2⌋ + 1`` if ``⌊n/2⌋`` is even, else ``⌊n/2⌋`` (``n``: short side).
 
     OpenCV evaluates step 2 in fixed point (patch distances quantised to 64/49 level², integer weights);
-    this uses exact distances and float weights, which can move a denoised level by one and so flip isolated pixels at the
-    threshold. The offset ``C = 5`` makes a nearly uniform image almost all 1 (volume fraction 0.997 on
+    this uses exact distances and float weights, which can move a denoised level by one and so flip
+    isolated pixels at the threshold. The offset ``C = 5`` makes a nearly uniform image almost all 1 (volume fraction 0.997 on
     such a micrograph, where :func:`adaptive_nlm_threshold` gives about half).
 
     Parameters
@@ -167,31 +167,51 @@ def _to_levels(array, name):
 
 
 def _nl_means_levels(grey, h, *, template=7, search=21):
-    """Non-local means of 8-bit levels as ``cv2.fastNlMeansDenoising`` defines it, rounded to levels."""
+    """Non-local means of 8-bit levels as ``cv2.fastNlMeansDenoising`` defines it, rounded to levels.
+
+    The patch distance is symmetric, so each shift ``t = (dy, dx)`` with ``t > 0`` (lexicographically) is
+    computed once and serves both pairs ``(p, p + t)`` and ``(p − t, p)``: half the work of all 21² shifts.
+    Distances are sums of squared level differences (integers below 2²⁴, exact in float32), so their weights
+    are looked up in a table instead of calling ``exp``.
+    """
+    from scipy.ndimage import convolve1d
+
     from ..config import memory_budget
 
     t, s = template // 2, search // 2
     border = t + s
-    levels = np.pad(grey.astype(np.int64), border, mode="reflect")  # numpy's "reflect" = OpenCV's REFLECT_101
+    levels = np.pad(grey, border, mode="reflect").astype(np.float32)  # numpy "reflect" = OpenCV REFLECT_101
     n_y, n_x = grey.shape
-    # Patch distances are sums of squared integer differences: look their weights up instead of exp().
     weights = np.exp(-np.arange(template * template * 255**2 + 1) / (template * template * h * h))
     weights[weights < 0.001] = 0.0
-    # About ten 8-byte arrays of a block's padded rows live at once.
+    ones = np.ones(template, dtype=np.float32)
+    # About ten 8-byte arrays of a block's rows (plus the search margin) live at once.
     rows = int(max(1, min(n_y, memory_budget() // (10 * 8 * (n_x + 2 * border)) - 2 * border)))
     out = np.empty_like(grey)
-    for r0 in range(0, n_y, rows):
-        r1 = min(n_y, r0 + rows)
-        num = np.zeros((r1 - r0, n_x))
-        den = np.zeros((r1 - r0, n_x))
-        ref = levels[r0 + s: r1 + s + 2 * t, s: s + n_x + 2 * t]  # patches around the block's pixels
-        for dy in range(-s, s + 1):
+    for r_start in range(0, n_y, rows):
+        r_stop = min(n_y, r_start + rows)
+        num = levels[border + r_start: border + r_stop, border: border + n_x].astype(np.float64)  # t = 0: weight 1
+        den = np.ones_like(num)
+        for dy in range(0, s + 1):
             for dx in range(-s, s + 1):
-                moved = levels[r0 + s + dy: r1 + s + dy + 2 * t, s + dx: s + dx + n_x + 2 * t]
-                weight = weights[_box_sum((ref - moved) ** 2, template)]
-                num += weight * moved[t: t + r1 - r0, t: t + n_x]
-                den += weight
-        out[r0:r1] = np.rint(num / den)
+                if dy == 0 and dx <= 0:
+                    continue
+                # Distances for the pairs (q, q + t), q over the block and the block shifted by −t (image coords).
+                q_r0, q_c0 = r_start - dy, min(0, -dx)
+                q_r1, q_c1 = r_stop, max(n_x, n_x - dx)
+                a = levels[q_r0 + s: q_r1 + s + 2 * t, q_c0 + s: q_c1 + s + 2 * t]
+                b = levels[q_r0 + s + dy: q_r1 + s + dy + 2 * t, q_c0 + s + dx: q_c1 + s + dx + 2 * t]
+                d = a - b
+                d *= d
+                ssd = convolve1d(convolve1d(d, ones, axis=0, mode="constant")[t:-t], ones, axis=1,
+                                 mode="constant")[:, t:-t]
+                w = weights[ssd.astype(np.int64)]
+                forward = w[r_start - q_r0: r_stop - q_r0, -q_c0: n_x - q_c0]  # q = p: neighbour p + t
+                backward = w[r_start - q_r0 - dy: r_stop - q_r0 - dy, -q_c0 - dx: n_x - q_c0 - dx]  # q = p − t
+                num += forward * levels[border + r_start + dy: border + r_stop + dy, border + dx: border + dx + n_x]
+                num += backward * levels[border + r_start - dy: border + r_stop - dy, border - dx: border - dx + n_x]
+                den += forward + backward
+        out[r_start:r_stop] = np.rint(num / den)
     return out
 
 
