@@ -55,9 +55,12 @@ def _row_blocks(X, rows, block, buffer=None):
         yield part, out
 
 
-def column_stats(X, rows, block):
+def column_stats(X, rows, block, progress=None):
     """Column mean and variance (ddof=0) of ``X[rows]`` by two passes over row blocks (as scikit-learn's
     ``StandardScaler``: the second pass sums squared deviations from the first pass's mean).
+
+    ``progress``, when given, is called after every block with the fraction of the work done (in (0, 1]); this
+    holds for every function here that takes it.
 
     Returns
     -------
@@ -65,14 +68,21 @@ def column_stats(X, rows, block):
     """
     n = len(rows)
     total = np.zeros(X.shape[1])
-    for _, part in _row_blocks(X, rows, block):
+    for part_rows, part in _row_blocks(X, rows, block):
         total += part.sum(axis=0)
+        _report(progress, part_rows.stop, 2 * n)
     mean = total / n
     squares = np.zeros(X.shape[1])
-    for _, part in _row_blocks(X, rows, block):
+    for part_rows, part in _row_blocks(X, rows, block):
         part -= mean
         squares += np.einsum("ij,ij->j", part, part)
+        _report(progress, n + part_rows.stop, 2 * n)
     return mean, squares / n
+
+
+def _report(progress, done, total):
+    if progress is not None:
+        progress(done / max(total, 1))
 
 
 def constant_columns(var, mean, n):
@@ -93,7 +103,7 @@ def symmetrize(upper, step=512):
     return upper
 
 
-def row_gram(X, rows, shift, block, out=None):
+def row_gram(X, rows, shift, block, out=None, progress=None):
     """``Σ_i (x_i − shift)(x_i − shift)ᵀ`` and ``Σ_i (x_i − shift)`` over ``i ∈ rows``.
 
     Parameters
@@ -115,16 +125,17 @@ def row_gram(X, rows, shift, block, out=None):
     d = X.shape[1]
     gram = np.zeros((d, d), order="F") if out is None else out
     total = np.zeros(d)
-    for _, part in _row_blocks(X, rows, block):
+    for part_rows, part in _row_blocks(X, rows, block):
         part -= shift
         total += part.sum(axis=0)
         # Σ over the block of z zᵀ = Aᵀ A with A the block; as a Fortran array the C-ordered block is Aᵀ,
         # so syrk (trans=0) updates the upper triangle in place without copying the block
         gram = dsyrk(1.0, part.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
+        _report(progress, part_rows.stop, len(rows))
     return symmetrize(gram), total
 
 
-def column_gram(X, rows, others, mean, scale, block):
+def column_gram(X, rows, others, mean, scale, block, progress=None):
     """Gram matrix of the centred (and scaled) rows ``Z = (X[rows] − mean) / scale`` and the cross products
     of other rows with them, accumulated over blocks of columns.
 
@@ -149,10 +160,11 @@ def column_gram(X, rows, others, mean, scale, block):
             other -= mean[cols]
             other /= scale[cols]
             cross += other @ part.T
+        _report(progress, cols.stop, X.shape[1])
     return symmetrize(gram), cross
 
 
-def project(X, rows, mean, scale, components, block):
+def project(X, rows, mean, scale, components, block, progress=None):
     """Scores ``((X[rows] − mean) / scale) @ components.T`` by row blocks.
 
     Parameters
@@ -169,6 +181,7 @@ def project(X, rows, mean, scale, components, block):
         if scale is not None:
             part /= scale
         scores[part_rows] = part @ components.T
+        _report(progress, part_rows.stop, len(rows))
     return scores
 
 
@@ -211,7 +224,7 @@ def top_eigh(matrix, k):
     return values[::-1], vectors[:, ::-1]
 
 
-def loadings(X, rows, mean, scale, left, block):
+def loadings(X, rows, mean, scale, left, block, progress=None):
     """``leftᵀ Z`` with ``Z = (X[rows] − mean) / scale``, over blocks of columns (the right singular vectors
     of the wide route, up to scaling).
 
@@ -231,6 +244,7 @@ def loadings(X, rows, mean, scale, left, block):
         part -= mean[cols]
         part /= scale[cols]
         out[:, cols] = left.T @ part
+        _report(progress, cols.stop, X.shape[1])
     return out
 
 
