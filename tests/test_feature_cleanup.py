@@ -60,7 +60,7 @@ class TestDeleteDatasetFeatures:
         assert freed > table.values.nbytes and freed == before - _disk(workspace)
         assert _stored(ds, table.key) == {} and tablecache.table_blocks() == {}
         assert list_imported(ds_id) == [] and not run.exists() and other_run.exists()
-        assert default_store().list_tables(ds_id) == []
+        assert default_store().list_tables(ds_id) == [] and not tablecache.hashes_file(ds_id).exists()
         assert delete_dataset_features(ds_id) == 0  # nothing left: a second call frees nothing
 
     def test_images_shared_with_another_saved_data_set_keep_their_features(self):

@@ -209,6 +209,18 @@ class TestTableBlock:
         folder = default_store().key_folder(table.key)
         assert [p.name for p in folder.iterdir()] == [tablecache.table_blocks()[key].name]  # the orphan went
 
+    def test_a_saved_data_sets_image_hashes_are_computed_once(self, monkeypatch):
+        from msdash import datastore
+
+        ds = _dataset()
+        ds_id = save_dataset(ds)
+        loads = []
+        real = datastore.load_dataset
+        monkeypatch.setattr(datastore, "load_dataset", lambda i: loads.append(i) or real(i))
+        extract(ds, "volume_fraction")
+        extract(ds, "two_point", cutoff=2)
+        assert loads == [ds_id] and tablecache.dataset_hashes(ds_id) == ds.image_hashes()
+
     def test_wide_labels_are_written_as_their_rule(self):
         labels = WindowLabels(1)
         key = f"{'3' * 16}-{'c' * 64}"

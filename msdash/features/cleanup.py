@@ -11,7 +11,7 @@ from msdash import atomic, config
 from msdash.errors import InputError, WorkspaceError
 from msdash.features.blockfile import BLOCK_NAME, key_of, read_header, values_of, write_block
 from msdash.features.imported_store import imported_dir, rename_imported
-from msdash.features.tablecache import table_blocks, tables_root
+from msdash.features.tablecache import dataset_hashes, hashes_file, table_blocks, tables_root
 
 __all__ = ["delete_dataset_features", "rename_imported"]
 
@@ -63,8 +63,8 @@ def delete_dataset_features(dataset_id, *, root=None):
     tables = table_blocks(workspace)
     mine = {k: p for k, p in tables.items() if k.startswith(dataset_id + "-")}
     doomed = set().union(*((_hashes(p) or set()) for p in mine.values()))
-    if not mine:
-        doomed = set(_saved_hashes(workspace, dataset_id) or ())
+    if not mine:  # loading the data set is the slow way (its kept hash list, where there is one, is not)
+        doomed = set(dataset_hashes(dataset_id, root=workspace, keep=False) or ())
     kept_tables = {p.name for k, p in tables.items() if k not in mine}
     protected = _other_hashes(workspace, dataset_id, tables) if doomed else set()
     # Where another data set's hashes cannot be read, shared rows cannot be told apart: keep every row.
@@ -81,6 +81,9 @@ def delete_dataset_features(dataset_id, *, root=None):
         if folder.is_dir():
             freed += atomic.disk_bytes(folder)
             atomic.discard(folder)
+    hashes = hashes_file(dataset_id, root=workspace)
+    freed += _size(hashes)
+    hashes.unlink(missing_ok=True)
     return freed
 
 
@@ -127,7 +130,7 @@ def _other_hashes(workspace, dataset_id, tables):
         blocks = [p for k, p in tables.items() if k.startswith(other + "-")]
         hashes = _hashes(blocks[0]) if blocks else None
         if hashes is None:
-            hashes = _saved_hashes(workspace, other)
+            hashes = dataset_hashes(other, root=workspace)
         if hashes is None:
             return None
         found.update(hashes)
@@ -136,18 +139,6 @@ def _other_hashes(workspace, dataset_id, tables):
         if not table_key.startswith(dataset_id + "-") and table_key[:16] not in saved:
             found.update(_hashes(block) or ())
     return found
-
-
-def _saved_hashes(workspace, dataset_id):
-    """Image hashes of a saved data set of the current workspace, or None."""
-    from msdash import datastore
-
-    if Path(workspace).resolve() != config.workspace().resolve() or not datastore.dataset_exists(dataset_id):
-        return None
-    try:
-        return datastore.load_dataset(dataset_id).image_hashes()
-    except WorkspaceError:
-        return None
 
 
 def _forget_registry(path, dataset_id, doomed):

@@ -17,6 +17,10 @@ params, provenance and the labels — the *rule* of a wide table's labels, never
 (:func:`msdash.features.labels.encode_labels`). The key is the data set's content hash plus the extractor
 key, so it can never serve stale numbers; deleting it only costs time.
 
+A table block records each row's image hash. :func:`save_table` takes them from its caller, else from the
+saved data set of that content hash (:func:`dataset_hashes`, computed once and kept in
+``<workspace>/features/hashes/<id>.json``); a table of no saved data set serves that table only.
+
 Rows are written in blocks sized from :func:`msdash.config.memory_budget`, never built whole in memory.
 The first extraction of a table writes its values twice (the store's blocks as they are computed, so a
 killed run keeps them, then the table block) and keeps them once. A store block also held by another data
@@ -40,7 +44,7 @@ from msdash.errors import WorkspaceError
 from msdash.features.blockfile import BLOCK_NAME, read_header, values_of, write_table_block
 from msdash.features.labels import decode_labels, encode_labels
 
-__all__ = ["load_table", "save_table", "table_blocks", "MAX_BLOCK_BYTES"]
+__all__ = ["load_table", "save_table", "table_blocks", "dataset_hashes", "MAX_BLOCK_BYTES"]
 
 #: Most bytes of float64 rows converted and written at once (also at most 1/16 of the memory budget).
 MAX_BLOCK_BYTES = 64 * 2**20
@@ -235,15 +239,44 @@ def _compact(table_path, table_key):
 
 def _saved_hashes(dataset_id, n):
     """Image hashes of the saved data set ``dataset_id`` (None when there is none of ``n`` samples)."""
+    hashes = dataset_hashes(dataset_id)
+    return hashes if hashes is not None and len(hashes) == n else None
+
+
+def dataset_hashes(dataset_id, *, root=None, keep=True):
+    """Image hashes of a saved data set, in sample order, or None when it is not saved (or unreadable).
+
+    Computed once (loading the data set: ~10 s for 50,000 images) and kept in
+    ``<workspace>/features/hashes/<id>.json``; the id is the content hash, so the file never goes stale.
+    A data set is only loaded from the current workspace; of another ``root`` only kept files are read.
+    ``keep=False`` does not write the file (a data set about to be deleted).
+    """
     from msdash import datastore
 
-    if not datastore.dataset_exists(dataset_id):
+    workspace = Path(root) if root is not None else config.workspace()
+    path = hashes_file(dataset_id, root=workspace)
+    with contextlib.suppress(OSError, ValueError):
+        hashes = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(hashes, list) and all(isinstance(h, str) for h in hashes):
+            return hashes
+    if workspace.resolve() != config.workspace().resolve() or not datastore.dataset_exists(dataset_id):
         return None
     try:
         hashes = datastore.load_dataset(dataset_id).image_hashes()
     except WorkspaceError:
         return None
-    return hashes if len(hashes) == n else None
+    if keep:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_file_atomic(path, json.dumps(hashes).encode())
+    return hashes
+
+
+def hashes_file(dataset_id, *, root=None):
+    """``<workspace>/features/hashes/<id>.json`` (see :func:`dataset_hashes`)."""
+    if not re.fullmatch(r"[0-9a-f]{16}", str(dataset_id)):
+        raise ValueError(f"not a data set id: {dataset_id!r}")
+    return Path(root if root is not None else config.workspace()) / "features" / "hashes" / f"{dataset_id}.json"
 
 
 def _relative(path, root=None):
