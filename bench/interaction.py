@@ -67,25 +67,56 @@ def _workspace(n, side):
 
 
 class _Clicks:
-    def __init__(self):
-        self.seconds, self.errors = {}, {}
+    """Seconds (and errors) of each action; with ``profile``, where a slow one spent its time (on stderr)."""
+
+    def __init__(self, profile=False):
+        self.seconds, self.errors, self.profile, self.shown = {}, {}, profile, {}
 
     def time(self, name, action):
+        import cProfile
+
+        profiler = cProfile.Profile() if self.profile else None
         started = time.perf_counter()
+        at = None
         try:
+            if profiler is not None:
+                profiler.enable()
             at = action()
             problem = [str(e.value)[:200] for e in at.exception] if at is not None else []
         except Exception as exc:  # noqa: BLE001 — the other clicks still count
             problem = [f"{type(exc).__name__}: {str(exc)[:200]}"]
+        finally:
+            if profiler is not None:
+                profiler.disable()
         self.seconds[name] = round(time.perf_counter() - started, 3)
+        if at is not None and not problem:  # what the page put on screen: a fast click that drew nothing is no win
+            self.shown[name] = {kind: len(at.get(kind)) for kind in ("plotly_chart", "dataframe", "metric", "image")
+                                if len(at.get(kind))}
         if problem:
             self.errors[name] = problem
+        if profiler is not None and self.seconds[name] >= TARGET_S:
+            _print_profile(name, self.seconds[name], profiler)
+
+
+def _print_profile(name, seconds, profiler, top=18):
+    """The project's functions that took the most cumulative time in one slow click, on stderr."""
+    import pstats
+
+    stats = pstats.Stats(profiler)
+    rows = [(ct, nc, f"{Path(file).relative_to(ROOT)}:{line} {func}")
+            for (file, line, func), (_, nc, _, ct, _) in stats.stats.items()
+            if file.startswith(str(ROOT)) and "/.venv/" not in file]
+    print(f"--- {name}: {seconds:.2f} s ---", file=sys.stderr)
+    for ct, nc, where in sorted(rows, reverse=True)[:top]:
+        print(f"{ct:8.3f} s {nc:6d}×  {where}", file=sys.stderr)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=150)
     parser.add_argument("--side", type=int, default=160)
+    parser.add_argument("--profile", action="store_true",
+                        help="print where each click over the target spent its time (stderr)")
     args = parser.parse_args(argv)
     stdout = os.dup(1)
     os.dup2(2, 1)  # Streamlit prints tracebacks on stdout: this script's stdout is its one JSON line
@@ -114,7 +145,7 @@ def _measure(args):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     at.query_params["ds"] = dataset_id
     at.run()
-    clicks, computations = _Clicks(), _Clicks()
+    clicks, computations = _Clicks(args.profile), _Clicks()
     at.switch_page("pages/features.py")
     computations.time("features: compute (read from the store)", lambda: (
         at.run(), at.selectbox(key="extractor").set_value("two_point_paper_b").run(),
@@ -133,10 +164,12 @@ def _measure(args):
     picker = "map_pick"
     clicks.time("Map: pick a sample (as a click on a point)", lambda: _pick(at, picker, dataset.names[3]))
     clicks.time("open Models", lambda: at.switch_page("pages/models.py").run())
-    clicks.time("open Predict", lambda: at.switch_page("pages/predict.py").run())
+    computations.time("models: nested CV of pr on the 25,281-column set", lambda: _run_models(at, big))
+    clicks.time("open Predict (a fitted model to use)", lambda: at.switch_page("pages/predict.py").run())
     clicks.time("open Gallery", lambda: at.switch_page("pages/gallery.py").run())
     clicks.time("Gallery: next page", lambda: _next_page(at))
     clicks.time("open Map (coming back)", lambda: at.switch_page("pages/map.py").run())
+    clicks.time("open Models (results shown)", lambda: at.switch_page("pages/models.py").run())
 
     frame = _shown_table(dataset_id)
     started = time.perf_counter()
@@ -146,7 +179,7 @@ def _measure(args):
     return {
         "bench": "interaction", "n_samples": args.n, "side_px": args.side, "features": int(frame.shape[1]),
         "clicks_s": clicks.seconds, "computations_s": computations.seconds,
-        "errors": {**clicks.errors, **computations.errors},
+        "errors": {**clicks.errors, **computations.errors}, "shown": clicks.shown,
         "baseline_csv_per_rerun_s": round(baseline_s, 3), "target_s": TARGET_S, "slow": slow,
         "setup_s": round(setup_s, 1), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -159,6 +192,20 @@ def _pick(at, key, name):
             return widget.input(name).run()
     widget = next(w for w in at.multiselect if w.key == key or "Pick samples" in w.label)
     return widget.set_value([name]).run()
+
+
+def _run_models(at, feature_set):
+    """Nested CV of the default model on ``feature_set`` for the numeric property; waits for a background run."""
+    from msdash import jobs
+    from msdash.app import modelview
+
+    at.selectbox(key="model_target").set_value("hardness (HV)").run()
+    at.multiselect(key="model_sets").set_value([feature_set]).run()
+    at.button(key="run_models").click().run()
+    job_id = at.session_state[modelview.CV_JOB] if modelview.CV_JOB in at.session_state else None
+    if job_id and jobs.get(job_id) is not None:
+        jobs.get(job_id).wait(900)
+    return at.run()
 
 
 def _next_page(at):
