@@ -107,6 +107,40 @@ def group_names(properties, column, value):
     return [str(n) for n in properties.index[keep.to_numpy()]]
 
 
+def in_categories(properties, names, column, values):
+    """The samples of ``names`` whose ``column`` is one of ``values`` (compared as text), order kept.
+
+    Parameters
+    ----------
+    properties : pandas.DataFrame
+        Property table indexed by sample name.
+    names : sequence of str
+        Samples to filter (e.g. already sorted).
+    column : str
+        A category column, e.g. the source paper.
+    values : collection of str
+        Values to keep; empty keeps nothing.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"paper": ["p1", "p2", None, "p1"]}, index=["a", "b", "c", "d"])
+    >>> in_categories(table, ["d", "c", "b", "a"], "paper", {"p1"})
+    ['d', 'a']
+    """
+    if column not in properties.columns:
+        raise InputError(f"No property column named “{column}”", name="column")
+    wanted = {str(v) for v in values}
+    cells = properties[column]
+    text = cells.astype(str).where(cells.notna(), None)
+    keep = set(properties.index[text.isin(wanted).to_numpy()].astype(str))
+    return [name for name in names if name in keep]
+
+
 def selection_table(dataset, names, tables=()):
     """Properties and features of the selected samples, one row each.
 

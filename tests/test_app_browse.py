@@ -15,18 +15,18 @@ LONG_A = "Vickers hardness (HV), as measured in the source paper"
 LONG_B = "Vickers hardness (HV), converted from GPa in the source paper"
 
 
-def papers_dataset(name="papers", n=38, seed=0):
-    """``n`` random phase maps named ``P<paper>_<k>`` from 19 papers, with its two-point features stored."""
+def papers_dataset(name="papers", n=38, seed=0, papers=19):
+    """``n`` random phase maps named ``P<paper>_<k>`` from ``papers`` papers, with its two-point features stored."""
     from msdash.dataset import Dataset, save_dataset
     from msdash.features import extract
     from msdash.features.store import save_table_meta
 
     rng = np.random.default_rng(seed)
-    names = [f"P{i % 19:02d}_{i // 19:02d}" for i in range(n)]
+    names = [f"P{i % papers:02d}_{i // papers:02d}" for i in range(n)]
     images = {m: (rng.random((12, 12)) < 0.2 + 0.6 * i / n).astype(np.float32) for i, m in enumerate(names)}
     hardness = 300 + 10 * np.arange(n, dtype=float)
     hardness[::4] = np.nan
-    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1, "paper": [f"paper {i % 19:02d}" for i in range(n)]},
+    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1, "paper": [f"paper {i % papers:02d}" for i in range(n)]},
                          index=names)
     dataset = Dataset(name, images, table)
     dataset_id = save_dataset(dataset)
@@ -179,3 +179,63 @@ class TestQuickStart:
         chosen = at.multiselect(key="map_sets").value
         assert [label.split(" ")[0] for label in chosen] == ["two_point", "phys_feat2"]
         assert [spec["layout"]["title"]["text"] for spec in charts(at)[:2]] == chosen
+
+
+class TestMapColours:
+    def test_nineteen_papers_get_nineteen_colours_and_more_than_the_palette_holds_is_said(self):
+        dataset_id, _ = papers_dataset()
+        at = open_page(dataset_id, "pages/map.py")
+        at.selectbox(key="map_color").set_value("paper").run()
+        colours = {t["name"]: t["marker"]["color"] for t in charts(at)[0]["data"] if t["name"] != "selected"}
+        assert len(colours) == 19 == len(set(colours.values()))
+        assert not any("categories:" in c.value for c in at.caption)
+        many, _ = papers_dataset("many papers", n=60, papers=30)
+        at = open_page(many, "pages/map.py")
+        at.selectbox(key="map_color").set_value("paper").run()
+        colours = {t["name"]: t["marker"]["color"] for t in charts(at)[0]["data"] if t["name"] != "selected"}
+        assert len(colours) == 30 == len(set(colours.values()))
+        assert any(c.value.startswith("30 categories: more than the") for c in at.caption)
+
+
+def gallery(dataset_id):
+    return open_page(dataset_id, "pages/gallery.py")
+
+
+def thumbnail_captions(at):
+    return [img.caption for image in at.image for img in image.proto.imgs][:-1]  # the last is the viewer's
+
+
+class TestGallery:
+    def test_a_thumbnail_click_opens_that_sample(self):
+        dataset_id, names = papers_dataset()
+        at = gallery(dataset_id)
+        assert at.selectbox(key="viewer_sample").value == names[0]
+        at.button(key="gallery_thumbs_open_5").click().run()
+        assert not at.exception
+        assert at.selectbox(key="viewer_sample").value == names[5]
+        # The dialog shows the clicked sample (its header line), as the page's viewer below does.
+        assert sum(m.value.startswith(f"**{names[5]}** · shape (12, 12)") for m in at.markdown) == 2
+
+    def test_missing_values_show_as_a_dash_and_long_names_whole(self):
+        dataset_id, names = papers_dataset()
+        at = gallery(dataset_id)
+        at.multiselect(key="gallery_captions").set_value([LONG_A, LONG_B]).run()
+        captions = thumbnail_captions(at)
+        assert not any("nan" in c.lower() for c in captions)
+        first = captions[0]  # names[0] has no hardness (every 4th sample)
+        assert first.startswith(names[0]) and f"{LONG_A}: —" in first and f"{LONG_B}: —" in first
+        assert f"{LONG_A}: 310" in captions[1] and f"{LONG_B}: 311" in captions[1]
+        viewer = at.dataframe[-1].value
+        assert list(viewer["value"])[:2] == ["—", "—"]
+
+    def test_filter_by_papers(self):
+        dataset_id, names = papers_dataset()
+        at = gallery(dataset_id)
+        options = at.selectbox(key="gallery_filter").options
+        assert "paper" in options and options[:3] == ["(no filter)", LONG_A, LONG_B]
+        at.selectbox(key="gallery_filter").set_value("paper").run()
+        at.multiselect(key="gallery_values_paper").set_value(["paper 02", "paper 07"]).run()
+        expected = [n for n in names if n.startswith(("P02_", "P07_"))]
+        assert at.selectbox(key="viewer_sample").options == expected
+        assert f"{len(expected)} of {len(names)} samples" in " ".join(c.value for c in at.caption)
+        assert len(thumbnail_captions(at)) == len(expected)

@@ -3,6 +3,7 @@
 import traceback
 from contextlib import contextmanager
 
+import numpy as np
 import streamlit as st
 
 from msdash.app import state
@@ -85,28 +86,114 @@ def _thumbnails(_dataset, dataset_id, names, size):
     return [thumbnail(_dataset.images[name], size=size) for name in names]
 
 
+#: What a missing value shows as in captions and tables ("nan" reads like a word of the data).
+MISSING_TEXT = "—"
+
+
+def value_text(value):
+    """A property value as shown to the user: 4 significant digits, and "—" for a missing value.
+
+    >>> value_text(412.345), value_text(float("nan")), value_text(None), value_text("paper 3"), value_text(7)
+    ('412.3', '—', '—', 'paper 3', '7')
+    """
+    if value is None:
+        return MISSING_TEXT
+    if isinstance(value, (float, np.floating)):
+        return MISSING_TEXT if not np.isfinite(value) else f"{float(value):.4g}"
+    try:
+        if value != value:  # NaN-like (pd.NA raises, NaT is not equal to itself)
+            return MISSING_TEXT
+    except TypeError:
+        return MISSING_TEXT
+    return str(value)
+
+
 def _caption(dataset, name, columns):
-    """Image caption (rendered as markdown): the name and the chosen property values, escaped."""
+    """Image caption (rendered as markdown): the name and the chosen property values, escaped; "—" when missing."""
     parts = [escape_markdown(name)]
     for column in columns:
         value = dataset.properties.at[name, column]
-        if isinstance(value, float):
-            parts.append(f"{escape_markdown(column)}: {value:.4g}")
-        elif value == value and value is not None:  # skip NaN
-            parts.append(f"{escape_markdown(column)}: {escape_markdown(value)}")
+        parts.append(f"{escape_markdown(column)}: {escape_markdown(value_text(value))}")
     return " · ".join(parts)
 
 
-def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128, per_row=6):
-    """Show thumbnails of ``names`` in a grid, captioned with the name and the chosen property values."""
+#: Session-state keys: the sample whose viewer a thumbnail click opens, and the gallery's viewer choice.
+OPEN_SAMPLE = "open_sample"
+VIEWER_SAMPLE = "viewer_sample"
+
+
+def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128, per_row=6, key="thumbs"):
+    """Show thumbnails of ``names`` in a grid, captioned with the name and the chosen property values.
+
+    Each thumbnail has an "Open" button (the stylesheet stretches it over the picture, so a click on the
+    picture opens it too) that shows the sample in the viewer dialog (:func:`sample_dialog`). Names that are
+    not in ``dataset`` (e.g. a stale selection of another data set) are skipped.
+    """
+    names = [name for name in names if name in dataset.images]
     if not names:
         st.info("No sample to show.")
         return
     pictures = _thumbnails(dataset, dataset_id, tuple(names), size)
-    for start in range(0, len(names), per_row):
-        cells = st.columns(per_row)
-        for cell, name, picture in zip(cells, names[start:start + per_row], pictures[start:start + per_row]):
-            cell.image(picture, caption=_caption(dataset, name, columns), width=size)
+    with st.container(key=key):
+        for start in range(0, len(names), per_row):
+            cells = st.columns(per_row)
+            for i, (cell, name, picture) in enumerate(zip(cells, names[start:start + per_row],
+                                                           pictures[start:start + per_row]), start):
+                with cell.container(key=f"thumbcell_{key}_{i}"):
+                    st.image(picture, caption=_caption(dataset, name, columns), width=size)
+                    st.button("Open", key=f"{key}_open_{i}", type="tertiary", icon=":material/zoom_in:",
+                              on_click=_open, args=(name,), help=f"Open {escape_markdown(name)} in the viewer")
+    opened = st.session_state.pop(OPEN_SAMPLE, None)
+    if opened is not None and opened in dataset.images:
+        sample_dialog(dataset, opened)
+
+
+def _open(name):
+    st.session_state[OPEN_SAMPLE] = name
+    st.session_state[VIEWER_SAMPLE] = name  # the Gallery's own viewer follows the click
+
+
+@st.dialog("Sample viewer", width="large")
+def sample_dialog(dataset, name):
+    """The viewer of one sample in a dialog (opened by a thumbnail click)."""
+    sample_view(dataset, name, key="dialog")
+
+
+def sample_view(dataset, name, *, key="viewer"):
+    """One sample large: a 2-D image or three orthogonal sections of a volume, and its properties.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    name : str
+        A sample of ``dataset``.
+    key : str
+        Prefix of the section sliders' keys (the Gallery's viewer and the dialog each have their own).
+    """
+    from msdash.features.sections import orthogonal_sections
+
+    image = dataset.images[name]
+    left, right = st.columns([3, 2])
+    with left:
+        if dataset.kind(name) == "3d":
+            depth, height, width = image.shape
+            cols = st.columns(3)
+            z = cols[0].slider("z (depth)", 0, depth - 1, depth // 2, key=f"{key}_z")
+            y = cols[1].slider("y (rows)", 0, height - 1, height // 2, key=f"{key}_y")
+            x = cols[2].slider("x (columns)", 0, width - 1, width // 2, key=f"{key}_x")
+            sections = orthogonal_sections(image, index=(z, y, x))
+            for col, section, title in zip(cols, sections, ("z-section (y, x)", "y-section (z, x)", "x-section (z, y)")):
+                col.image(thumbnail(section, size=256), caption=title)
+        else:
+            st.image(thumbnail(image, size=448),
+                     caption=f"{escape_markdown(name)} · {image.shape[1]}×{image.shape[0]} px")
+    with right:
+        st.markdown(f"**{escape_markdown(name)}** · shape {tuple(image.shape)} · "
+                    f"values {float(image.min()):.3g}–{float(image.max()):.3g}")
+        if len(dataset.properties.columns):
+            row = dataset.properties.loc[name]
+            st.dataframe({"property": [str(c) for c in row.index], "value": [value_text(v) for v in row.to_numpy()]},
+                         hide_index=True)
 
 
 def match_report(report):
