@@ -67,7 +67,7 @@ class TestDeleteDatasetFeatures:
         a_images, b_images = _images(5, 1), _images(4, 2)
         shared = dict(list(a_images.items())[:2])
         a, a_id = _saved(a_images)
-        b, b_id = _saved({**shared, **b_images}, "b")
+        b, _ = _saved({**shared, **b_images}, "b")
         ta, tb = extract(a, "two_point", cutoff=3), extract(b, "two_point", cutoff=3)
         delete_dataset_features(a_id)
         found = _stored(a, ta.key)

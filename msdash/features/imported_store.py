@@ -50,7 +50,7 @@ def save_imported(dataset_id, table):
         raise InputError("the feature table has duplicate column labels; rename them before saving")
     wide = len(table.labels) > LIST_LABELS_MAX
     if wide:
-        n, d = table.values.shape
+        d = table.values.shape[1]
         flat = pa.array(np.ascontiguousarray(table.values, dtype=np.float64).reshape(-1))
         arrow = pa.table({"sample": pa.array([str(x) for x in table.names], pa.string()),
                           "values": pa.FixedSizeListArray.from_arrays(flat, d)})
