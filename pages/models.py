@@ -1,9 +1,8 @@
-"""Models: nested cross-validation of property models on one or more feature sets, parity plots linked to
-the map, study A's hold-out and learning curves."""
+"""Models: repeated nested cross-validation of property models on one or more feature sets beside a constant
+baseline, parity plots linked to the map, study A's hold-out and learning curves."""
 
 import json
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +10,6 @@ from msdash import jobs
 from msdash.app import features, mapview, modelview, panels, state, widgets
 from msdash.app.features import SELECTED
 from msdash.display import escape_markdown
-from msdash.plots import box_figure, learning_curve_figure, parity_figure
 from msdash.selection import csv_bytes
 
 st.title("Property models")
@@ -26,166 +24,197 @@ if not targets or not sets:
     st.info("A model needs a numeric property (Data page) and at least one feature set (Features page).")
     st.stop()
 
-from msdash.models import MODELS  # noqa: E402 — scikit-learn loads only when this page opens
+# scikit-learn loads only when this page opens
+from msdash.models import MODELS  # noqa: E402
+from msdash.models.figures import (  # noqa: E402
+    box_figure,
+    fold_scores_frame,
+    learning_curve_figure,
+    parity_figure,
+)
+from msdash.models.inputs import correlated_inputs, input_columns  # noqa: E402
+from msdash.models.report import SCORE_NAMES as SCORES  # noqa: E402
+from msdash.models.report import (  # noqa: E402
+    baseline_warnings,
+    settings_tags,
+    summary_frame,
+)
+from msdash.models.run import DEFAULT_REPEATS  # noqa: E402
+
+group_options = [c for c in dataset.properties.columns if c not in targets or c == dataset.group_column]
+modelview.restore_form(dataset_id, {"model_target": targets, "model_sets": list(sets), "model_models": list(MODELS),
+                                    "model_scoring": list(SCORES), "model_groups": ["(none)"] + group_options})
+
+
+def initial(key, **default):
+    """A widget's default, only when the session holds no value for it (restored or chosen before)."""
+    return {} if key in st.session_state else default
+
 
 c1, c2 = st.columns(2)
 target = c1.selectbox("Property to predict", targets, key="model_target")
 sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes)
-chosen_sets = c2.multiselect("Feature sets", list(sets), default=[default_set], key="model_sets")
+chosen_sets = c2.multiselect("Feature sets", list(sets), key="model_sets", **initial("model_sets", default=[default_set]))
 if note := features.default_note(default_set, sizes):
     st.caption(note)
-chosen_models = st.multiselect("Models", list(MODELS), default=["pr"], key="model_models",
+chosen_models = st.multiselect("Models", list(MODELS), key="model_models", **initial("model_models", default=["pr"]),
                                format_func=lambda m: f"{m} — {MODELS[m].description}")
-c1, c2, c3, c4 = st.columns(4)
-outer = c1.number_input("Outer folds", 2, 20, 10, key="model_outer")
-inner = c2.number_input("Inner folds", 2, 10, 5, key="model_inner")
-scoring = c3.selectbox("Score", ["mape", "rmse", "r2"], key="model_scoring",
-                       format_func={"mape": "MAPE (%)", "rmse": "RMSE", "r2": "R²"}.get)
-standardize = c4.toggle("Standardise first", key="model_standardize")
-extra = st.multiselect("Add property columns to the features (e.g. composition; standardised)",
-                       [c for c in targets if c != target], key="model_extra")
-group_options = [c for c in dataset.properties.columns if c not in targets or c == dataset.group_column]
-default_group = group_options.index(dataset.group_column) + 1 if dataset.group_column in group_options else 0
-group_column = st.selectbox("Group column for the honest (group-aware) error", ["(none)"] + group_options,
-                            index=default_group, key="model_groups",
+c1, c2, c3, c4, c5 = st.columns(5)
+outer = c1.number_input("Outer folds", 2, 20, key="model_outer", **initial("model_outer", value=10))
+inner = c2.number_input("Inner folds", 2, 10, key="model_inner", **initial("model_inner", value=5))
+repeats = c3.number_input("Repeats (seeds)", 1, 10, key="model_repeats", **initial("model_repeats", value=DEFAULT_REPEATS),
+                          help="Nested CV again with other seeds (fold assignment and sample order): the spread "
+                               "shows which differences between feature sets are real.")
+scoring = c4.selectbox("Score", list(SCORES), key="model_scoring", format_func=SCORES.get)
+standardize = c5.toggle("Standardise first", key="model_standardize")
+allowed, excluded = input_columns(dataset, target)
+if "model_extra" in st.session_state:  # a column that became the target (or its source) is dropped
+    st.session_state["model_extra"] = [c for c in st.session_state["model_extra"] if c in allowed]
+extra = st.multiselect("Add property columns to the features (e.g. composition; standardised)", allowed,
+                       key="model_extra")
+if len(excluded) > 1:
+    st.caption(escape_markdown("Not offered as inputs (they reveal the target): "
+                               + ", ".join(f"{c} ({why})" for c, why in excluded.items() if c != target) + "."))
+if leaks := correlated_inputs(dataset, target, extra):
+    st.warning(escape_markdown("Possible leak: " + ", ".join(f"{c} (r = {r:+.2f})" for c, r in leaks.items())
+                               + f" correlate(s) with {target} above |r| = 0.9. Check that they are measured "
+                               "independently of the target."))
+group_choices = ["(none)"] + group_options
+default_group = group_choices.index(dataset.group_column) if dataset.group_column in group_choices else 0
+group_column = st.selectbox("Group column for the honest (group-aware) error", group_choices, key="model_groups",
+                            **initial("model_groups", index=default_group),
                             help="Samples of one group (paper, parent micrograph, run) never sit on both sides "
                                  "of a split. The page shows this error next to the ungrouped one.")
 group_column = None if group_column == "(none)" else group_column
-score_label = {"mape": "MAPE (%)", "rmse": f"RMSE ({target})", "r2": "R²"}[scoring]
 
 splits = [None, group_column] if group_column else [None]  # optimistic and honest side by side
 combos = [(s, m, g) for s in chosen_sets for m in chosen_models for g in splits]
-estimate, unknown = modelview.run_estimate(sizes, combos, len(dataset), outer, inner, len(extra))
+estimate, unknown = modelview.run_estimate(sizes, combos, len(dataset), outer, inner, len(extra), repeats=repeats)
 long_run = estimate >= features.LONG_STEP_S
 if estimate >= 10:
     st.caption(escape_markdown(
-        f"Estimated time: {features.format_duration(estimate)} on this machine for {len(combos)} run(s) of "
-        f"{outer}×{inner}-fold nested CV on {len(dataset):,} samples (cost model of features.estimate_seconds: "
-        f"an order of magnitude)" + (f", not counting {unknown} imported set(s)" if unknown else "")
+        f"Estimated time: {features.format_duration(estimate)} on this machine for {len(combos)} run(s) × "
+        f"{repeats} repeat(s) of {outer}×{inner}-fold nested CV on {len(dataset):,} samples (cost model of "
+        "features.estimate_seconds: an order of magnitude)"
+        + (f", not counting {unknown} imported set(s)" if unknown else "")
         + (". It runs in the background; Cancel stops it after the current fold." if long_run else ".")))
 
-
-def prepared(label, model, grouped):
-    """The training table and run description of one combination (loaded in the page's thread)."""
-    table = features.load_feature_set(dataset_id, sets[label])
-    data = modelview.training_table(dataset, table, target, extra_columns=extra, group_column=grouped)
-    key = modelview.run_key(table, target, data["names"].astype(str), data["groups"], extra)
-    folds, inner_folds, note = int(outer), int(inner), "random folds"
-    if grouped:
-        folds, inner_folds, note = modelview.group_folds(data["groups"], folds, inner_folds)
-    run = {"feature_set": label, "model": model, "grouped": grouped, "names": data["names"],
-           "dropped": data["dropped"], "X": data["X"], "key": key, "groups": data["groups"], "folds": note,
-           "entry": sets[label], "extra": list(extra)}
-    return run, data["y"], folds, inner_folds
-
-
-def title(label, model, grouped):
-    return escape_markdown(f"{model} on {label}" + (f", grouped by {grouped}" if grouped else ""))
-
-
 job_id = st.session_state.get(modelview.CV_JOB)
+running = bool(job_id and jobs.get(job_id) and jobs.get(job_id).running)
 if st.button("Run nested cross-validation", type="primary", key="run_models",
-             disabled=not (chosen_sets and chosen_models) or bool(job_id and jobs.get(job_id)
-                                                                 and jobs.get(job_id).running)):
-    if long_run:
-        tasks = []
-        for label, model, grouped in combos:
-            with widgets.user_errors(f"{model} on {label}"):
-                run, y, folds, inner_folds = prepared(label, model, grouped)
-                tasks.append({"run": run, "X": run["X"], "y": y, "groups": run["groups"], "outer": folds,
-                              "inner": inner_folds, "title": title(label, model, grouped)})
-        with widgets.user_errors("Starting the nested cross-validation"):
-            job_id = modelview.start_cv_job(tasks, scoring, standardize or bool(extra))
-    else:
-        st.button("Cancel", key="cancel_models", help="Stops the run; finished combinations stay cached.")
-        runs = []
-        bar = st.progress(0.0)
-        for done, (label, model, grouped) in enumerate(combos):
-            bar.progress(done / len(combos), text=title(label, model, grouped))
-            with widgets.user_errors(f"{model} on {label}"):
-                run, y, folds, inner_folds = prepared(label, model, grouped)
-                run["result"] = modelview.nested(run["X"], y, run["groups"], run["key"], model, folds, inner_folds,
-                                                 scoring, standardize or bool(extra))
-                runs.append(run)
-        bar.empty()
-        st.session_state[modelview.RUNS] = {"target": target, "runs": runs, "score_label": score_label}
-        st.session_state.pop(modelview.CV_NOTE, None)
+             disabled=not (chosen_sets and chosen_models) or running):
+    form = {key: st.session_state.get(key) for key in modelview.FORM_KEYS}
+    options = dict(target=target, models=list(chosen_models), extra=list(extra), group_column=group_column,
+                   outer=int(outer), inner=int(inner), scoring=scoring, standardize=bool(standardize),
+                   repeats=int(repeats), dataset_label=dataset.name, entries={s: sets[s] for s in chosen_sets})
+    with widgets.user_errors("Nested cross-validation"):
+        tables = {label: features.load_feature_set(dataset_id, sets[label]) for label in chosen_sets}
+        if long_run:
+            job_id = modelview.start_cv_job(dataset, tables, form, **options)
+        else:
+            from msdash.models.run import run_comparison
+
+            bar = st.progress(0.0)
+            runs = run_comparison(dataset, tables, cv=modelview.cached_cv, callback=lambda e: bar.progress(
+                min(modelview.cv_progress(e), 1.0), text=escape_markdown(e["title"])), **options)
+            bar.empty()
+            modelview.remember(dataset_id, runs, form)
+            st.session_state.pop(modelview.CV_NOTE, None)
 if job_id:
-    modelview.cv_job_panel(job_id, target, score_label)
+    modelview.cv_job_panel(job_id, dataset_id)
 if note := st.session_state.get(modelview.CV_NOTE):
     st.warning(note)
 
-saved = st.session_state.get(modelview.RUNS)
-if not saved or saved["target"] != target or not saved["runs"]:
-    st.caption("Choose feature sets and models, then run. Results are cached: the same inputs return at once.")
+history = st.session_state.get(modelview.HISTORY, {}).get(dataset_id, [])
+history = history + modelview.cnn_runs(dataset_id, target, st.session_state.get("model_outer"), dataset.name)
+runs = [run for run in history if run.target == target]
+if all(run.cnn for run in runs):
+    st.caption("Choose feature sets and models, then run. Results are cached: the same inputs return at once; "
+               "runs with other settings are kept beside earlier ones.")
     st.stop()
-runs, score_label = saved["runs"], saved["score_label"]
-runs = runs + modelview.cnn_runs(dataset_id, target, st.session_state.get("model_outer"))
+
+tags = settings_tags(runs)  # every distinct set of settings gets a short tag: S1, S2, …
+latest = [run for run in runs if not run.cnn][-1].settings
 
 
-def run_label(run):
-    grouped = f" · grouped by {run['grouped']}" if run["grouped"] else ""
-    return f"{run['model']}{grouped}"
+def series(run):
+    name = "baseline" if run.baseline else run.model
+    name += f" · grouped by {run.grouped}" if run.grouped else ""
+    return name + (f" · {tags[run.settings]}" if len(tags) > 1 else "")
 
+
+st.header("Comparison")
+st.caption(escape_markdown("Settings: " + "; ".join(f"{tag} = {s.label()}" for s, tag in tags.items())))
+for warning in baseline_warnings(runs):
+    st.warning(escape_markdown(warning))
+common = next((run.common for run in runs if run.common is not None and run.settings == latest), None)
+if common is not None:
+    text = common.summary()
+    if any(common.per_set.values()):
+        text += " NaN features per set: " + ", ".join(f"{k}: {v}" for k, v in common.per_set.items()) + "."
+    st.caption(escape_markdown(text))
+summary_table = summary_frame(runs, tags)
+st.dataframe(summary_table, hide_index=True)
+c1, c2, c3 = st.columns(3)
+c1.download_button("Summary (CSV)", csv_bytes(summary_table, index=False), file_name="cv_summary.csv",
+                   mime="text/csv", key="download_summary")
+c2.download_button("All runs (JSON)", lambda: json.dumps([run.to_dict() for run in runs if not run.cnn]).encode(),
+                   file_name="cv_runs.json", mime="application/json", key="download_runs")
+if c3.button("Clear results", key="clear_models"):
+    st.session_state.get(modelview.HISTORY, {}).pop(dataset_id, None)
+    st.session_state.pop(modelview.RUNS, None)
+    st.rerun()
 
 st.header("Outer-fold errors")
-scores = pd.DataFrame([{"feature_set": run["feature_set"], "model": run_label(run), "score": value}
-                       for run in runs for value in run["result"].fold_scores])
-box = box_figure(scores, score_label=score_label)
+boxed = [run for run in runs if run.settings.scoring == latest.scoring]
+box = box_figure(fold_scores_frame(boxed, series), score_label=modelview.score_label(latest.scoring, target),
+                 title=latest.label() if len(tags) == 1 else "settings: see the tags above")
 st.plotly_chart(box, key="model_box")
+if box.layout.meta and box.layout.meta["outliers"]:
+    st.warning(escape_markdown("The axis leaves out far outlier folds (beyond 3 interquartile ranges): "
+                               + "; ".join(box.layout.meta["outliers"]) + "."))
 st.download_button("Box plot (HTML)", lambda: box.to_html(include_plotlyjs=True).encode(),
                    file_name="fold_errors.html", mime="text/html", key="download_box_html")
-rows = []
-for run in runs:
-    summary = run["result"].summary()
-    rows.append({"feature set": run["feature_set"], "model": run["model"],
-                 "CV": f"grouped by {run['grouped']} (honest)" if run["grouped"] else "random folds",
-                 "folds": run["folds"],
-                 "score (mean ± std)": f"{np.mean(run['result'].fold_scores):.4g} ± "
-                                       f"{np.std(run['result'].fold_scores, ddof=1):.2g}",
-                 "MAPE (%)": round(summary["mape_pct"]["mean"], 3), "RMSE": round(summary["rmse"]["mean"], 4),
-                 "R²": round(summary["r2"]["mean"], 4), "chosen #PCs": modelview.chosen_text(run["result"].fold_params),
-                 "samples": len(run["names"]), "left out": len(run["dropped"])})
-summary_table = pd.DataFrame(rows)
-st.dataframe(summary_table, hide_index=True)
-st.download_button("Summary (CSV)", csv_bytes(summary_table, index=False), file_name="cv_summary.csv",
-                   mime="text/csv", key="download_summary")
 
 st.header("Parity plot (out-of-fold predictions)")
-labels = [f"{run['feature_set']} · {run_label(run)}" for run in runs]
-pick = st.selectbox("Run", range(len(runs)), format_func=labels.__getitem__, key="parity_run")
-run = runs[pick]
+models_only = [run for run in runs if not run.baseline]
+labels = [f"{run.feature_set} · {series(run)}" for run in models_only]
+pick = st.selectbox("Run", range(len(models_only)), format_func=labels.__getitem__, key="parity_run")
+run = models_only[min(pick or 0, len(models_only) - 1)]
 selected = mapview.sync_selection(["parity_chart"], "parity_pick")
-figure = parity_figure(run["result"].y, run["result"].predictions, run["names"], label=target,
-                       selected=mapview.highlighted("parity_chart", selected), title=labels[pick])
+figure = parity_figure(run.result.y, run.result.predictions, run.names, label=target,
+                       selected=mapview.highlighted("parity_chart", selected),
+                       title=f"{run.title()} — {run.settings.label()}")
 st.plotly_chart(figure, key="parity_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 st.download_button("Out-of-fold predictions (CSV)",
-                   lambda: csv_bytes(pd.DataFrame({"name": run["names"], target: run["result"].y,
-                                                   "predicted": run["result"].predictions}), index=False),
+                   lambda: csv_bytes(pd.DataFrame({"name": run.names, target: run.result.y,
+                                                   "predicted": run.result.predictions}), index=False),
                    file_name="oof_predictions.csv", mime="text/csv", key="download_oof")
-st.download_button("CV results (JSON)", lambda: json.dumps(run["result"].to_dict()).encode(),
+st.download_button("CV results of this run (JSON)", lambda: json.dumps(run.to_dict()).encode(),
                    file_name="cv_results.json", mime="application/json", key="download_cv")
 panels.selected_panel(dataset, dataset_id, [n for n in st.session_state.get(SELECTED, []) if n in dataset.images])
 
 with st.expander("Hold-out test (study A): #PCs chosen on 80 %, error on the untouched 20 %"):
     if st.button("Run hold-out", key="run_holdout"):
         table_rows = []
-        for run in runs:
-            if run["grouped"] or run.get("cnn") or not MODELS[run["model"]].has_pca:
+        for each in models_only:
+            if each.grouped or each.cnn or not MODELS[each.model].has_pca:
                 continue
-            result = modelview.holdout(run["X"], run["result"].y, run["key"], run["model"], scoring,
-                                       standardize or bool(extra))
-            table_rows.append({"feature set": run["feature_set"], "model": run["model"],
-                               "#PCs": result["param"], "test MAPE (%)": round(result["mape_pct"], 3),
-                               "test RMSE": round(result["rmse"], 4), "test R²": round(result["r2"], 4)})
+            result = modelview.holdout(each.X, each.result.y, each.key, each.model, each.settings.scoring,
+                                       each.settings.standardize)
+            table_rows.append({"feature set": each.feature_set, "model": each.model, "#PCs": result["param"],
+                               "test MAPE (%)": round(result["mape_pct"], 3), "test RMSE": round(result["rmse"], 4),
+                               "test R²": round(result["r2"], 4), "settings": tags[each.settings]})
         st.dataframe(pd.DataFrame(table_rows), hide_index=True)
 
 with st.expander("Learning curve: error against training-set size"):
-    if run.get("cnn"):
+    if run.cnn:
         st.caption("Learning curves are computed for the feature models; pick one of them above.")
     elif st.button("Compute learning curve of this run", key="run_learning"):
-        curve = modelview.learning(run["X"], run["result"].y, run["groups"], run["key"], run["model"], scoring,
-                                   standardize or bool(extra))
-        curve = curve.assign(size=curve["n_train"], series=run_label(run))
-        st.plotly_chart(learning_curve_figure(curve, score_label=score_label), key="learning_chart")
+        curve = modelview.learning(run.X, run.result.y, run.groups, run.key, run.model, run.settings.scoring,
+                                   run.settings.standardize)
+        curve = curve.assign(size=curve["n_train"], series=series(run))
+        st.plotly_chart(learning_curve_figure(curve, score_label=modelview.score_label(run.settings.scoring, target),
+                                              title=f"{run.title()} — {run.settings.label()}"),
+                        key="learning_chart")

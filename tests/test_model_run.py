@@ -12,7 +12,13 @@ from msdash.errors import InputError
 from msdash.features.table import FeatureTable
 from msdash.models import nested_cv
 from msdash.models.inputs import common_samples, correlated_inputs, input_columns
-from msdash.models.run import ModelRun, RunSettings, baseline_warnings, replace_runs, run_comparison
+from msdash.models.report import (
+    baseline_warnings,
+    replace_runs,
+    settings_tags,
+    summary_frame,
+)
+from msdash.models.run import ModelRun, RunSettings, run_comparison
 
 N = 36
 
@@ -151,7 +157,7 @@ def test_replace_runs_keeps_other_settings_side_by_side():
         return ModelRun(feature_set="fs", model="pr", result=result, names=np.array([tag]), settings=settings)
 
     old_a, old_b, new_a = run(a, "old a"), run(b, "old b"), run(a, "new a")
-    assert replace_runs([old_a, old_b], [new_a]) == [new_a, old_b]
+    assert replace_runs([old_a, old_b], [new_a]) == [old_b, new_a]  # latest last
     assert replace_runs([old_a], [run(b, "b")])[0] is old_a
 
 
@@ -189,3 +195,18 @@ class TestInputs:
         found = correlated_inputs(dataset, "y", ["noise", "copy"])
         assert list(found) == ["copy"]
         assert found["copy"] == pytest.approx(np.corrcoef(dataset.properties["copy"], y)[0, 1])
+
+
+def test_summary_frame_rows_against_the_runs(data):
+    dataset, tables, _, y = data
+    runs = run_comparison(dataset, {"full": tables["full"]}, target="y", models=["lr"], outer=4, inner=3, repeats=2)
+    frame = summary_frame(runs)
+    assert list(frame["settings"]) == ["S1", "S1"] and settings_tags(runs) == {runs[0].settings: "S1"}
+    base = frame.iloc[1]
+    assert base["model"] == "baseline (median of the training folds)" and base["repeats"] == 2
+    by_hand = np.mean([[100 * np.mean(np.abs(y[te] - np.median(y[tr])) / np.abs(y[te])) for tr, te in r.folds]
+                       for r in runs[0].repeats])  # the model's own folds, every repeat
+    assert base["MAPE (%)"] == pytest.approx(by_hand, abs=1e-3)
+    mean, spread = frame.iloc[0]["MAPE (%) (mean ± spread over seeds)"].split(" ± ")
+    assert float(mean) == pytest.approx(runs[0].mean_score, rel=1e-3)
+    assert float(spread) == pytest.approx(runs[0].spread, rel=0.05)

@@ -1,4 +1,4 @@
-"""Model runs for the Models page: the training table, cached nested CV, hold-out and learning curves."""
+"""Model runs for the Models page: cached nested CV, the background comparison, the saved form and history."""
 
 import time
 
@@ -11,38 +11,38 @@ RUNS = "model_runs"
 #: cancelled or failed one left.
 CV_JOB = "model_cv_job"
 CV_NOTE = "model_cv_note"
-
-
-def training_table(dataset, table, target, *, extra_columns=(), group_column=None):
-    """Rows usable for a model: finite features (plus extra property columns) and a finite target.
-
-    Returns
-    -------
-    dict
-        ``X`` (n, d), ``y`` (n,), ``groups`` (n,) or None, ``names`` (n,), ``dropped`` (names left out).
-    """
-    X = np.asarray(table.values, dtype=float)
-    if extra_columns:
-        extra = dataset.properties[list(extra_columns)].to_numpy(float)
-        X = np.hstack([X, extra])
-    y = dataset.properties[target].to_numpy(float)
-    keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
-    groups = None
-    if group_column:
-        raw = dataset.properties[group_column].astype(str).to_numpy()
-        keep &= dataset.properties[group_column].notna().to_numpy()
-        groups = raw[keep]
-    names = np.asarray(dataset.names, dtype=object)
-    return {"X": X[keep], "y": y[keep], "groups": groups, "names": names[keep], "dropped": list(names[~keep])}
+#: Session-state keys: every run of this session per data set (list of ModelRun, settings side by side), and
+#: the form values that produced the latest comparison (restored when the page is opened again).
+HISTORY = "model_history"
+FORM = "model_form"
+_JOB_FORM = "model_job_form"
+#: The Models page's form widgets (restored from :data:`FORM`).
+FORM_KEYS = ("model_target", "model_sets", "model_models", "model_outer", "model_inner", "model_scoring",
+             "model_standardize", "model_extra", "model_groups", "model_repeats")
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def nested(_X, _y, _groups, key, model, outer, inner, scoring, standardize):
-    """:func:`msdash.models.nested_cv`, cached on ``key`` (feature-table key, target, rows, groups)."""
+def nested(_X, _y, _groups, key, model, outer, inner, scoring, standardize, random_state=42):
+    """:func:`msdash.models.nested_cv`, cached on ``key`` (feature-table key, target, rows, groups, seed)."""
     from msdash.models import nested_cv
 
     return nested_cv(_X, _y, model=model, outer=outer, inner=inner, groups=_groups, scoring=scoring,
-                     standardize=standardize, random_state=42)
+                     standardize=standardize, random_state=random_state)
+
+
+def cached_cv(X, y, *, key, groups, model, outer, inner, scoring, standardize, random_state, callback=None):
+    """:func:`nested` in the ``cv`` shape of :func:`msdash.models.run.run_comparison`; reports the run's
+    last fold when done (a cached result has no folds to report one by one)."""
+    result = nested(X, y, groups, key, model, outer, inner, scoring, standardize, random_state)
+    if callback is not None:
+        return None if callback({"fold": len(result.folds), "folds": len(result.folds)}) is False else result
+    return result
+
+
+def background_cv(X, y, *, key, groups, callback=None, **options):
+    """:func:`nested_folds` in the ``cv`` shape of :func:`msdash.models.run.run_comparison` (looked up at
+    call time, so a test can hold it between folds)."""
+    return nested_folds(X, y, groups, callback=callback, **options)
 
 
 @st.cache_data(max_entries=64, show_spinner="Hold-out split…")
@@ -62,35 +62,6 @@ def learning(_X, _y, _groups, key, model, scoring, standardize):
                           scoring=scoring, standardize=standardize, random_state=42)
 
 
-def group_folds(groups, outer, inner):
-    """Outer and inner folds for group-aware CV: leave-one-group-out when there are fewer groups than folds.
-
-    Returns
-    -------
-    (outer, inner, note) : (int or "logo", int, str)
-    """
-    from msdash.errors import InputError
-
-    n_groups = len(set(groups))
-    if n_groups < 3:
-        raise InputError(f"Group-aware CV needs at least 3 groups; the group column has {n_groups}.")
-    if n_groups >= outer:
-        inner = min(inner, n_groups - n_groups // outer)
-        return outer, max(2, inner), f"{outer}-fold GroupKFold over {n_groups} groups"
-    inner = max(2, min(inner, n_groups - 1))
-    return "logo", inner, f"leave-one-group-out over {n_groups} groups (fewer groups than folds), inner {inner}-fold"
-
-
-def run_key(table, target, rows, groups, extra_columns):
-    """A string naming the inputs of a run (cache key): table key, target, rows, groups and extra columns."""
-    import hashlib
-
-    digest = hashlib.sha256(np.ascontiguousarray(rows).view(np.uint8).tobytes())
-    if groups is not None:
-        digest.update("\0".join(map(str, groups)).encode())
-    return f"{table.key}|{target}|{','.join(extra_columns)}|{digest.hexdigest()[:16]}"
-
-
 def chosen_text(fold_params):
     """The chosen #PCs (or parameters) over the outer folds, most frequent first: ``"7 (6×), 8 (4×)"``."""
     from collections import Counter
@@ -107,36 +78,41 @@ def final_model(_X, _y, _cv_result, key, model):
     return fit_final(_X, _y, model=model, cv_result=_cv_result)
 
 
-def cnn_runs(dataset_id, target, outer=None):
-    """Finished CNN cross-validations of the Learn page for this data set and property, as Models-page runs.
+def cnn_runs(dataset_id, target, outer=None, dataset_label=""):
+    """Finished CNN cross-validations of the Learn page for this data set and property, as ModelRuns.
 
     Their ``folds`` note says whether they used the page's current number of outer folds (same seed, so
     the same folds for the same rows).
     """
     from msdash.learned.cnn_runs import finished_results
+    from msdash.models.run import ModelRun, RunSettings
 
     found = []
     for item in finished_results(dataset_id, target):
         same = outer is not None and int(outer) == item["outer"]
-        found.append({"feature_set": "images (CNN, Learn page)", "model": item["model"],
-                      "grouped": item["group_column"], "result": item["result"], "names": np.asarray(item["names"]),
-                      "dropped": [], "X": None, "key": None, "groups": None, "entry": None, "extra": [],
-                      "cnn": True, "folds": f"{item['outer']} folds, seed 42"
-                                            + (" (same as above)" if same else " (differs from the folds above)")})
+        result = item["result"]
+        settings = RunSettings(dataset=dataset_label or str(dataset_id), target=target, group_column=item["group_column"],
+                               outer=int(item["outer"]), inner=0, scoring=result.scoring, seeds=(42,),
+                               samples=len(item["names"]))
+        found.append(ModelRun(feature_set="images (CNN, Learn page)", model=item["model"], result=result,
+                              repeats=(result,), names=np.asarray(item["names"]), settings=settings,
+                              grouped=item["group_column"], cnn=True,
+                              folds=f"{item['outer']} folds, seed 42"
+                                    + (" (same as above)" if same else " (differs from the folds above)")))
     return found
 
 
-# --- long runs: nested CV in the background, one outer fold at a time, with Cancel ---------------------------
+# --- long runs: the comparison in the background, one outer fold at a time, with Cancel --------------------
 
-def nested_folds(X, y, groups, *, model, outer, inner, scoring, standardize, callback=None):
-    """:func:`msdash.models.nested_cv` (seed 42, same numbers) run one outer fold at a time.
+def nested_folds(X, y, groups, *, model, outer, inner, scoring, standardize, random_state=42, callback=None):
+    """:func:`msdash.models.nested_cv` run one outer fold at a time (same numbers).
 
     Parameters
     ----------
     X : ndarray, shape (n_samples, n_features)
     y : ndarray, shape (n_samples,)
     groups : ndarray, shape (n_samples,), or None
-    model, outer, inner, scoring, standardize
+    model, outer, inner, scoring, standardize, random_state
         As :func:`msdash.models.nested_cv`.
     callback : callable, optional
         Called after every outer fold with ``{"fold": i, "folds": k}``; a ``False`` answer stops the run.
@@ -149,46 +125,34 @@ def nested_folds(X, y, groups, *, model, outer, inner, scoring, standardize, cal
     from msdash.models import nested_cv
 
     return nested_cv(X, y, model=model, outer=outer, inner=inner, groups=groups, scoring=scoring,
-                     random_state=42, standardize=standardize, callback=callback)
+                     random_state=random_state, standardize=standardize, callback=callback)
 
 
-def cv_job(tasks, *, scoring, standardize, callback):
-    """Background job (:mod:`msdash.jobs`): nested CV of every task, stopping between folds on Cancel.
-
-    Parameters
-    ----------
-    tasks : list of dict
-        ``run`` (the page's run dict without ``result``), ``X``, ``y``, ``groups``, ``outer``, ``inner``, ``title``.
-    callback : callable
-        The job's callback; events carry ``task``, ``tasks``, ``fold``, ``folds`` and ``title``.
+def cv_job(dataset, tables, *, callback, **options):
+    """Background job (:mod:`msdash.jobs`): :func:`msdash.models.run.run_comparison`, stopping between
+    folds on Cancel.
 
     Returns
     -------
-    list of dict
-        The finished runs (each with its ``result``); fewer than ``tasks`` when cancelled.
+    list of ModelRun
+        The finished runs (and the baselines of their splits); fewer than asked when cancelled.
     """
-    finished = []
-    for number, task in enumerate(tasks, start=1):
-        def report(event, number=number, task=task):
-            return callback({**event, "task": number, "tasks": len(tasks), "title": task["title"]})
+    from msdash.models.run import run_comparison
 
-        result = nested_folds(task["X"], task["y"], task["groups"], model=task["run"]["model"],
-                              outer=task["outer"], inner=task["inner"], scoring=scoring, standardize=standardize,
-                              callback=report)
-        if result is None:
-            break
-        finished.append({**task["run"], "result": result})
-    return finished
+    return run_comparison(dataset, tables, cv=background_cv, callback=callback, **options)
 
 
 def cv_progress(event):
-    """Share of a :func:`cv_job` done (0–1) from its latest event."""
+    """Share of a comparison done (0–1) from its latest event (``task``/``tasks``, ``repeat``/``repeats``,
+    ``fold``/``folds``)."""
     if not event:
         return 0.0
-    return ((event["task"] - 1) + event["fold"] / event["folds"]) / event["tasks"]
+    repeats = event.get("repeats", 1)
+    within = ((event.get("repeat", 1) - 1) + event["fold"] / event["folds"]) / repeats
+    return ((event["task"] - 1) + within) / event["tasks"]
 
 
-def run_estimate(sizes, combos, n, outer, inner, n_extra=0):
+def run_estimate(sizes, combos, n, outer, inner, n_extra=0, repeats=1):
     """Predicted seconds of the page's runs (:func:`msdash.app.features.estimate_seconds`).
 
     Parameters
@@ -201,6 +165,8 @@ def run_estimate(sizes, combos, n, outer, inner, n_extra=0):
     outer, inner : int
     n_extra : int
         Property columns added to the features.
+    repeats : int
+        Nested CV runs per combination (seeds); the cost grows in proportion.
 
     Returns
     -------
@@ -216,25 +182,77 @@ def run_estimate(sizes, combos, n, outer, inner, n_extra=0):
             unknown += 1
             continue
         seconds += estimate_seconds("nested_cv", n, d + n_extra, model=model, outer=int(outer), inner=int(inner))
-    return seconds, unknown
+    return seconds * max(1, int(repeats)), unknown
 
 
-def start_cv_job(tasks, scoring, standardize):
-    """Start :func:`cv_job` for this session (one at a time) and remember its id; returns the id."""
+def start_cv_job(dataset, tables, form, **options):
+    """Start :func:`cv_job` for this session (one at a time) and remember its id and the form that started
+    it; returns the id."""
     import uuid
 
     from msdash import jobs
 
+    n_runs = len(tables) * len(options["models"]) * (2 if options.get("group_column") else 1)
     job_id = f"models-cv:{st.session_state.setdefault('_cv_session', uuid.uuid4().hex)}"
-    jobs.start(job_id, f"Nested CV ({len(tasks)} run(s))", cv_job, tasks, scoring=scoring,
-               standardize=standardize)
+    jobs.start(job_id, f"Nested CV ({n_runs} run(s))", cv_job, dataset, tables, **options)
     st.session_state[CV_JOB] = job_id
+    st.session_state[_JOB_FORM] = form
     st.session_state.pop(CV_NOTE, None)
     return job_id
 
 
-def cv_job_panel(job_id, target, score_label):
-    """Progress and Cancel of the session's background nested CV; its runs go to the page when it ends.
+def remember(dataset_id, runs, form):
+    """Add finished runs to the session's history of this data set (same settings replace, others stay
+    beside them), keep the form that produced them, and expose the model runs to the Predict page."""
+    from msdash.models.report import replace_runs
+
+    history = st.session_state.setdefault(HISTORY, {})
+    history[dataset_id] = replace_runs(history.get(dataset_id, []), runs)
+    if form is not None:
+        st.session_state[FORM] = {"dataset_id": dataset_id, **form}
+    publish(dataset_id, form["model_target"] if form else runs[0].target)
+
+
+def publish(dataset_id, target):
+    """:data:`RUNS` for the Predict page: the model runs of ``target`` (no baselines), latest settings last."""
+    runs = [run for run in st.session_state.get(HISTORY, {}).get(dataset_id, [])
+            if not run.baseline and not run.cnn and run.target == target]
+    if runs:
+        st.session_state[RUNS] = {"target": target, "runs": runs, "score_label": score_label(runs[-1].settings.scoring,
+                                                                                              target)}
+
+
+def score_label(scoring, target):
+    """Axis title of a score: ``"MAPE (%)"``, ``"RMSE (<target>)"`` or ``"R²"``."""
+    return {"mape": "MAPE (%)", "rmse": f"RMSE ({target})", "r2": "R²"}[scoring]
+
+
+def restore_form(dataset_id, options):
+    """Put the saved form back into the widgets' session state before they are drawn (a page left and opened
+    again shows the form that produced the results on screen). Values no longer offered are skipped.
+
+    Parameters
+    ----------
+    options : dict
+        Widget key → the values it offers now (a list), or None for any value.
+    """
+    form = st.session_state.get(FORM)
+    if not form or form.get("dataset_id") != dataset_id:
+        return
+    for key in FORM_KEYS:
+        if key in st.session_state or key not in form:
+            continue
+        value, allowed = form[key], options.get(key)
+        if allowed is not None:
+            if isinstance(value, list):
+                value = [v for v in value if v in allowed]
+            elif value not in allowed:
+                continue
+        st.session_state[key] = value
+
+
+def cv_job_panel(job_id, dataset_id):
+    """Progress and Cancel of the session's background comparison; its runs go to the page when it ends.
 
     A cancelled job keeps the runs that finished; the page says how far it got.
     """
@@ -252,11 +270,12 @@ def cv_job_panel(job_id, target, score_label):
             st.session_state[CV_NOTE] = f"Nested cross-validation failed: {escape_markdown(job.error)}"
         elif job.status == "cancelled":
             last = job.last
+            finished = sum(not run.baseline for run in runs)
             st.session_state[CV_NOTE] = (
-                f"Cancelled after {len(runs)} of {last.get('tasks', '?')} run(s) (the next stopped after fold "
+                f"Cancelled after {finished} of {last.get('tasks', '?')} run(s) (the next stopped after fold "
                 f"{last.get('fold', 0)} of {last.get('folds', '?')}); finished runs are shown below.")
         if runs:
-            st.session_state[RUNS] = {"target": target, "runs": runs, "score_label": score_label}
+            remember(dataset_id, runs, st.session_state.pop(_JOB_FORM, None))
         return
 
     @st.fragment(run_every=1.0)
@@ -268,11 +287,12 @@ def cv_job_panel(job_id, target, score_label):
         done = cv_progress(event)
         text = "Nested cross-validation: starting"
         if event:
-            text = (f"{event['title']}: fold {event['fold']}/{event['folds']} · run {event['task']}/{event['tasks']}"
-                    f" · {elapsed:.0f} s")
+            text = (f"{event['title']}: fold {event['fold']}/{event['folds']}"
+                    + (f" · repeat {event['repeat']}/{event['repeats']}" if event.get("repeats", 1) > 1 else "")
+                    + f" · run {event['task']}/{event['tasks']} · {elapsed:.0f} s")
             if done > 0:
                 text += f", about {elapsed * (1 - done) / done:.0f} s left"
-        st.progress(min(done, 1.0), text=text)
+        st.progress(min(done, 1.0), text=escape_markdown(text))
         st.button("Cancel", key="cancel_cv_job", on_click=jobs.cancel, args=(job_id,),
                   help="Stops after the current outer fold; finished runs are kept.")
 

@@ -11,7 +11,7 @@ import numpy as np
 from msdash.errors import InputError
 from msdash.models.inputs import aligned_values, common_samples, input_columns
 
-__all__ = ["DEFAULT_REPEATS", "ModelRun", "RunSettings", "baseline_warnings", "group_folds", "run_comparison"]
+__all__ = ["DEFAULT_REPEATS", "ModelRun", "RunSettings", "group_folds", "run_comparison"]
 
 #: Repeats of the nested CV (seeds ``seed, seed + 1, …``): enough to see the seed-to-seed spread, cheap.
 DEFAULT_REPEATS = 3
@@ -363,42 +363,3 @@ def run_comparison(dataset, tables, *, target, models, extra=(), group_column=No
                              groups=groups if grouped else None, extra=extra, dropped=tuple(common.dropped),
                              common=common, baseline=True))
     return runs
-
-
-def baseline_warnings(runs):
-    """Runs that do not beat the constant baseline of their split and settings, as plain sentences.
-
-    A model "beats" the baseline when its mean score over repeats is better (lower MAPE or RMSE, higher R²).
-
-    Returns
-    -------
-    list of str
-        One sentence per split and settings naming the models, e.g. ``"Not better than the constant
-        predictor (grouped by paper): pr on dinov2 (MAPE (%) 21.3 vs 19.8)."``
-    """
-    baselines = {(run.grouped, run.settings): run for run in runs if run.baseline}
-    losers = {}
-    for run in runs:
-        base = baselines.get((run.grouped, run.settings))
-        if run.baseline or run.cnn or base is None:
-            continue
-        better = run.mean_score > base.mean_score if run.settings.scoring == "r2" else run.mean_score < base.mean_score
-        if not better:
-            losers.setdefault((run.grouped, run.settings), []).append(
-                f"{run.model} on {run.feature_set} ({_score_name(run.settings.scoring)} {run.mean_score:.4g} "
-                f"vs {base.mean_score:.4g})")
-    return [f"Not better than the constant predictor ({'grouped by ' + grouped if grouped else 'random folds'}; "
-            f"{settings.label()}): " + "; ".join(items) + "."
-            for (grouped, settings), items in losers.items()]
-
-
-def _score_name(scoring):
-    return {"mape": "MAPE (%)", "rmse": "RMSE", "r2": "R²"}[scoring]
-
-
-def replace_runs(history, new_runs):
-    """``history`` with ``new_runs`` added: a run with the same identity (:meth:`ModelRun.identity`) is
-    replaced in place, runs with other settings stay beside the new ones."""
-    fresh = {run.identity(): run for run in new_runs}
-    kept = [fresh.pop(run.identity(), run) for run in history]
-    return kept + [run for run in new_runs if run.identity() in fresh]
