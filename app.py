@@ -21,6 +21,7 @@ def main():
         st.Page(HERE / "pages" / "models.py", title="Models", icon=":material/model_training:"),
         st.Page(HERE / "pages" / "learn.py", title="Learn", icon=":material/neurology:"),
         st.Page(HERE / "pages" / "predict.py", title="Predict", icon=":material/online_prediction:"),
+        st.Page(HERE / "pages" / "validation.py", title="Validation", icon=":material/verified:"),
     ]
     page = st.navigation(pages)
     from msdash.app.mapview import umap_warmup

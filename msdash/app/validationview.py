@@ -1,0 +1,24 @@
+"""Validation page: session-state key of the results and how one check is shown."""
+
+import streamlit as st
+
+from msdash.display import escape_markdown
+
+#: Session-state key: the last results of :func:`msdash.validation.run_checks` (dict of name → Check).
+RESULTS = "validation_results"
+
+
+def show_check(name, check):
+    """Render one :class:`msdash.validation.Check`: verdict, numbers, figure, note and downloads."""
+    st.subheader(f"{'✅' if check.passed else '❌'} {escape_markdown(check.title)}")
+    st.caption(escape_markdown(f"{check.summary} Computed in {check.seconds:.1f} s on this machine."))
+    st.plotly_chart(check.figure, key=f"validation_figure_{name}")
+    if check.note:
+        st.info(escape_markdown(check.note))
+    left, right = st.columns(2)
+    left.download_button("Figure (HTML, opens offline)", check.figure_html, file_name=f"validation-{name}.html",
+                         mime="text/html", key=f"download_validation_figure_{name}")
+    right.download_button("Numbers (CSV)", check.table_csv, file_name=f"validation-{name}.csv", mime="text/csv",
+                          key=f"download_validation_table_{name}")
+    with st.expander("Numbers"):
+        st.dataframe(check.table, hide_index=True)
