@@ -62,14 +62,6 @@ def learning(_X, _y, _groups, key, model, scoring, standardize):
                           scoring=scoring, standardize=standardize, random_state=42)
 
 
-def chosen_text(fold_params):
-    """The chosen #PCs (or parameters) over the outer folds, most frequent first: ``"7 (6×), 8 (4×)"``."""
-    from collections import Counter
-
-    counts = Counter(p if isinstance(p, (int, np.integer)) else str(p) for p in fold_params)
-    return ", ".join(f"{value} ({n}×)" for value, n in counts.most_common(4))
-
-
 @st.cache_resource(max_entries=16, show_spinner="Fitting the final model on all labelled samples…")
 def final_model(_X, _y, _cv_result, key, model):
     """The fitted pipeline to predict with (:func:`msdash.models.fit_final`), shared read-only."""
