@@ -28,9 +28,11 @@ store's blocks, reproduced here as it was). Each side in a child process of its 
 written (``wchar``), peak RSS and the time of the warm read of the 4,225-d table (``extract`` again, every value
 summed).
 
-Measured here (2 cores shared with other jobs, ext4), ``--workspace 50000``: now 1.011 (1.92 GB for 0.20 GB of
-images + 1.69 GB of values; warm read of the 4,225-d table 8.2 s, peak RSS 3.8 GB), before 1.903 (3.61 GB;
-7.2 s, 3.6 GB). Both write ~3.6 GB while extracting: the store's blocks as computed, then the table once.
+Measured here (2 cores shared with other jobs, ext4), ``--workspace 50000``: now 1.013 (1.92 GB for 0.20 GB of
+images + 1.69 GB of values; save + both extractions 77.8 s, warm read of the 4,225-d table 3.3 s, peak RSS
+3.84 GB), before 1.903 (3.61 GB; 78.5 s, 3.0 s, 3.61 GB). Both write ~3.6 GB while extracting: the store's
+blocks as computed, then the table once. The extra 0.23 GB of peak RSS now is the saved data set loaded once
+to hash its images, since ``extract`` does not pass the hashes it has to the table cache.
 
 Measured here (2 cores, ext4): now 1.002 (float64) and 1.005 (float32) of the values kept, np.save 1.000;
 before 6.1 at 5,000 rows and 11.5 at 50,000 rows (19.5 GB written for 1.69 GB kept, a 3.83 GB file, 188 s
