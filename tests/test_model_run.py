@@ -177,15 +177,17 @@ class TestInputs:
         assert found.keep.sum() == N - 2
 
     def test_the_target_and_its_sources_are_never_inputs(self):
-        ds = SimpleNamespace(numeric_columns=["HV", "hardness (GPa)", "HV all", "HV all (GPa)", "Ni", "Cr"])
+        ds = SimpleNamespace(numeric_columns=["HV", "hardness (GPa)", "HV all", "HV all (GPa)", "HV in GPa", "Ni",
+                                              "Cr"])
         provenance = {"HV all": {"formula": "coalesce(HV, hardness (GPa) × 1000 / 9.80665)",
                                  "sources": ["HV", "hardness (GPa)"]},
-                      "HV all (GPa)": "`HV all` × 9.80665 / 1000", "Cr": {"formula": "Cr_at × 0.9"}}
+                      "HV all (GPa)": "`HV all` × 9.80665 / 1000", "HV in GPa": "HV in GPa = 0.00980665 × [HV]",
+                      "Cr": {"formula": "Cr_at × 0.9"}}
         allowed, excluded = input_columns(ds, "HV all", provenance=provenance)
         assert allowed == ["Ni", "Cr"]
         assert excluded == {"HV all": "the target", "HV": "the target is derived from it",
                             "hardness (GPa)": "the target is derived from it",
-                            "HV all (GPa)": "derived from the target's source"}
+                            "HV all (GPa)": "derived from the target", "HV in GPa": "derived from the target's source"}
         allowed, _ = input_columns(ds, "Ni", provenance=provenance)
         assert "HV all" in allowed and "Ni" not in allowed  # a hardness column says nothing about Ni
 
@@ -210,3 +212,21 @@ def test_summary_frame_rows_against_the_runs(data):
     mean, spread = frame.iloc[0]["MAPE (%) (mean ± spread over seeds)"].split(" ± ")
     assert float(mean) == pytest.approx(runs[0].mean_score, rel=1e-3)
     assert float(spread) == pytest.approx(runs[0].spread, rel=0.05)
+
+
+def test_formulas_of_msdash_derived_name_exactly_their_bracketed_columns():
+    """The Data page's formulas (msdash.derived) decide what the guard excludes."""
+    from msdash.derived import add_derived, coalesce, convert
+
+    names = [f"s{i}" for i in range(6)]
+    props = pd.DataFrame({"HV": [300.0, np.nan, 320, np.nan, 310, 305], "hardness (GPa)": [np.nan, 3.1, np.nan,
+                                                                                              3.0, 3.05, 2.9],
+                          "HV all extra": [1.0, 2, 3, 4, 5, 6], "Ni": [60.0, 61, 62, 63, 64, 65]}, index=names)
+    ds = Dataset("t", {n: np.zeros((4, 4)) for n in names}, props)
+    ds = add_derived(ds, coalesce(ds.properties, "HV", "hardness (GPa)", factor=1000 / 9.80665, name="HV all"))
+    ds = add_derived(ds, convert(ds.properties, "Ni", factor=0.01, name="Ni fraction"))
+    allowed, excluded = input_columns(ds, "HV all")
+    assert set(excluded) == {"HV all", "HV", "hardness (GPa)"}
+    assert allowed == ["HV all extra", "Ni", "Ni fraction"]  # a name sharing a prefix is not a source
+    allowed, excluded = input_columns(ds, "Ni")
+    assert excluded == {"Ni": "the target", "Ni fraction": "derived from the target"}

@@ -154,12 +154,25 @@ def _strings(value):
 
 
 def _names(record, column):
-    """Whether the provenance ``record`` names ``column`` (an exact string, or the name as a whole token)."""
+    """Whether the provenance ``record`` names ``column``.
+
+    A formula that brackets its columns (``"HV all = [HV], else 101.972 × [hardness (GPa)]"``, as
+    :mod:`msdash.derived` writes them) names exactly the bracketed ones; other text names a column given as an
+    exact string or, right of a leading ``"name = "``, as a whole token.
+    """
     texts = _strings(record)
     if column in texts:
         return True
-    token = re.compile(r"(?<![\w])" + re.escape(column) + r"(?![\w])")
-    return any(token.search(text) for text in texts if len(column) > 1)
+    for text in texts:
+        bracketed = re.findall(r"\[([^\[\]]+)\]", text)
+        if bracketed:
+            if column in bracketed:
+                return True
+            continue
+        text = text.split(" = ", 1)[-1]
+        if len(column) > 1 and re.search(r"(?<![\w])" + re.escape(column) + r"(?![\w])", text):
+            return True
+    return False
 
 
 def input_columns(dataset, target, *, provenance=None):
@@ -202,7 +215,9 @@ def input_columns(dataset, target, *, provenance=None):
             continue
         if column in sources:
             excluded[column] = "the target is derived from it"
-        elif column in provenance and any(_names(provenance[column], c) for c in {target} | sources):
+        elif column in provenance and _names(provenance[column], target):
+            excluded[column] = "derived from the target"
+        elif column in provenance and any(_names(provenance[column], c) for c in sources):
             excluded[column] = "derived from the target's source"
     return [c for c in dataset.numeric_columns if c not in excluded], excluded
 
