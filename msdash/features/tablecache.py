@@ -145,7 +145,8 @@ def save_table(table_key, table, *, hashes=None, store=None):
             try:
                 atomic.write_file_atomic(folder / "meta.json", json.dumps(meta, default=str).encode())
             except OSError:
-                path.unlink(missing_ok=True)
+                if shared is None:  # a shared block is another table's
+                    path.unlink(missing_ok=True)
                 raise
             with contextlib.suppress(OSError):  # the copies this one replaces; the store's blocks it covers
                 (folder / "values.npy").unlink(missing_ok=True)
@@ -181,7 +182,10 @@ def _row_hashes(store, key, table, hashes):
         return [None] * len(table.names), errors
     row_hashes = [None if h is None else str(h) for h in hashes]
     failed = [row_hashes[i] for i in errors if row_hashes[i] is not None]
-    stored = store.get_many(failed, key) if failed else {}
+    try:
+        stored = store.get_many(failed, key) if failed else {}
+    except Exception:  # a broken store (e.g. a damaged database): these failures then answer no look-up
+        stored = {}
     for i, message in errors.items():
         h = row_hashes[i]
         if h is not None and (h not in stored or stored[h].error != message):
