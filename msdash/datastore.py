@@ -214,7 +214,11 @@ def list_datasets():
 
 
 def delete_dataset(dataset_id):
-    """Delete a saved data set.
+    """Delete a saved data set with what the workspace keeps only for it.
+
+    Its cached feature tables, imported feature tables, training runs and the store rows of images no other
+    saved data set has go too (:func:`msdash.features.cleanup.delete_dataset_features`); features of images
+    another set shares stay.
 
     Raises
     ------
@@ -224,9 +228,10 @@ def delete_dataset(dataset_id):
     folder = _entry_folder(dataset_id)
     if not folder.is_dir():
         raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may be deleted already.")
+    from .features.cleanup import delete_dataset_features
+
+    delete_dataset_features(dataset_id)  # first: it reads the set's image hashes where no table holds them
     atomic.discard(folder)
-    # What belongs to this id beyond its folder (cached feature tables, imported features) goes here, once:
-    # msdash.features.cleanup.delete_dataset_features(dataset_id). Per-image features stay in the store.
 
 
 def rename_dataset(dataset_id, name):
@@ -311,6 +316,7 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
                     atomic.discard(root / new_id)
                 _write_and_rename(root, ds, new_id, images_from=folder / _IMAGES)
         _move_imported(dataset_id, new_id)
+        _move_runs(dataset_id, new_id)
     except (WorkspaceError, InputError):
         raise
     except OSError as exc:
@@ -318,6 +324,20 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
     if not keep_old:
         delete_dataset(dataset_id)
     return new_id
+
+
+def _move_runs(old_id, new_id):
+    # Training runs were made on the images, which an edited table keeps: they follow the new id.
+    from .learned.runs import read_meta, write_meta
+
+    learned = config.workspace() / "learned"
+    for run in sorted(learned.glob("*/*/meta.json")) if learned.is_dir() else ():
+        try:
+            meta = read_meta(run.parent)
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("dataset_id") == old_id:
+            write_meta(run.parent, {**meta, "dataset_id": new_id})
 
 
 def _move_imported(old_id, new_id):

@@ -87,11 +87,19 @@ class TestDeleteDatasetFeatures:
         assert sorted(found) == sorted(c.image_hashes())
         np.testing.assert_array_equal([found[h].values[0] for h in c.image_hashes()], ta.values[3:, 0])
 
-    def test_called_after_the_data_set_was_deleted_it_still_finds_the_rows(self):
+    def test_called_after_the_data_set_was_deleted_it_still_finds_the_rows(self, workspace):
+        import shutil
+
         a, a_id = _saved(_images(4, 4))
         ta = extract(a, "volume_fraction")
-        delete_dataset(a_id)
+        shutil.rmtree(workspace / "datasets" / a_id)  # deleted by a version that left its features behind
         assert delete_dataset_features(a_id) > 0 and _stored(a, ta.key) == {}
+
+    def test_deleting_the_data_set_takes_its_rows_along(self):
+        a, a_id = _saved(_images(4, 7))
+        ta = extract(a, "volume_fraction")
+        delete_dataset(a_id)
+        assert _stored(a, ta.key) == {} and delete_dataset_features(a_id) == 0
 
     def test_plain_blocks_holding_other_rows_are_rewritten_without_the_data_sets(self):
         a_images, other = _images(3, 5), _images(3, 6)
