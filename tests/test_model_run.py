@@ -230,3 +230,26 @@ def test_formulas_of_msdash_derived_name_exactly_their_bracketed_columns():
     assert allowed == ["HV all extra", "Ni", "Ni fraction"]  # a name sharing a prefix is not a source
     allowed, excluded = input_columns(ds, "Ni")
     assert excluded == {"Ni": "the target", "Ni fraction": "derived from the target"}
+
+
+def test_a_table_too_big_to_copy_varies_the_folds_only(data, monkeypatch):
+    dataset, tables, X, y = data
+    monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(4 * 8 * N * 5 - 1))  # a shuffled copy would not fit 1/4
+    (run, _) = run_comparison(dataset, {"full": tables["full"]}, target="y", models=["lr"], outer=4, inner=3,
+                              repeats=2)
+    assert not run.settings.shuffle_order and "folds only" in run.settings.label()
+    expected = nested_cv(X, y, model="lr", outer=4, inner=3, random_state=43)
+    np.testing.assert_array_equal(run.repeats[1].fold_scores, expected.fold_scores)
+    monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(4 * 8 * N * 5))
+    (run, _) = run_comparison(dataset, {"full": tables["full"]}, target="y", models=["lr"], outer=4, inner=3,
+                              repeats=2)
+    assert run.settings.shuffle_order and "order shuffled" in run.settings.label()
+
+
+def test_run_estimate_grows_with_the_repeats():
+    from msdash.app.modelview import run_estimate
+
+    combos = [("a", "pr", None), ("a", "pr", "g"), ("imported", "pr", None)]
+    once, unknown = run_estimate({"a": 100, "imported": None}, combos, 150, 10, 5, repeats=1)
+    thrice, _ = run_estimate({"a": 100, "imported": None}, combos, 150, 10, 5, repeats=3)
+    assert unknown == 1 and once > 0 and thrice == pytest.approx(3 * once)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from msdash.config import memory_budget
 from msdash.errors import InputError
 from msdash.models.inputs import aligned_values, common_samples, input_columns
 
@@ -35,10 +36,13 @@ class RunSettings:
     outer, inner : int
     scoring : str
     seeds : tuple of int
-        One per repeat; repeat ``i`` shuffles the sample order and the folds with ``seeds[i]`` (the first
-        keeps the data set's order).
+        One per repeat; repeat ``i`` draws the folds with ``seeds[i]`` and, with ``shuffle_order``, also
+        shuffles the sample order with it (the first keeps the data set's order).
     samples : int
         Common samples compared.
+    shuffle_order : bool
+        Whether repeats after the first shuffled the sample order (off when a shuffled copy of the table
+        would not fit the memory budget: the seed then varies the folds only).
     """
 
     dataset: str
@@ -51,6 +55,7 @@ class RunSettings:
     scoring: str = "mape"
     seeds: tuple = (42,)
     samples: int = 0
+    shuffle_order: bool = True
 
     def label(self):
         """Short text naming every setting: ``"hardness · +Ni, Cr · standardised · grouped by paper · …"``."""
@@ -61,7 +66,8 @@ class RunSettings:
         if self.group_column:
             parts.append(f"groups {self.group_column}")
         seeds = (f"seed {self.seeds[0]}" if len(self.seeds) == 1
-                 else f"seeds {self.seeds[0]}–{self.seeds[-1]} ({len(self.seeds)} repeats)")
+                 else f"seeds {self.seeds[0]}–{self.seeds[-1]} ({len(self.seeds)} repeats"
+                      + (", order shuffled)" if self.shuffle_order else ", folds only)"))
         parts += [f"{self.outer}×{self.inner}-fold", self.scoring, seeds, f"{self.samples} samples"]
         return " · ".join(parts)
 
@@ -233,11 +239,12 @@ def _unshuffle(result, order, y):
     return dataclasses.replace(result, predictions=predictions, folds=folds, y=y)
 
 
-def _repeats(X, y, groups, *, seeds, cv, key, callback, **options):
-    """Nested CV once per seed, sample order shuffled by the seed (the first seed keeps the order)."""
+def _repeats(X, y, groups, *, seeds, shuffle, cv, key, callback, **options):
+    """Nested CV once per seed; with ``shuffle`` the sample order is shuffled by the seed (the first seed keeps
+    the order)."""
     results = []
     for number, seed in enumerate(seeds, start=1):
-        order = None if number == 1 else np.random.default_rng(seed).permutation(len(y))
+        order = None if number == 1 or not shuffle else np.random.default_rng(seed).permutation(len(y))
 
         def report(event, number=number):
             return callback({**event, "repeat": number, "repeats": len(seeds)}) if callback else None
@@ -326,18 +333,22 @@ def run_comparison(dataset, tables, *, target, models, extra=(), group_column=No
     if group_column:
         splits.append((group_column, *group_folds(groups, int(outer), int(inner))))
     seeds = tuple(int(seed) + i for i in range(int(repeats)))
+    widest = max(np.shape(table.values)[1] for table in tables.values()) + len(extra)
+    shuffle = 8 * int(keep.sum()) * widest <= memory_budget() // 4  # a shuffled copy of the table per repeat
     settings = RunSettings(dataset=str(dataset_label or dataset.name), target=target, extra=extra,
                            standardize=bool(standardize or extra), group_column=group_column, outer=int(outer),
-                           inner=int(inner), scoring=scoring, seeds=seeds, samples=int(keep.sum()))
+                           inner=int(inner), scoring=scoring, seeds=seeds, samples=int(keep.sum()),
+                           shuffle_order=bool(shuffle))
     cv = cv or _plain_cv
     extra_values = dataset.properties[list(extra)].to_numpy(float)[keep] if extra else None
     combos = [(label, model, split) for label in tables for model in models for split in splits]
-    runs, folds_of = [], {}
+    runs, folds_of, tables_of = [], {}, {}
     for number, (label, model, (grouped, folds, inner_folds, note)) in enumerate(combos, start=1):
         table = tables[label]
-        X = aligned_values(table, list(dataset.names))[keep]
-        if extra_values is not None:
-            X = np.hstack([X, extra_values])
+        if label not in tables_of:  # one training table per feature set, shared by its models and splits
+            X = aligned_values(table, list(dataset.names))[keep]
+            tables_of[label] = X if extra_values is None else np.hstack([X, extra_values])
+        X = tables_of[label]
         run_groups = groups if grouped else None
         key = run_key(getattr(table, "key", label), target, names, run_groups, extra)
         title = f"{model} on {label}" + (f", grouped by {grouped}" if grouped else "")
@@ -345,7 +356,7 @@ def run_comparison(dataset, tables, *, target, models, extra=(), group_column=No
         def report(event, number=number, title=title):
             return callback({**event, "task": number, "tasks": len(combos), "title": title}) if callback else None
 
-        results = _repeats(X, y, run_groups, seeds=seeds, cv=cv, key=f"{key}|{model}|{folds}|{inner_folds}",
+        results = _repeats(X, y, run_groups, seeds=seeds, shuffle=shuffle, cv=cv, key=f"{key}|{model}|{folds}|{inner_folds}",
                            callback=report, model=model, outer=folds, inner=inner_folds, scoring=scoring,
                            standardize=settings.standardize)
         if results is None:
