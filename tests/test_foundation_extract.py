@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from foundation_tiny import DIM, save_tiny_models
+from msdash.errors import InputError
 from msdash.features import EXTRACTORS, extract
 from msdash.features.foundation import EmbeddingCancelled, embed, load_model
 from msdash.features.foundation_extract import (extract_foundation, feature_dim, reporting,
@@ -42,13 +43,13 @@ class TestFolderParameter:
         assert other.key != table.key and other.provenance["store_hits"] == 0
 
     def test_folder_of_another_family_is_refused(self, folders):
-        table = extract(_images(1, (28, 28)), "dinov2", store=False, folder=folders["clip"])
-        assert table.errors and "clip weights, not dinov2" in table.errors[0].message
+        with pytest.raises(InputError, match="no sample gave features.*clip weights, not dinov2"):
+            extract(_images(1, (28, 28)), "dinov2", store=False, folder=folders["clip"])
 
     def test_folder_without_weights(self, tmp_path):
         (tmp_path / "empty").mkdir()
-        table = extract(_images(1, (28, 28)), "clip", store=False, folder=str(tmp_path / "empty"))
-        assert table.errors and "no config.json" in table.errors[0].message
+        with pytest.raises(InputError, match="no sample gave features.*no config.json"):
+            extract(_images(1, (28, 28)), "clip", store=False, folder=str(tmp_path / "empty"))
 
     def test_params_of_the_entries(self):
         for name in ("dinov2", "clip", "sam"):
@@ -104,8 +105,10 @@ class TestTiles:
         np.testing.assert_allclose(out[0], embed(tiles, model=dinov2).mean(0), atol=1e-5)
 
     def test_tile_larger_than_the_image_fails_that_sample(self, folders):
-        table = extract(_images(1, (28, 28)), "dinov2", store=False, folder=folders["dinov2"], tile=56)
-        assert table.errors and "larger than the image" in table.errors[0].message
+        images = [_images(1, (56, 56))[0], _images(1, (28, 28))[0]]
+        table = extract(images, "dinov2", store=False, folder=folders["dinov2"], tile=56)
+        assert [e.name for e in table.errors] == ["1"] and "larger than the image" in table.errors[0].message
+        assert np.isfinite(table.values[0]).all() and np.isnan(table.values[1]).all()
 
 
 class TestReportingAndCancel:

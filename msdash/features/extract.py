@@ -173,7 +173,7 @@ def extract(images, name, *, progress=None, store=None, **params):
     if table_key is not None and not any(isinstance(r, Failure) and not r.cacheable for r in results):
         from msdash.features import tablecache
 
-        tablecache.save_table(table_key, table)
+        tablecache.save_table(table_key, table, hashes=hashes, store=store)  # hashes known: not again
     return table
 
 
