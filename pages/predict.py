@@ -17,22 +17,25 @@ dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 
 saved = st.session_state.get(modelview.RUNS)
-# one choice per feature set and model; when it also ran grouped, that run (held-out groups) is the one used
+# one choice per feature set, model and settings; when it also ran grouped, that run (held-out groups) is used
 choices = {}
 for run in (saved or {}).get("runs", []):
     if run["X"] is not None:
-        choices.setdefault((run["feature_set"], run["model"]), {})["grouped" if run["grouped"] else "random"] = run
+        choice = (run["feature_set"], run["model"], run.get("settings"))
+        choices.setdefault(choice, {})["grouped" if run["grouped"] else "random"] = run
 if not choices:
     st.info("Run nested cross-validation on the Models page first; its models predict here.")
     st.stop()
 target = saved["target"]
 keys = list(choices)
+several_settings = len({settings for _, _, settings in keys}) > 1
 
 
 def choice_label(i):
+    feature_set, model, settings = keys[i]
     pair = choices[keys[i]]
     grouped = f" · intervals grouped by {pair['grouped']['grouped']}" if "grouped" in pair else ""
-    return f"{keys[i][0]} · {keys[i][1]}{grouped}"
+    return f"{feature_set} · {model}{grouped}" + (f" · {settings.label()}" if several_settings else "")
 
 
 pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(keys)), format_func=choice_label,
@@ -46,7 +49,9 @@ if kind != "computed" or run["extra"]:
     st.stop()
 
 with widgets.user_errors("Fitting the final model"):
-    pipeline = modelview.final_model(run["X"], run["result"].y, run["result"], run["key"], run["model"])
+    # the cache key names the settings too: runs of one table with other settings choose other #PCs
+    pipeline = modelview.final_model(run["X"], run["result"].y, run["result"],
+                                     f"{run['key']}|{run.get('settings')!r}|{run['grouped']}", run["model"])
     st.download_button("Download the fitted model (.skops)", lambda: dump_model(pipeline),
                        file_name=f"{run['model']}-{target}.skops".replace(" ", "_"),
                        key="download_model", help="Reload with skops.io.load; msdash.predict.load_model "
