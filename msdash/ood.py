@@ -103,7 +103,8 @@ def out_of_fold_residual(pipeline, X, folds, *, budget=None):
     Returns
     -------
     ndarray, shape (n_samples,)
-        NaN where a sample is in no test part, or everywhere without a PCA.
+        NaN where a sample is in no test part, in folds with fewer training samples than components, or
+        everywhere without a PCA.
     """
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
@@ -132,7 +133,7 @@ def out_of_fold_residual(pipeline, X, folds, *, budget=None):
                     out[test[part_rows]] = _residual_rows(part, 0.0, components)
                 else:
                     out[test[part_rows]] = _residual_rows(part, mean, components)
-        else:  # other steps before the PCA: scikit-learn's own fit on the fold
+        elif k <= min(len(train), X.shape[1]):  # other steps before the PCA: scikit-learn's own fit on the fold
             fold = clone(Pipeline([*pipeline.steps[:len(pre)], ("pca", pca)])).fit(X[train])
             held_out = fold[:-1].transform(X[test]) if pre else X[test]
             out[test] = _residual_rows(np.asarray(held_out, float), fold[-1].mean_, fold[-1].components_)
@@ -240,7 +241,8 @@ def ood_check(pipeline, X_train, X_new, *, folds=None, percentile=99.0, budget=N
     distance = nearest_distance(train, new, budget=budget)
     residual = subspace_residual(pipeline, X_new, budget=budget)
     residual_threshold = np.nan
-    if _pca_parts(pipeline)[1] is not None:
+    pca = _pca_parts(pipeline)[1]
+    if pca is not None and pca.n_components_ < pca.n_features_in_:  # keeping every dimension leaves no outside
         folds = default_folds(len(X_train)) if folds is None else folds
         calibration = out_of_fold_residual(pipeline, X_train, folds, budget=budget)
         calibration = calibration[np.isfinite(calibration)]

@@ -119,3 +119,16 @@ class TestOodCheck:
         pipeline = make_model("lr", n_components=2).fit(X, y)
         with pytest.raises(InputError, match="percentile"):
             ood_check(pipeline, X, X[:1], percentile=0)
+
+    def test_a_pca_keeping_every_dimension_has_no_outside_part(self):
+        X, y = latent(50, 6, seed=10)
+        pipeline = make_model("lr", n_components=6).fit(X, y)
+        check = ood_check(pipeline, X, X[:5] + 1e-3)
+        assert not check.has_residual and not check.outside.any() and not check.flags.any()
+
+    def test_folds_too_small_for_the_components_are_left_out_of_the_calibration(self):
+        X, y = latent(40, 30, seed=11)
+        pipeline = make_model("lr", n_components=5).fit(X, y)
+        folds = default_folds(40, n_splits=4) + [(np.arange(3), np.arange(3, 8))]  # 3 rows cannot give 5 PCs
+        got = out_of_fold_residual(pipeline, X, folds)
+        np.testing.assert_allclose(got, out_of_fold_residual(pipeline, X, folds[:4]))
