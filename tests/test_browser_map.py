@@ -76,3 +76,63 @@ def test_fifty_thousand_point_map_click_and_box_select(workspace, tmp_path):
         assert shown == int(inside.sum()) > 1
         page.screenshot(path=str(ARTIFACTS / "05-map-50k-box.png"))
         browser.close()
+
+
+def _selected_heading(page, previous=None):
+    """The "Selected samples: n" heading once the page has settled (it changes only after a rerun)."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(2500)
+    return page.locator("h3").filter(has_text="Selected samples").first.inner_text()
+
+
+def test_a_plotly_lasso_stays_selected_through_recolouring_and_a_visit_elsewhere(workspace):
+    """The selection is ringed on the map it was lassoed on; recolouring (a new plotly figure, so a fresh widget
+    with an empty selection) and a visit to the Gallery keep the selection, the colour and the feature set."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from playwright.sync_api import sync_playwright
+    from test_app_browse import papers_dataset
+
+    dataset_id, _ = papers_dataset("19 papers", n=76)
+    with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{server.url}/map?ds={dataset_id}")
+        page.get_by_text("samples on the map").first.wait_for()
+        plot = page.locator(".js-plotly-plot").first
+        plot.scroll_into_view_if_needed()
+        plot.hover()
+        plot.locator('.modebar-btn[data-title="Lasso Select"]').click()
+        area = plot.locator(".nsewdrag").first.bounding_box()
+        page.mouse.move(area["x"] + 0.2 * area["width"], area["y"] + 0.2 * area["height"])
+        page.mouse.down()
+        for fx, fy in [(0.6, 0.2), (0.6, 0.8), (0.2, 0.8), (0.21, 0.21)]:
+            page.mouse.move(area["x"] + fx * area["width"], area["y"] + fy * area["height"], steps=8)
+        page.mouse.up()
+        heading = _selected_heading(page)
+        n = int(re.search(r"(\d+)", heading).group(1))
+        assert n > 1
+
+        def ringed():
+            return page.evaluate("""() => (document.querySelector('.js-plotly-plot')._fullData || [])
+                .filter(t => t.name === 'selected').reduce((k, t) => k + t._length, 0)""")
+
+        assert ringed() == n  # shown on the map it was drawn on
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Colour by").locator("input").click()
+        page.get_by_role("option", name="paper", exact=True).click()
+        assert _selected_heading(page) == heading
+        page.get_by_text("Standardise features").click()  # one more rerun: the redrawn chart's state arrives
+        assert _selected_heading(page) == heading
+        assert ringed() == n
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "17-map-lasso-recoloured.png"), full_page=True)
+        page.get_by_role("link", name="Gallery").click()
+        page.get_by_text("click a thumbnail").wait_for()
+        page.get_by_role("link", name="Map").click()
+        page.get_by_text("samples on the map").first.wait_for()
+        assert _selected_heading(page) == heading
+        colour = page.locator('[data-testid="stSelectbox"]').filter(has_text="Colour by")
+        assert "paper" in (colour.text_content() + " " + colour.locator("input").input_value()), colour.inner_html()[:3000]
+        browser.close()
