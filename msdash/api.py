@@ -236,7 +236,7 @@ def open_images(sources, table=None, *, name=None, name_column=None, group_colum
         report = match_properties(list(loaded.images), frame, name_column=column, group_column=group_column)
     label = name or (Path(sources).name if isinstance(sources, (str, Path)) else "Notebook data set")
     return Study(build_dataset(loaded.images, report, name=label, source="notebook",
-                               drop_unmatched=drop_unmatched, notes=notes))
+                               drop_unmatched=drop_unmatched, notes=notes, pixel_size=loaded.pixel_size))
 
 
 def open_saved(dataset_id):
@@ -268,15 +268,16 @@ def launch(study=None, *, port=None, wait_s=60.0):
     Returns
     -------
     Server
-        ``server.url`` to open; ``server.stop()`` ends it (it also ends with the Python process).
+        ``server.page_url`` opens the study (``server.url`` is the server's base address); ``server.stop()``
+        ends it.
     """
     from msdash.config import workspace
     from msdash.devserver import ROOT, Server
 
-    env = {} if study is None else {"MSDASH_OPEN": study.save()}
     home = workspace()
-    server = Server(ROOT / "app.py", home, port=port, env=env, log=home / "dashboard.log")
-    return server.start(timeout=wait_s)
+    server = Server(ROOT / "app.py", home, port=port, log=home / "dashboard.log").start(timeout=wait_s)
+    server.page_url = server.url if study is None else f"{server.url}/?ds={study.save()}"  # the app opens ?ds=
+    return server
 
 
 def show(study=None, *, height=800, **kwargs):
@@ -284,7 +285,7 @@ def show(study=None, *, height=800, **kwargs):
     server = launch(study, **kwargs)
     try:
         from IPython.display import IFrame, display
-    except ImportError:  # not in Jupyter: open server.url in a browser
+    except ImportError:  # not in Jupyter: open server.page_url in a browser
         return server
-    display(IFrame(server.url, width="100%", height=height))
+    display(IFrame(server.page_url, width="100%", height=height))
     return server

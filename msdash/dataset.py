@@ -49,6 +49,10 @@ class Dataset:
         Messages for the user (skipped files, conversions).
     derived : dict of str to str, optional
         Provenance of derived columns: column → formula (see :mod:`msdash.derived`), saved with the set.
+    pixel_size_um : float, optional
+        Micrometres per pixel when known (read from the files, see :mod:`msdash.pixelsize`, or set by the
+        user); lengths are then shown in µm. Not part of the content hash: it describes the images, it does
+        not change them or their features.
 
     Examples
     --------
@@ -67,6 +71,7 @@ class Dataset:
     source: str = ""
     notes: list[str] = field(default_factory=list)
     derived: dict[str, str] = field(default_factory=dict)
+    pixel_size_um: float | None = None
     _image_hashes: list | None = field(default=None, init=False, repr=False, compare=False)
     _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
     _summary: dict | None = field(default=None, init=False, repr=False, compare=False)
@@ -81,6 +86,7 @@ class Dataset:
             )
         self.notes = [str(note) for note in self.notes]
         self.derived = dict(self.derived or {})
+        self.pixel_size_um = _check_pixel_size(self.pixel_size_um)
         unknown = [c for c in self.derived if c not in self.properties.columns]
         if unknown or not all(isinstance(f, str) for f in self.derived.values()):
             raise InputError(f"`derived` must map property columns to formulas (text); not columns: {unknown}",
@@ -182,7 +188,8 @@ class Dataset:
         True
         """
         edited = Dataset(self.name, self.images, properties, group_column=group_column, source=self.source,
-                         notes=list(self.notes if notes is None else notes), derived=dict(derived or {}))
+                         notes=list(self.notes if notes is None else notes), derived=dict(derived or {}),
+                         pixel_size_um=self.pixel_size_um)
         edited._image_hashes, edited._images_digest = self._image_hashes, self._images_digest
         return edited
 
@@ -308,3 +315,16 @@ def _normalise_properties(properties, names):
 
 # The store needs Dataset, so it is imported last (msdash.datastore reads msdash.dataset lazily).
 from .datastore import dataset_exists, delete_dataset, list_datasets, load_dataset, save_dataset  # noqa: E402
+
+
+def _check_pixel_size(value):
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise InputError(f"`pixel_size_um` must be a positive number of micrometres, got {value!r}",
+                         name="pixel_size_um")
+    return value

@@ -40,7 +40,7 @@ from .imagestore import Images
 from .workspace_upkeep import _LOCK_PREFIX, clean_stale_temporaries, cleanup_summary, startup_cleanup, workspace_problem
 
 __all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists", "rename_dataset",
-           "replace_dataset", "clean_stale_temporaries", "cleanup_summary", "startup_cleanup", "workspace_problem"]
+           "replace_dataset", "set_pixel_size", "clean_stale_temporaries", "cleanup_summary", "startup_cleanup", "workspace_problem"]
 
 _FORMAT = 2
 _READABLE_FORMATS = (1, 2)
@@ -167,7 +167,8 @@ def load_dataset(dataset_id):
         else:
             properties = None
         return _dataset().Dataset(meta["name"], images, properties, group_column=meta["group_column"],
-                                  source=meta["source"], notes=meta["notes"], derived=meta.get("derived", {}))
+                                  source=meta["source"], notes=meta["notes"], derived=meta.get("derived", {}),
+                                  pixel_size_um=meta.get("pixel_size_um"))
     except MemoryError:
         raise
     except Exception as exc:  # any failure to read back means the entry is damaged
@@ -234,6 +235,47 @@ def delete_dataset(dataset_id):
     atomic.discard(folder)
 
 
+def set_pixel_size(dataset_id, pixel_size_um):
+    """Set (or clear, with None) a saved data set's pixel size; its id, images and table stay as they are.
+
+    Parameters
+    ----------
+    dataset_id : str
+    pixel_size_um : float or None
+        Micrometres per pixel.
+
+    Returns
+    -------
+    float or None
+        The pixel size as saved.
+
+    Raises
+    ------
+    InputError
+        Not a positive number.
+    WorkspaceError
+        No such data set, a damaged one, or a workspace that cannot be written.
+    """
+    value = _dataset()._check_pixel_size(pixel_size_um)
+    _edit_meta(dataset_id, lambda meta: meta.update(pixel_size_um=value), "set the pixel size of")
+    return value
+
+
+def _edit_meta(dataset_id, change, what):
+    folder = _entry_folder(dataset_id)
+    if not folder.is_dir():
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
+    try:
+        with _id_lock(_datasets_root(), dataset_id):
+            meta = _read_meta(folder, dataset_id)
+            change(meta)
+            atomic.write_file_atomic(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
+    except FileNotFoundError:
+        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.") from None
+    except OSError as exc:
+        raise WorkspaceError(f"Could not {what} data set {dataset_id}: {exc}") from exc
+
+
 def rename_dataset(dataset_id, name):
     """Give a saved data set a new label (its id, images and table stay as they are).
 
@@ -258,18 +300,7 @@ def rename_dataset(dataset_id, name):
     name = str(name or "").strip()
     if not name or len(name) > 200:
         raise InputError(f"a data set name has 1 to 200 characters, got {len(name)}", name="name")
-    folder = _entry_folder(dataset_id)
-    if not folder.is_dir():
-        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
-    try:
-        with _id_lock(_datasets_root(), dataset_id):
-            meta = _read_meta(folder, dataset_id)
-            meta["name"] = name
-            atomic.write_file_atomic(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
-    except FileNotFoundError:
-        raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.") from None
-    except OSError as exc:
-        raise WorkspaceError(f"Could not rename data set {dataset_id}: {exc}") from exc
+    _edit_meta(dataset_id, lambda meta: meta.update(name=name), "rename")
     return name
 
 
@@ -387,6 +418,7 @@ def _write_entry(folder, ds, dataset_id, images_from=None):
         "notes": ds.notes,
         "group_column": ds.group_column,
         "derived": ds.derived,
+        "pixel_size_um": ds.pixel_size_um,
         "names": ds.names,
         "columns": list(ds.properties.columns),
         "kinds": _dataset()._count_kinds(ds.images.raw_values()),
@@ -411,6 +443,7 @@ def _read_meta(folder, dataset_id, *, quiet=False):
             and isinstance(meta["notes"], list) and isinstance(meta["kinds"], dict)
             and (meta["group_column"] is None or meta["group_column"] in columns)
             and isinstance(derived, dict) and all(c in columns and isinstance(f, str) for c, f in derived.items())
+            and _valid_pixel_size(meta.get("pixel_size_um"))
             and _file_sizes(folder) == meta["files"]
         )
         if not valid:
@@ -422,6 +455,10 @@ def _read_meta(folder, dataset_id, *, quiet=False):
             f"Saved data set {dataset_id} is damaged (meta.json: {exc}). Delete it and add the data again."
         ) from exc
     return meta
+
+
+def _valid_pixel_size(value):
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e300)
 
 
 def _file_sizes(folder):

@@ -56,7 +56,7 @@ def guess_name_column(table, names=()):
     return columns[0]
 
 
-def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=False, notes=()):
+def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=False, notes=(), pixel_size=None):
     """Assemble a data set from loaded images and, optionally, their matched properties.
 
     Parameters
@@ -74,6 +74,9 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
         Leave out the images that have no row in the table.
     notes : iterable of str
         Remarks kept with the data set (conversions made while reading, etc.).
+    pixel_size : msdash.pixelsize.PixelSize, optional
+        The pixel size the files state (:attr:`msdash.io.LoadResult.pixel_size`); kept with the set and
+        said in its notes.
 
     Returns
     -------
@@ -96,8 +99,13 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
     name = (name or "").strip() or "Untitled data set"
     kept = (Images({n: images.raw(n) for n in names}) if isinstance(images, Images)  # stays compact
             else {n: images[n] for n in names})
-    return Dataset(name=name, images=kept, properties=properties,
-                   group_column=group, source=source, notes=list(notes))
+    notes = list(notes)
+    if pixel_size is not None:
+        from msdash.pixelsize import format_length
+
+        notes.append(f"pixel size {format_length(pixel_size.um)} from the {pixel_size.source}")
+    return Dataset(name=name, images=kept, properties=properties, group_column=group, source=source, notes=notes,
+                   pixel_size_um=None if pixel_size is None else pixel_size.um)
 
 
 def with_properties(dataset, report, *, note=None):

@@ -43,7 +43,8 @@ if result is not None:
     if st.button("Save and open data set", type="primary", key="save_upload", disabled=not result.images):
         with widgets.user_errors("Saving the data set"):
             notes = [f"{note.name}: {note.message}" for note in result.notes]
-            dataset = build_dataset(result.images, report, name=name, drop_unmatched=drop, notes=notes)
+            dataset = build_dataset(result.images, report, name=name, drop_unmatched=drop, notes=notes,
+                                    pixel_size=result.pixel_size)
             new_id = save_dataset(dataset)
             state.open_dataset(new_id)
             state.flash(f"Saved “{escape_markdown(dataset.name)}” ({len(dataset)} samples) as `{new_id}`; "

@@ -79,11 +79,29 @@ def test_saved_study_reopens_by_id():
 
 
 @pytest.mark.browser
-def test_launch_serves_the_dashboard_on_the_study():
-    server = api.launch(api.demo())
+def test_launch_serves_the_dashboard_on_the_study(workspace):
+    from streamlit.testing.v1 import AppTest
+
+    study = api.open_images([_png_folder(workspace.parent)], name="Launched <set>")
+    server = api.launch(study)
     try:
-        with urllib.request.urlopen(server.url, timeout=10) as answer:
+        with urllib.request.urlopen(server.page_url, timeout=10) as answer:
             assert answer.status == 200 and b"<html" in answer.read().lower()
     finally:
         server.stop()
     assert server.process.poll() is not None
+    dataset_id = server.page_url.rsplit("?ds=", 1)[1]
+    assert api.open_saved(dataset_id).dataset.content_hash() == study.dataset.content_hash()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["ds"] = dataset_id  # what the browser sends for server.page_url
+    at.run()
+    shown = [str(e.value) for e in at.markdown if "Open data set" in str(e.value)]
+    assert not at.exception and shown and "Launched \\<set\\>" in shown[0] and dataset_id in shown[0]
+
+
+def _png_folder(root):
+    folder = root / "launch-pngs"
+    folder.mkdir(exist_ok=True)
+    for i in range(3):
+        (folder / f"p{i}.png").write_bytes(png_bytes(np.full((8, 8), 60 * i, dtype=np.uint8)))
+    return folder

@@ -88,3 +88,50 @@ def test_scale_bar_is_a_round_length_near_a_quarter_of_the_width():
         assert 0.1 * width <= pixels <= 0.25 * width + 1e-9
         assert pixels == pytest.approx(length / pixel_um)
     assert format_length(0.0125) == "12.5 nm"
+
+
+class TestDatasetPixelSize:
+    def test_upload_keeps_the_files_pixel_size_through_save_and_load(self):
+        from msdash.datastore import load_dataset, save_dataset
+        from msdash.ingest import build_dataset
+
+        data = _tiff(imagej=True, resolution=(80.0, 80.0), metadata={"unit": "micron"})
+        loaded = load_images([("a.tif", data), ("b.tif", data)])
+        ds = build_dataset(loaded.images, name="sem", pixel_size=loaded.pixel_size)
+        assert ds.pixel_size_um == pytest.approx(0.0125) and any("12.5 nm" in n for n in ds.notes)
+        assert load_dataset(save_dataset(ds)).pixel_size_um == pytest.approx(0.0125)
+
+    def test_pixel_size_is_not_part_of_the_id_and_can_be_set_and_cleared(self):
+        from msdash.dataset import Dataset
+        from msdash.datastore import load_dataset, save_dataset, set_pixel_size
+
+        images = {"a": np.zeros((4, 4)), "b": np.ones((4, 4))}
+        plain, scaled = Dataset("x", images), Dataset("x", images, pixel_size_um=0.5)
+        assert plain.content_hash() == scaled.content_hash()
+        dataset_id = save_dataset(plain)
+        assert set_pixel_size(dataset_id, 2.5) == 2.5 and load_dataset(dataset_id).pixel_size_um == 2.5
+        assert set_pixel_size(dataset_id, None) is None and load_dataset(dataset_id).pixel_size_um is None
+        with pytest.raises(InputError, match="positive number of micrometres"):
+            set_pixel_size(dataset_id, -1)
+        with pytest.raises(InputError, match="positive number of micrometres"):
+            Dataset("x", images, pixel_size_um=float("nan"))
+
+    def test_the_data_page_sets_the_pixel_size(self):
+        from streamlit.testing.v1 import AppTest
+
+        from conftest import ROOT
+        from msdash.dataset import Dataset
+        from msdash.datastore import load_dataset, save_dataset
+
+        dataset_id = save_dataset(Dataset("x", {"a": np.zeros((4, 4)), "b": np.ones((4, 4))}))
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params["ds"] = dataset_id
+        at.run()
+        at.text_input(key=f"pixel_size_{dataset_id}").input("12.5 nm").run()
+        at.button(key="set_pixel_size").click().run()
+        assert not at.exception
+        assert load_dataset(dataset_id).pixel_size_um == pytest.approx(0.0125)
+        at.text_input(key=f"pixel_size_{dataset_id}").input("twelve").run()
+        at.button(key="set_pixel_size").click().run()
+        assert any("positive length" in str(e.value) for e in at.error)
+        assert load_dataset(dataset_id).pixel_size_um == pytest.approx(0.0125)  # a bad entry loses nothing

@@ -10,7 +10,7 @@ import streamlit as st
 from msdash import derived
 from msdash.app import state, widgets
 from msdash.app.upload import table_and_report
-from msdash.datastore import rename_dataset, replace_dataset
+from msdash.datastore import rename_dataset, replace_dataset, set_pixel_size
 from msdash.display import escape_markdown
 from msdash.ingest import with_properties
 
@@ -24,6 +24,7 @@ def table_section(dataset, dataset_id):
     """Draw the whole section for the open, saved data set."""
     st.header("Property table of the open data set")
     _rename(dataset, dataset_id)
+    _pixel_size(dataset, dataset_id)
     _show_table(dataset)
     action = st.radio("Edit the table", _ACTIONS, horizontal=True, key="edit_action",
                       help="Each change is saved with the data set at once; images and features are kept.")
@@ -51,6 +52,22 @@ def _rename(dataset, dataset_id):
             saved = rename_dataset(dataset_id, name)
             state.forget_cached_datasets()
             state.flash(f"Renamed to “{escape_markdown(saved)}”.")
+            st.rerun()
+
+
+def _pixel_size(dataset, dataset_id):
+    from msdash.pixelsize import format_length, parse_pixel_size
+
+    now = "" if dataset.pixel_size_um is None else format_length(dataset.pixel_size_um)
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    text = left.text_input("Pixel size (e.g. 12.5 nm or 0.5 µm; empty: unknown, lengths in px)", value=now,
+                           key=f"pixel_size_{dataset_id}",
+                           help="Read from TIFF metadata (FEI/Thermo, Zeiss, ImageJ) when the files state it.")
+    if right.button("Set", key="set_pixel_size", disabled=text.strip() == now):
+        with widgets.user_errors("Setting the pixel size"):
+            value = set_pixel_size(dataset_id, parse_pixel_size(text) if text.strip() else None)
+            state.forget_cached_datasets()
+            state.flash("Pixel size " + (f"set to {format_length(value)}." if value else "cleared: lengths in px."))
             st.rerun()
 
 
