@@ -8,7 +8,6 @@ import streamlit as st
 
 from msdash import jobs
 from msdash.app import features, mapview, modelview, panels, state, widgets
-from msdash.app.features import SELECTED
 from msdash.display import escape_markdown
 from msdash.selection import csv_bytes
 
@@ -39,7 +38,7 @@ from msdash.models.report import (  # noqa: E402
     settings_tags,
     summary_frame,
 )
-from msdash.models.run import DEFAULT_REPEATS  # noqa: E402
+from msdash.models.run import DEFAULT_REPEATS, run_comparison  # noqa: E402
 
 group_options = [c for c in dataset.properties.columns if c not in targets or c == dataset.group_column]
 modelview.restore_form(dataset_id, {"model_target": targets, "model_sets": list(sets), "model_models": list(MODELS),
@@ -113,8 +112,6 @@ if st.button("Run nested cross-validation", type="primary", key="run_models",
         if long_run:
             job_id = modelview.start_cv_job(dataset, tables, form, **options)
         else:
-            from msdash.models.run import run_comparison
-
             bar = st.progress(0.0)
             runs = run_comparison(dataset, tables, cv=modelview.cached_cv, callback=lambda e: bar.progress(
                 min(modelview.cv_progress(e), 1.0), text=escape_markdown(e["title"])), **options)
@@ -157,7 +154,7 @@ if common is not None:
 summary_table = summary_frame(runs, tags)
 st.dataframe(summary_table, hide_index=True)
 c1, c2, c3 = st.columns(3)
-c1.download_button("Summary (CSV)", csv_bytes(summary_table, index=False), file_name="cv_summary.csv",
+c1.download_button("Summary (CSV)", lambda: csv_bytes(summary_table, index=False), file_name="cv_summary.csv",
                    mime="text/csv", key="download_summary")
 c2.download_button("All runs (JSON)", lambda: json.dumps([run.to_dict() for run in runs if not run.cnn]).encode(),
                    file_name="cv_runs.json", mime="application/json", key="download_runs")
@@ -169,8 +166,11 @@ if c3.button("Clear results", key="clear_models"):
 st.header("Outer-fold errors")
 boxed = [run for run in runs if run.settings.scoring == latest.scoring]
 box = box_figure(fold_scores_frame(boxed, series), score_label=modelview.score_label(latest.scoring, target),
-                 title=latest.label() if len(tags) == 1 else "settings: see the tags above")
+                 title=" | ".join(f"{tag}: {s.label()}" if len(tags) > 1 else s.label() for s, tag in tags.items()
+                                  if s.scoring == latest.scoring))
 st.plotly_chart(box, key="model_box")
+if other := len({run.settings for run in runs if run.settings.scoring != latest.scoring}):
+    st.caption(f"{other} set(s) of settings scored with another error measure are in the table, not in this plot.")
 if box.layout.meta and box.layout.meta["outliers"]:
     st.warning(escape_markdown("The axis leaves out far outlier folds (beyond 3 interquartile ranges): "
                                + "; ".join(box.layout.meta["outliers"]) + "."))
@@ -182,7 +182,7 @@ models_only = [run for run in runs if not run.baseline]
 labels = [f"{run.feature_set} · {series(run)}" for run in models_only]
 pick = st.selectbox("Run", range(len(models_only)), format_func=labels.__getitem__, key="parity_run")
 run = models_only[min(pick or 0, len(models_only) - 1)]
-selected = mapview.sync_selection(["parity_chart"], "parity_pick")
+selected = mapview.sync_selection(["parity_chart"], "parity_pick", dataset.names, dataset_id)
 figure = parity_figure(run.result.y, run.result.predictions, run.names, label=target,
                        selected=mapview.highlighted("parity_chart", selected),
                        title=f"{run.title()} — {run.settings.label()}")
@@ -193,7 +193,7 @@ st.download_button("Out-of-fold predictions (CSV)",
                    file_name="oof_predictions.csv", mime="text/csv", key="download_oof")
 st.download_button("CV results of this run (JSON)", lambda: json.dumps(run.to_dict()).encode(),
                    file_name="cv_results.json", mime="application/json", key="download_cv")
-panels.selected_panel(dataset, dataset_id, [n for n in st.session_state.get(SELECTED, []) if n in dataset.images])
+panels.selected_panel(dataset, dataset_id, selected)
 
 with st.expander("Hold-out test (study A): #PCs chosen on 80 %, error on the untouched 20 %"):
     if st.button("Run hold-out", key="run_holdout"):
