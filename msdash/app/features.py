@@ -1,6 +1,7 @@
 """Feature sets of the open data set: computed through the store, cached per session-independent key."""
 
 import json
+import threading
 from collections import OrderedDict
 
 import streamlit as st
@@ -23,8 +24,9 @@ def params_key(params):
 
 @st.cache_resource
 def _shared_tables():
-    # One LRU of feature tables for all sessions (read-only); progress is drawn outside any cached call.
-    return OrderedDict()
+    # One LRU of feature tables for all sessions (tables read-only); sessions run in threads, so every
+    # look-up and insertion holds the lock. Progress is drawn outside any cached call.
+    return OrderedDict(), threading.Lock()
 
 
 def feature_table(dataset_id, name, params):
@@ -39,11 +41,12 @@ def feature_table(dataset_id, name, params):
     from msdash.features.registry import fit_to_sizes, get_spec
     from msdash.features.store import save_table_meta
 
-    cache = _shared_tables()
+    cache, lock = _shared_tables()
     key = (str(state.config.workspace()), dataset_id, name, params_key(params))
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
+    with lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
     bar = st.progress(0.0, text=f"{escape_markdown(name)}: reading the feature store…")
 
     def progress(done, total, message=""):
@@ -68,9 +71,10 @@ def feature_table(dataset_id, name, params):
         save_table_meta(dataset_id, table)
     except WorkspaceError as error:  # read-only workspace: the table is still shown, just not recorded
         st.warning(escape_markdown(str(error)))
-    cache[key] = table
-    while len(cache) > 32:
-        cache.popitem(last=False)
+    with lock:
+        cache[key] = table
+        while len(cache) > 32:
+            cache.popitem(last=False)
     return table
 
 
