@@ -253,3 +253,21 @@ def test_run_estimate_grows_with_the_repeats():
     once, unknown = run_estimate({"a": 100, "imported": None}, combos, 150, 10, 5, repeats=1)
     thrice, _ = run_estimate({"a": 100, "imported": None}, combos, 150, 10, 5, repeats=3)
     assert unknown == 1 and once > 0 and thrice == pytest.approx(3 * once)
+
+
+def test_learn_page_cnn_results_become_model_runs(data, monkeypatch):
+    """modelview.cnn_runs wraps the Learn page's saved CNN CVs as ModelRuns (read by string key too)."""
+    import msdash.learned.cnn_runs as cnn
+    from msdash.app.modelview import cnn_runs
+    from msdash.models.report import summary_frame
+
+    _, _, X, y = data
+    result = nested_cv(X, y, model="lr", outer=3, inner=2)
+    item = {"run_id": "r1", "model": "cnn-resnet18", "names": [f"n{i}" for i in range(N)], "outer": 3,
+            "group_column": None, "result": result}
+    monkeypatch.setattr(cnn, "finished_results", lambda dataset_id, target: [item])
+    (same,) = cnn_runs("d1", "y", outer=3, dataset_label="tiny")
+    (other,) = cnn_runs("d1", "y", outer=10)
+    assert same.cnn and same["result"] is result and same.X is None and same.target == "y"
+    assert same["folds"].endswith("(same as above)") and other["folds"].endswith("(differs from the folds above)")
+    assert summary_frame([same])["samples"].iloc[0] == N and same.mean_score == pytest.approx(result.fold_scores.mean())
