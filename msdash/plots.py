@@ -188,7 +188,8 @@ def correlation_figure(table):
     fig = go.Figure(go.Heatmap(z=table.to_numpy(dtype=float), x=columns, y=rows, zmin=0, zmax=1, colorscale="Viridis",
                                texttemplate="%{z:.2f}", colorbar=dict(title=dict(text="|r|")),
                                hovertemplate="%{y} vs %{x}: |r| = %{z:.3f}<extra></extra>"))
-    fig.update_layout(yaxis=dict(autorange="reversed", tickmode="array", tickvals=rows, ticktext=rows, automargin=True),
+    fig.update_layout(yaxis=dict(autorange="reversed", tickmode="array", tickvals=rows,
+                                 ticktext=[_wrapped(row) for row in rows], automargin=True),
                       xaxis=dict(tickmode="array", tickvals=columns, ticktext=columns, automargin=True),
                       height=max(320, 120 + 26 * len(rows)), template="plotly_white")
     return fig
@@ -369,6 +370,22 @@ def _category_traces(trace, labels, index):
     if (codes < 0).any():
         traces.append(trace(index[codes < 0], MISSING, dict(color="lightgrey")))
     return traces
+
+
+def _wrapped(label, width=24):
+    """A long (escaped) axis label on several lines at spaces, so it does not squeeze the plot beside it.
+
+    >>> _wrapped("Vickers hardness (HV), converted from GPa")
+    'Vickers hardness (HV),<br>converted from GPa'
+    """
+    lines, line = [], ""
+    for word in label.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
 
 
 def _category_name(value):

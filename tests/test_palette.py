@@ -78,7 +78,11 @@ class TestHeatMapLabels:
         table = pd.DataFrame(np.random.default_rng(0).random((31, 5)), index=rows,
                              columns=[f"PC{i + 1}" for i in range(5)])
         fig = correlation_figure(table)
-        assert list(fig.layout.yaxis.tickvals) == rows and list(fig.layout.yaxis.ticktext) == rows
+        assert list(fig.layout.yaxis.tickvals) == rows == list(fig.data[0].y)
+        # Each label whole, wrapped onto lines of at most 24 characters (a long one would squeeze the cells).
+        ticktext = list(fig.layout.yaxis.ticktext)
+        assert [t.replace("<br>", " ") for t in ticktext] == rows
+        assert max(len(line) for t in ticktext for line in t.split("<br>")) <= 24
         assert fig.layout.yaxis.tickmode == "array" and fig.layout.yaxis.automargin
         assert fig.layout.height >= 31 * 20  # about 20 px per row or more: labels do not overlap
         np.testing.assert_allclose(np.asarray(fig.data[0].z), table.to_numpy())
