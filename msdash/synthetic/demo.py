@@ -21,8 +21,9 @@ Properties, one row per sample (phase 1 = label 1 = white):
   ``1 / (C⁻¹)_xx`` of the effective 3×3 plane-strain tensor, the modulus under uniaxial in-plane stress with
   ``ε_zz = 0``. It is **not** Young's modulus: for an isotropic cell it is ``E / (1 − ν²)``, about 10 % above
   ``E``. Discretisation error: the Willot scheme equals bilinear finite elements with one integration point;
-  at contrast 50 an independent audit measured it 0.4 % to 5 % below conforming (fully integrated) bilinear
-  elements at 24–96 px per side (64 px here); the solver tolerance changes it far less;
+  it is 0.3 % to 4.5 % (median 1.0 %) below conforming, fully integrated bilinear elements on these 64-px
+  cells (``bench/homogenisation_q1.py``, first 20 cells; an independent audit found −0.4 % to −5 % at
+  24–96 px, contrast 50); the solver tolerance changes it far less;
 - ``E_x plane strain Voigt bound (GPa)`` and ``E_x plane strain Reuss bound (GPa)`` — upper and lower
   bounds on it at the measured volume fraction
   (:func:`~msdash.synthetic.homogenisation.voigt_reuss_modulus_x`): with equal ``ν``, ``⟨E⟩ / (1 − ν²)``

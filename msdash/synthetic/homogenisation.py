@@ -40,9 +40,11 @@ fields are discrete-compatible) and symmetric tensors between the Voigt and Reus
 solution minimises the energy over a subspace of compatible fields (:func:`voigt_reuss_modulus_x`).
 In elasticity the Willot scheme is the same discrete problem as bilinear (Q1) finite elements on the pixel
 grid with one integration point per element (reduced integration), so it is softer than conforming Q1
-elements with full integration: an independent audit (scikit-fem, random two-phase cells, contrast 50,
-plane strain) measured the ``E_x`` of this solver 0.4 % to 5 % below that of conforming Q1 elements at
-24–96 px per side, and found it equal to the reduced-integration elements to 1e-8.
+elements with full integration: at contrast 50 (plane strain, random two-phase cells) its ``E_x`` is
+0.3 % to 6 % below conforming Q1, the gap shrinking with resolution (−3.0 … −5.8 % at 24 px, −1.2 … −1.7 % at
+96 px for cells of fixed statistics; −0.3 … −4.5 %, median −1.0 %, on 64-px demo cells), and equal to
+reduced-integration Q1 to 5e-11 (``bench/homogenisation_q1.py``; an independent audit with scikit-fem found
+−0.4 % to −5 % at 24–96 px and equality to 1e-8).
 
 Reference medium. Both Krylov preconditioners are invariant to a scaling of ``C0``, so only its shape
 matters, in elasticity its Poisson ratio: geometric means of the bulk and shear moduli keep ``ν0`` at the
