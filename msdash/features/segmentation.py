@@ -89,8 +89,9 @@ def paper_b_threshold(image, *, h=10.0, offset=5, window=None):
     OpenCV evaluates step 2 in fixed point (patch distances quantised to 64/49 level², integer weights);
     this uses exact distances and float weights, which can move a denoised level by one and so flip
     isolated pixels at the threshold: against OpenCV 5.1 on six synthetic micrographs the phase maps were
-    equal on 99.995–100 % of pixels (``bench/paper_b_segmentation.py``). The offset ``C = 5`` makes a nearly uniform image almost all 1 (volume fraction 0.997 on
-    such a micrograph, where :func:`adaptive_nlm_threshold` gives about half).
+    equal on 99.995–100 % of pixels (``bench/paper_b_segmentation.py``). The offset ``C = 5`` makes a
+    nearly uniform image almost all 1 (volume fraction 0.997 on such a micrograph, where
+    :func:`adaptive_nlm_threshold` gives about half).
 
     Parameters
     ----------
