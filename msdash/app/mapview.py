@@ -173,7 +173,9 @@ def sync_selection(chart_keys, pick_key, names=None, dataset_id=None):
     from msdash.maps import selection_from_event
 
     if dataset_id is not None:
-        own_selection(dataset_id, names if names is not None else [], (pick_key,))
+        own_selection(dataset_id, names if names is not None else [],
+                      [pick_key] + [f"{pick_key}_{part}" for part in ("pattern", "pattern_message", "group",
+                                                                      "group_column")])
     seen = st.session_state.setdefault(_SEEN, {})
     for key in chart_keys:
         event = st.session_state.get(key)
