@@ -1,0 +1,38 @@
+"""The study table of msdash.references agrees with docs/references.md, which the docstrings cite."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from msdash.errors import InputError
+from msdash.references import STUDIES, citation
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "references.md").read_text(encoding="utf-8")
+
+
+def _flat(text):
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize("key", list(STUDIES))
+def test_every_study_is_in_docs_references_with_the_same_entries(key):
+    study = STUDIES[key]
+    section = _flat(DOC.split(f"## Study {key} ")[1].split("## ")[0])
+    for field in (study.authors, study.title, study.venue, study.url):
+        assert _flat(field) in section
+    assert study.title in citation(key)
+
+
+def test_docstrings_cite_the_references_file_not_science_md():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "msdash").rglob("*.py")
+                 if "SCIENCE.md" in p.read_text(encoding="utf-8")]
+    assert offenders == []
+    assert len([p for p in (ROOT / "msdash").rglob("*.py")
+                if "docs/references.md" in p.read_text(encoding="utf-8")]) >= 10
+
+
+def test_unknown_study_is_refused():
+    with pytest.raises(InputError, match="`key`"):
+        citation("E")
