@@ -55,3 +55,14 @@ def require_chromium():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: the README's test command installs Debian's chromium")
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+
+def started_jobs(prefix):
+    """Background jobs of this process whose id starts with ``prefix``, newest first: what a page started.
+
+    The app never lists jobs (each page keeps its own ids), so tests read the registry directly.
+    """
+    from msdash import jobs
+
+    found = [job for job in list(jobs._JOBS.values()) if job.job_id.startswith(prefix)]
+    return sorted(found, key=lambda job: job.started, reverse=True)

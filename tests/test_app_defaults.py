@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, started_jobs
 
 APP = str(ROOT / "app.py")
 
@@ -193,8 +193,6 @@ class TestCancel:
 
 class TestLongMap:
     def test_long_map_waits_for_a_click_then_runs_in_the_background(self, monkeypatch):
-        from msdash import jobs
-
         _slower_machine(monkeypatch, 1e6)
         at = _demo_with_phys_feat2()
         at.switch_page("pages/map.py").run()
@@ -202,9 +200,7 @@ class TestLongMap:
         assert not at.get("plotly_chart")  # not computed before the user says so
         assert any("is estimated to take" in i.value for i in at.info)
         at.button(key="long_map_0").click().run()
-        # jobs.all_jobs() went with the dead-code clean-up (issue 16): read the registry's own dict instead
-        (job,) = [j for j in list(jobs._JOBS.values())
-                  if j.job_id.startswith("map:PCA:") and j.started > time.time() - 60]
+        (job,) = [j for j in started_jobs("map:PCA:") if j.started > time.time() - 60]
         assert job.wait(60) and job.status == "done"
         at.run()
         spec = json.loads(at.get("plotly_chart")[0].proto.spec)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, started_jobs
 from msdash import jobs
 from msdash.dataset import Dataset, save_dataset
 from msdash.synthetic import two_phase
@@ -36,7 +36,7 @@ def _submit(at, label):
 
 
 def _wait(at, prefix):
-    job = next(j for j in jobs.all_jobs() if j.job_id.startswith(prefix))
+    job = started_jobs(prefix)[0]
     assert job.wait(240), f"{job.title} did not finish"
     assert job.status == "done", job.error
     at.run()
@@ -115,7 +115,7 @@ def test_cancelled_training_resumes_from_the_page(learn_page):
     at.slider(key="vae_latent").set_value(8)
     at.number_input(key="vae_epochs").set_value(50)
     _submit(at, "Train in the background")
-    job = next(j for j in jobs.all_jobs() if j.job_id.startswith("texture_vae:") and j.running)
+    job = next(j for j in started_jobs("texture_vae:") if j.running)
     while not job.epochs:  # let one epoch be saved, then press Cancel
         assert not job.wait(0.2) or job.status == "done"
     at.run()
