@@ -30,7 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.synthetic import effective_stiffness, two_phase, youngs_modulus_x  # noqa: E402
+from msdash.synthetic import (
+    effective_stiffness,
+    two_phase,
+    youngs_modulus_x,
+)
 
 GAUSS_FULL = [((0.5 + a / (2 * np.sqrt(3)), 0.5 + b / (2 * np.sqrt(3))), 0.25) for a in (-1, 1) for b in (-1, 1)]
 GAUSS_REDUCED = [((0.5, 0.5), 1.0)]

@@ -28,8 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.features.segmentation import _nl_means_levels, paper_b_threshold  # noqa: E402
-from msdash.synthetic import two_phase  # noqa: E402
+from msdash.features.segmentation import (
+    _nl_means_levels,
+    paper_b_threshold,
+)
+from msdash.synthetic import two_phase
 
 
 def _images():

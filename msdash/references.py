@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .errors import InputError
 
-__all__ = ["Study", "STUDIES", "citation"]
+__all__ = ["STUDIES", "Study", "citation"]
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from streamlit.testing.v1 import AppTest
 
 torch = pytest.importorskip("torch")
 
-from msdash.learned import runs, texture_vae as tv  # noqa: E402
-from msdash.synthetic import two_phase  # noqa: E402
+from msdash.learned import runs
+from msdash.learned import texture_vae as tv
+from msdash.synthetic import two_phase
 
 TINY = {"patch": 32, "stride": 32, "latent": 8, "batch_size": 2, "lr": 2e-3, "seed": 0}
 
@@ -16,10 +17,11 @@ def _views_script():
     """Run as a Streamlit script: the VAE views of the one run in the workspace on two tiny micrographs."""
     import pandas as pd
 
-    from msdash.dataset import Dataset
-    from msdash.learned import runs, texture_vae as tv
-    from msdash.synthetic import two_phase
     from msdash.app import vaeview
+    from msdash.dataset import Dataset
+    from msdash.learned import runs
+    from msdash.learned import texture_vae as tv
+    from msdash.synthetic import two_phase
 
     images = two_phase(2, (32, 64), volume_fraction=[0.3, 0.6], correlation_length=3, seed=0).astype("float32")
     names = ["m0", "m1"]
