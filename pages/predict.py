@@ -51,7 +51,8 @@ if kind != "computed" or run["extra"]:
 with widgets.user_errors("Fitting the final model"):
     # the cache key names the settings too: runs of one table with other settings choose other #PCs
     pipeline = modelview.final_model(run["X"], run["result"].y, run["result"],
-                                     f"{run['key']}|{run.get('settings')!r}|{run['grouped']}", run["model"])
+                                     f"{run['key']}|{run.get('settings')!r}|{run['grouped']}", run["model"],
+                                     run["groups"] if run["grouped"] else None)
     st.download_button("Download the fitted model (.skops)", lambda: dump_model(pipeline),
                        file_name=f"{run['model']}-{target}.skops".replace(" ", "_"),
                        key="download_model", help="Reload with skops.io.load; msdash.predict.load_model "

@@ -199,3 +199,31 @@ class TestBoxFigure:
         assert not outlier_folds(scores).any()
         q1, q3 = np.percentile(scores + [60.0], [25, 75])  # Tukey's far-out fence, computed here
         assert outlier_folds(scores + [60.0])[-1] == (60.0 > q3 + 3 * (q3 - q1))
+
+
+def test_final_model_of_a_grouped_run_searches_with_group_folds():
+    """fit_final(groups=…) chooses k as a GridSearchCV over GroupKFold would, not as random folds do."""
+    from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
+
+    from msdash.models import fit_final, nested_cv
+    from msdash.models.cv import KNN_NEIGHBOURS
+    from msdash.models.presets import make_model
+
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(8), 12)
+    X = rng.normal(size=(96, 3)) + groups[:, None] * 0.8  # each group sits apart: near neighbours share a group
+    y = X[:, 0] + np.repeat(rng.normal(scale=2.0, size=8), 12) + rng.normal(scale=0.1, size=96) + 20
+    result = nested_cv(X, y, model="knn", outer=4, inner=4, groups=groups, random_state=3)
+    grouped = fit_final(X, y, cv_result=result, groups=groups)
+    plain = fit_final(X, y, cv_result=result)
+
+    def best_k(cv):
+        grid = {"regressor__n_neighbors": list(KNN_NEIGHBOURS)}
+        search = GridSearchCV(make_model("knn"), grid, cv=cv, scoring="neg_mean_absolute_percentage_error")
+        return search.fit(X, y, groups=groups).best_params_["regressor__n_neighbors"]
+
+    expected_grouped = best_k(GroupKFold(4, shuffle=True, random_state=3))
+    expected_plain = best_k(KFold(4, shuffle=True, random_state=3))
+    assert grouped.named_steps["regressor"].n_neighbors == expected_grouped
+    assert plain.named_steps["regressor"].n_neighbors == expected_plain
+    assert expected_grouped != expected_plain  # the data make the two searches disagree

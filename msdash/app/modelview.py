@@ -63,11 +63,15 @@ def learning(_X, _y, _groups, key, model, scoring, standardize):
 
 
 @st.cache_resource(max_entries=16, show_spinner="Fitting the final model on all labelled samples…")
-def final_model(_X, _y, _cv_result, key, model):
-    """The fitted pipeline to predict with (:func:`msdash.models.fit_final`), shared read-only."""
+def final_model(_X, _y, _cv_result, key, model, _groups=None):
+    """The fitted pipeline to predict with (:func:`msdash.models.fit_final`), shared read-only.
+
+    ``key`` must name everything that made the run (table, target, rows, settings, grouping): the cached
+    pipeline is found by it alone. ``_groups``: the run's groups when it was grouped.
+    """
     from msdash.models import fit_final
 
-    return fit_final(_X, _y, model=model, cv_result=_cv_result)
+    return fit_final(_X, _y, model=model, cv_result=_cv_result, groups=_groups)
 
 
 def cnn_runs(dataset_id, target, outer=None, dataset_label=""):

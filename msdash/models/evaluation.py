@@ -124,7 +124,7 @@ def holdout(X, y, *, model="pr", test_size=0.2, n_components=None, inner=5, scor
     >>> len(out["test_idx"]), out["mape_pct"] < 2
     (10, True)
     """
-    X, y, _ = check_data(X, y)
+    X, y, groups = check_data(X, y, groups)
     if not 0 < test_size < 1:
         raise InputError(f"`test_size` must be a fraction in (0, 1), got {test_size!r}", name="test_size")
     plan = make_plan(X, y, model=model, n_components=n_components, inner=inner, groups=None, scoring=scoring,
@@ -135,13 +135,14 @@ def holdout(X, y, *, model="pr", test_size=0.2, n_components=None, inner=5, scor
             "predictions": pred, "candidates": candidates, "inner_scores": means}
 
 
-def fit_final(X, y, *, model=None, cv_result):
+def fit_final(X, y, *, model=None, cv_result, groups=None):
     """The model to predict with: fitted on all of ``X``, ``y`` with the choice nested CV made most often.
 
     PCA models take the number of PCs chosen in most outer folds (ties → the smaller) and are fitted by
     :func:`fit_pca_pipeline` (blocks of the table, no copy of it). Models without PCA
     rerun their inner search (halving / grid, same seed) on all the data, as their per-fold choices are
-    continuous and rarely repeat; ``pcr`` has nothing to choose.
+    continuous and rarely repeat — with group folds when the run was grouped, so the final model is chosen
+    the way the group-aware errors and intervals describe; ``pcr`` has nothing to choose.
 
     Parameters
     ----------
@@ -150,6 +151,8 @@ def fit_final(X, y, *, model=None, cv_result):
     model : str, optional
         Must match ``cv_result.model`` (default: that model).
     cv_result : CVResult
+    groups : array_like, shape (n_samples,), optional
+        The run's group labels: the inner search on all data then uses group folds, as the CV did.
 
     Returns
     -------
@@ -169,10 +172,10 @@ def fit_final(X, y, *, model=None, cv_result):
         return fit_pca_pipeline(pipeline, X, y)
     if spec.search == "none":
         return make_model(model, standardize=cv_result.standardize, **cv_result.model_params).fit(X, y)
-    plan = make_plan(X, y, model=model, n_components=None, inner=cv_result.inner, groups=None,
+    plan = make_plan(X, y, model=model, n_components=None, inner=cv_result.inner, groups=groups,
                      scoring=cv_result.scoring, random_state=cv_result.random_state,
                      standardize=cv_result.standardize, fast=True, model_params=cv_result.model_params)
-    return inner_search(plan, np.arange(len(y)), None).best_estimator_
+    return inner_search(plan, np.arange(len(y)), groups).best_estimator_
 
 
 def fit_pca_pipeline(pipeline, X, y):
