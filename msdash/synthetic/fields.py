@@ -125,6 +125,10 @@ def hashin_shtrikman_upper(vf, *, E=(200.0, 4.0), nu=(0.3, 0.3)):
 
     and ``E⁺ = 9 K⁺ G⁺ / (3 K⁺ + G⁺)`` (E grows with both K and G, so bounds on K, G bound E).
 
+    These bound Young's modulus of a statistically isotropic 3-D composite. They do not bound the
+    plane-strain modulus ``E / (1 − ν²)`` of a 2-D cell, nor any single anisotropic cell: use
+    :func:`msdash.synthetic.voigt_reuss_modulus_x` for bounds that hold cell by cell.
+
     Parameters
     ----------
     vf : float or array_like
