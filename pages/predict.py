@@ -4,7 +4,7 @@ and, for tiled micrographs, the histogram of tile predictions."""
 
 import streamlit as st
 
-from msdash.app import modelview, state, widgets
+from msdash.app import modelview, panels, state, widgets
 from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
 from msdash.selection import csv_bytes
@@ -108,8 +108,7 @@ if images:
                                      random_result=random_run["result"] if run["grouped"] and random_run else None,
                                      target=target, progress=lambda f, text: bar.progress(f, text=text))
         bar.empty()
-        for error in result.errors:
-            st.error(escape_markdown(f"{error.name}: {error.message}"))
+        panels.feature_errors(result.errors, expanded=True)  # identical failures (143 tiles) are one line
         out, check = result.table, result.ood
         c1, c2, c3 = st.columns(3)
         c1.metric("Samples predicted", len(out))
