@@ -160,8 +160,8 @@ def _parse_shard(text):
 
 
 def _extract(args):
-    from msdash.features.registry import get_spec, resolve_params
-    from msdash.sources import list_images, memory_budget
+    from msdash.features.registry import fit_to_sizes, get_spec, resolve_params
+    from msdash.sources import header_shapes, list_images, memory_budget
     from msdash.streamed import extract_streamed
 
     out = Path(args.out)
@@ -180,6 +180,13 @@ def _extract(args):
     listing = list_images(args.source)
     for error in listing.errors:
         print(f"skipped {error.name}: {error.message}", file=sys.stderr)
+    if spec.size_rule is not None:
+        # Decided on the whole listing, from headers, before any work: every shard then uses the same
+        # parameters (one two-point cutoff for images of several sizes), so their tables merge. Reads every
+        # file's header (no pixels); extractors without a size rule open only the shard's files.
+        params, note = fit_to_sizes(spec, params, header_shapes(listing.slots))
+        if note:
+            print(f"msdash extract: {note}", file=sys.stderr)
     slots = listing.slots[index::count]
 
     def ray_fill(images):

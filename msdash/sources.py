@@ -253,15 +253,24 @@ def _header_values(fh, extension):
     """Pixels × channels declared by the header, or None for formats read whole (MAT)."""
     import numpy as np
 
+    shape = _header_shape(fh, extension)
+    return None if shape is None else int(np.prod(shape, dtype=np.int64))
+
+
+def _header_shape(fh, extension):
+    """The array shape the header declares, ``(H, W)``, ``(H, W, bands)`` or ``(pages, …)``; None for MAT."""
     if extension == ".npy":
+        import numpy as np
+
         version = np.lib.format.read_magic(fh)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        return int(np.prod(read(fh)[0], dtype=np.int64))
+        return tuple(int(n) for n in read(fh)[0])
     if extension in (".tif", ".tiff"):
         import tifffile
 
         with tifffile.TiffFile(fh, _multifile=False, is_mmstack=False, is_ndtiff=False) as tif:
-            return sum(int(np.prod(s.shape, dtype=np.int64)) for s in tif.series)
+            series = [tuple(int(n) for n in s.shape) for s in tif.series]
+        return series[0] if len(series) == 1 else (len(series), *series[0]) if series else None
     if extension in (".png", ".jpg", ".jpeg", ".bmp"):
         import warnings
 
@@ -270,5 +279,39 @@ def _header_values(fh, extension):
         with warnings.catch_warnings():  # an image over PIL's guard raises: the decoder reports it
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fh) as im:
-                return im.width * im.height * len(im.getbands())
+                bands = len(im.getbands())
+                return (im.height, im.width) if bands == 1 else (im.height, im.width, bands)
     return None
+
+
+def header_shapes(slots):
+    """The distinct image shapes the files' headers declare, without decoding a pixel.
+
+    Parameters
+    ----------
+    slots : list of tuple of ImageSource
+        From :func:`list_images`.
+
+    Returns
+    -------
+    set of tuple
+        Shapes as the loader will keep them: ``(H, W)``, ``(H, W, 3)`` for colour (alpha dropped) or
+        ``(D, H, W)`` for a volume, squeezed of axes of length 1. Files whose header cannot be read (MAT, a
+        damaged file) are left out; their decoder reports them.
+    """
+    shapes = set()
+    with contextlib.ExitStack() as stack:
+        archives = _ArchiveCache(stack)
+        for slot in slots:
+            for source in slot:
+                try:
+                    with _opened(source, archives.get(source)) as fh:
+                        shape = _header_shape(fh, os.path.splitext(source.name)[1].lower())
+                except Exception:  # noqa: BLE001 — a damaged header is the decoder's to report
+                    shape = None
+                if shape is not None:
+                    shape = tuple(n for n in shape if n > 1)
+                    if len(shape) == 3 and shape[-1] in (3, 4):
+                        shape = (*shape[:2], 3)
+                    shapes.add(shape)
+    return shapes

@@ -265,3 +265,40 @@ class TestWholeRunFeatureCount:
         assert _main("extract", root, "-e", "two_point", "-p", "cutoff=255", "--out", tmp_path / "x.parquet") == 0
         err = capsys.readouterr().err
         assert "msdash extract: " in err and "261,121 features" in err
+
+
+class TestMixedSizes:
+    def test_header_shapes_are_what_the_loader_keeps(self, tmp_path):
+        from PIL import Image
+
+        from msdash.sources import header_shapes, list_images
+
+        root = tmp_path / "mixed"
+        root.mkdir()
+        (root / "grey.png").write_bytes(png_bytes(np.zeros((40, 48), np.uint8)))
+        Image.new("RGBA", (20, 10)).save(root / "rgba.png")
+        np.save(root / "vol.npy", np.zeros((3, 8, 9), np.float32))
+        np.save(root / "flat.npy", np.zeros((1, 6, 7), np.float32))
+        listing = list_images([root])
+        assert header_shapes(listing.slots) == {(40, 48), (10, 20, 3), (3, 8, 9), (6, 7)}
+
+    def test_shards_of_a_mixed_folder_share_one_cutoff_and_merge(self, tmp_path, capsys):
+        from msdash.features import two_point
+
+        rng = np.random.default_rng(4)
+        root = tmp_path / "mixed"
+        root.mkdir()
+        images = {}
+        for i, size in enumerate((64, 64, 40, 64, 48, 64)):
+            images[f"m{i}"] = (rng.random((size, size)) < 0.4).astype(np.uint8)
+            (root / f"m{i}.png").write_bytes(png_bytes(images[f"m{i}"] * 255))
+        for k in range(2):
+            assert _main("extract", root, "-e", "two_point", "--shard", f"{k}/2", "--no-store",
+                         "--out", tmp_path / f"part{k}.csv") == 0
+        assert "cutoff is fixed at 20 px" in capsys.readouterr().err  # 1/8 of 40 kept within 32-64 and ≤ half
+        assert _main("merge", tmp_path / "part0.csv", tmp_path / "part1.csv", "--out", tmp_path / "all.csv") == 0
+        merged = pd.read_csv(tmp_path / "all.csv", index_col=0)
+        assert merged.shape == (6, 41 * 41) and not merged.isna().any().any()
+        for name, image in images.items():
+            expected = two_point(image[None].astype(np.float32), cutoff=20)[0].ravel()
+            np.testing.assert_allclose(merged.loc[name].to_numpy(), expected, atol=1e-6)
