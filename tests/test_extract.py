@@ -215,3 +215,19 @@ class TestSizesBeforeWork:
         errors = [FeatureError(f"t{i}", "too small") for i in range(5)] + [FeatureError("n", "NaN values")]
         assert error_summary(errors) == [("too small", [f"t{i}" for i in range(5)]), ("NaN values", ["n"])]
         assert error_summary([]) == []
+
+
+def test_rows_stored_by_the_old_paper_b_segmentation_are_not_served(workspace):
+    """'paper-b' changed its output (issue 14 item 6): its store key changed; otsu's did not."""
+    from msdash.features.registry import get_spec, resolve_params
+    from msdash.features.store import default_store, extractor_key, image_hash
+
+    grey = {"g": np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)}
+    spec = get_spec("volume_fraction")
+    for method, changed in (("paper-b", True), ("otsu", False)):
+        params = resolve_params(spec, {"segmentation": method})
+        old_key = extractor_key(spec.name, params, spec.version)  # how rows were keyed before
+        default_store().put_many(old_key, [(image_hash(grey["g"]), np.array([0.123]), None)])
+        table = extract(grey, "volume_fraction", segmentation=method)
+        assert (table.provenance["store_hits"] == 0) == changed
+        assert bool(table.values[0, 0] != 0.123) == changed

@@ -27,7 +27,7 @@ class TestListing:
         params = {p.name: p for p in spec.params}
         assert params["phases"].choices == ("auto (1,1)", "auto (0,0)", "cross (1,0)")
         assert params["periodic"].type == "bool" and params["cutoff"].type == "int"
-        assert params["segmentation"].choices == ("otsu", "paper-b", "none")
+        assert params["segmentation"].choices == ("otsu", "paper-b", "nlm-adaptive", "none")
         assert spec.defaults == {"phases": "auto (1,1)", "periodic": True, "cutoff": None,
                                  "segmentation": "otsu", "sections": "mean"}
         assert spec.input == "labels"

@@ -50,7 +50,8 @@ def extract_on_ray(images, name, params, *, workers=2, gpus=0.0):
         raise InputError("--engine ray needs Ray: pip install -r requirements-cluster.txt") from None
     import msdash
     from msdash.features.registry import get_spec
-    from msdash.features.store import default_store, extractor_key, image_hash
+    from msdash.features.extract import feature_key
+    from msdash.features.store import default_store, image_hash
 
     spec = get_spec(name)
     root = str(Path(msdash.__file__).resolve().parent.parent)  # a local Ray instance imports msdash from here
@@ -70,7 +71,7 @@ def extract_on_ray(images, name, params, *, workers=2, gpus=0.0):
     items = [{"name": n, "image": np.asarray(image, dtype=np.float32)} for n, image in images.items()]
     dataset = ray.data.from_items(items).map_batches(Worker, batch_size=64, concurrency=max(1, workers),
                                                      num_gpus=gpus, batch_format="numpy")
-    key = extractor_key(spec.name, params, spec.version)
+    key = feature_key(spec, params)
     rows = []
     for row in dataset.iter_rows():
         if row["ok"]:  # hashed as extract hashes a float32 sample, so the local run finds the row

@@ -85,7 +85,7 @@ def extract(images, name, *, progress=None, store=None, **params):
     """
     spec = get_spec(name)
     params = resolve_params(spec, params)
-    key = extractor_key(spec.name, params, spec.version)
+    key = feature_key(spec, params)
     names, raw, read = _as_samples(images)
     function = spec.load()
     store = _open_store(store)
@@ -175,6 +175,29 @@ def extract(images, name, *, progress=None, store=None, **params):
 
         tablecache.save_table(table_key, table, hashes=hashes, store=store)  # hashes known: not again
     return table
+
+
+def feature_key(spec, params):
+    """The feature store's key of one extractor call (:func:`~msdash.features.storekeys.extractor_key`).
+
+    A segmentation method whose output changed carries its version
+    (:func:`msdash.features.segmentation.method_version`), so stored rows of the old output are not served.
+
+    Parameters
+    ----------
+    spec : ExtractorSpec
+    params : dict
+        Complete parameters (:func:`~msdash.features.registry.resolve_params`).
+
+    Returns
+    -------
+    str
+        64 hex characters.
+    """
+    from msdash.features.segmentation import method_version
+
+    tag = method_version(params.get("segmentation"))
+    return extractor_key(spec.name, params, f"{spec.version}+{tag}" if tag else spec.version)
 
 
 def _blocks(todo, samples):

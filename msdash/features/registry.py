@@ -20,7 +20,7 @@ _KINDS = ("classical", "foundation", "learned", "imported")
 _INPUTS = ("labels", "grey", "any")
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 #: Segmentation methods of :func:`msdash.features.segmentation.segment_stack`.
-SEGMENTATIONS = ("otsu", "paper-b", "none")
+SEGMENTATIONS = ("otsu", "paper-b", "nlm-adaptive", "none")
 #: How the three orthogonal sections of a volume are combined.
 SECTION_MODES = ("mean", "concat")
 
@@ -118,7 +118,8 @@ class Param:
             return "true or false"
         if self.type == "str":
             return "a non-empty text" + (" or none" if self.default is None else "")
-        bounds = [f">= {self.min:g}" if self.min is not None else "", f"<= {self.max:g}" if self.max is not None else ""]
+        bounds = [f">= {self.min:g}" if self.min is not None else "",
+                  f"<= {self.max:g}" if self.max is not None else ""]
         text = f"an {self.type}" if self.type == "int" else "a number"
         text += " " + " and ".join(b for b in bounds if b) if any(bounds) else ""
         return text + (" or none" if self.default is None else "")
@@ -248,7 +249,10 @@ def register(spec, *, replace=False):
         raise ValueError(f"Extractor {spec.name!r} has duplicate parameter names")
     if spec.input == "labels" and "segmentation" not in names:
         params.append(Param("segmentation", "otsu", "choice", SEGMENTATIONS,
-                            help="How grey images become phase maps (0/1); 'none' refuses grey images."))
+                            help="How grey images become phase maps (0/1): Otsu's threshold; 'paper-b' as study "
+                                 "B's notebook (non-local means h=10, adaptive mean threshold C=5); 'nlm-adaptive' "
+                                 "msdash's variant (filter strength from the measured noise, no offset); 'none' "
+                                 "refuses grey images."))
     if 3 not in spec.dims and "sections" not in names:
         params.append(Param("sections", "mean", "choice", SECTION_MODES,
                             help="Volumes: average the features of three orthogonal sections, or concatenate them."))
@@ -355,4 +359,5 @@ def _parts(spec, shape):
     return [shape]
 
 
-from msdash.features import builtin_extractors as _builtins  # noqa: F401 — registers the built-ins (needs the names above)
+# Registers the built-ins, which need the names above: imported last on purpose.
+from msdash.features import builtin_extractors as _builtins  # noqa: E402, F401

@@ -318,6 +318,22 @@ def _as_labels(image):
 
 
 METHODS = {"otsu": otsu, "paper-b": paper_b_threshold, "nlm-adaptive": adaptive_nlm_threshold, "none": _as_labels}
+#: Methods whose output changed since features were first stored with them: the number enters the feature
+#: store's key (:func:`method_version`), so rows of the old behaviour are never served for the new one.
+#: "paper-b" became the notebook's exact steps (issue 14 item 6); the old behaviour is "nlm-adaptive".
+METHOD_VERSIONS = {"paper-b": 2}
+
+
+def method_version(method):
+    """Version tag of a segmentation method for cache keys: ``""`` for methods unchanged since first stored.
+
+    Examples
+    --------
+    >>> method_version("otsu"), method_version("paper-b")
+    ('', 'seg:paper-b@2')
+    """
+    version = METHOD_VERSIONS.get(method)
+    return "" if version is None else f"seg:{method}@{version}"
 
 
 def segment_stack(images, *, method="otsu"):
