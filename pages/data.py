@@ -56,8 +56,16 @@ with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, 
 
     kind = st.selectbox("Generator", list(GENERATORS), format_func=lambda k: GENERATORS[k][0], key="gen_kind")
     if kind == "cahn-hilliard":
-        st.caption("Free energy c0·c²(1−c)² + ½·kc·|∇c|²; the elastic energy term of study D is left out.")
+        st.caption("Free energy c0·c²(1−c)² + ½·kc·|∇c|²; the elastic energy term of study D is left out. "
+                   "`ramp_snapshots` of the snapshots are saved during the first 100 steps, while the step "
+                   "size ramps up (log-spaced): the fast-decay regime study D sampled.")
     settings = forms.generator_params(GENERATORS[kind][1], key_prefix=f"gen_{kind}")
+    if kind == "cahn-hilliard" and st.button("Show the energy curve of the first run", key="ch_energy"):
+        from msdash.synthetic.energy_figure import energy_curve_figure
+        from msdash.synthetic.generate import cahn_hilliard_history
+
+        with widgets.user_errors("Running Cahn–Hilliard"), st.spinner("Running the first run…"):
+            st.plotly_chart(energy_curve_figure(cahn_hilliard_history(**settings)), key="ch_energy_curve")
     if st.button("Generate and open", key="generate"):
         with widgets.user_errors("Generating the data set"):
             bar = st.progress(0.0, text="Generating…")

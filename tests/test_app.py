@@ -183,3 +183,30 @@ class TestGenerate:
         assert not at.exception
         assert "Generated “8 Ising snapshots 16×16”" in text_of(at)
         assert any(i.source == "generated" and i.n_samples == 8 for i in list_datasets())
+
+    def test_cahn_hilliard_energy_curve_marks_the_saved_steps(self):
+        import json
+
+        from msdash.synthetic.generate import cahn_hilliard_history
+
+        at = new_app()
+        at.selectbox(key="gen_kind").set_value("cahn-hilliard").run()
+        at.number_input(key="gen_cahn-hilliard_size").set_value(16).run()
+        at.number_input(key="gen_cahn-hilliard_steps").set_value(200).run()
+        at.number_input(key="gen_cahn-hilliard_snapshots").set_value(8).run()
+        at.button(key="ch_energy").click().run()
+        assert not at.exception
+        import base64
+
+        def values(field):  # plotly sends arrays as lists or as base64 typed arrays
+            if isinstance(field, dict):
+                return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
+            return np.asarray(field)
+
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        line, marks = spec["data"]
+        expected = cahn_hilliard_history(size=16, steps=200, snapshots=8, ramp_snapshots=5, seed=0)
+        np.testing.assert_allclose(values(line["y"]), expected["energy"])
+        np.testing.assert_allclose(values(marks["y"]), expected["energy"][expected["saved"]])
+        np.testing.assert_array_equal(values(marks["customdata"]), expected["saved"] + 1)
+        assert sum(1 for step in expected["saved"] if step < 100) == 4  # min(5, 8 // 2) saved during the ramp

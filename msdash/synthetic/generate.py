@@ -142,3 +142,32 @@ def _cahn_hilliard(p, progress):
     return Dataset(f"Cahn–Hilliard: {runs} runs × {p['snapshots']} snapshots", images, properties,
                    group_column="run", source="generated",
                    notes=[f"Cahn–Hilliard generator (no elastic energy term), settings {p}"])
+
+
+def cahn_hilliard_history(*, size=64, steps=2000, snapshots=20, ramp_snapshots=5, seed=0, **_):
+    """The free energy after every step of the first run the ``cahn-hilliard`` generator makes, with the
+    steps it saves marked: what the Data page plots before generating (the run is repeated, same seed).
+
+    Parameters
+    ----------
+    size, steps, snapshots, ramp_snapshots, seed : int
+        The generator's settings (:data:`GENERATORS`); others are ignored.
+
+    Returns
+    -------
+    dict
+        ``{"time": (steps,), "energy": (steps,), "saved": (snapshots,)}``, as
+        :func:`msdash.synthetic.cahn_hilliard.cahn_hilliard` gives with ``return_history=True``.
+
+    Examples
+    --------
+    >>> h = cahn_hilliard_history(size=16, steps=160, snapshots=6, ramp_snapshots=3)
+    >>> h["energy"].shape, len(h["saved"]), int(h["saved"][0])  # the first save is during the ramp
+    ((160,), 6, 0)
+    """
+    from msdash.synthetic import cahn_hilliard
+
+    _, _, history = cahn_hilliard(size=int(size), steps=int(steps), n_snapshots=int(snapshots),
+                                  ramp_snapshots=min(int(ramp_snapshots), int(snapshots) // 2), seed=int(seed),
+                                  return_history=True)
+    return history
