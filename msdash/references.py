@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .errors import InputError
 
-__all__ = ["STUDIES", "Study", "citation"]
+__all__ = ["STUDIES", "Study", "citation", "studies_of"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,35 @@ def citation(key):
     parts = [f"{study.authors}, “{study.title}”" if study.authors else f"“{study.title}”"]
     parts += [text for text in (study.venue, study.url) if text]
     return ", ".join(parts)
+
+
+#: Extractors and model presets that reproduce a study's method → the study.
+_PRESETS = {"two_point_paper_a": "A", "two_point_paper_b": "B", "phys_feat1": "D", "phys_feat2": "D",
+            "grad_feature": "D", "texture_vae": "C", "resnet_embed": "D", "pr": "B", "pcr": "D",
+            "pca-rbf-svr": "D"}
+
+
+def studies_of(name, params=None):
+    """The studies whose method an extractor or model preset (with these parameters) reproduces.
+
+    Parameters
+    ----------
+    name : str
+        An extractor (``"two_point_paper_b"``) or a model preset (``"pr"``).
+    params : dict, optional
+        Its parameters: ``segmentation="paper-b"`` and foundation ``mode="paper"`` are study B's too.
+
+    Returns
+    -------
+    list of str
+        Study keys, without repeats, in the order found.
+
+    Examples
+    --------
+    >>> studies_of("two_point", {"segmentation": "paper-b"}), studies_of("volume_fraction")
+    (['B'], [])
+    """
+    params = params or {}
+    keys = [_PRESETS.get(name)]
+    keys.append("B" if params.get("segmentation") == "paper-b" or params.get("mode") == "paper" else None)
+    return list(dict.fromkeys(k for k in keys if k))

@@ -18,6 +18,7 @@ spec = available[name]
 st.caption(spec.description)
 with st.container(border=True, horizontal=True):
     params = forms.extractor_params(spec)
+panels.study_citations(name, params)
 if spec.input == "labels":
     panels.segmentation_preview(dataset, dataset_id, params.get("segmentation", "otsu"))
 ready = True

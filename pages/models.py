@@ -59,6 +59,8 @@ if note := features.default_note(default_set, sizes):
     st.caption(note)
 chosen_models = st.multiselect("Models", list(MODELS), key="model_models", **initial("model_models", default=["pr"]),
                                format_func=lambda m: f"{m} — {MODELS[m].description}")
+for model_name in chosen_models:
+    panels.study_citations(model_name)
 c1, c2, c3, c4, c5 = st.columns(5)
 outer = c1.number_input("Outer folds", 2, 20, key="model_outer", **initial("model_outer", value=10))
 inner = c2.number_input("Inner folds", 2, 10, key="model_inner", **initial("model_inner", value=5))

@@ -36,3 +36,20 @@ def test_docstrings_cite_the_references_file_not_science_md():
 def test_unknown_study_is_refused():
     with pytest.raises(InputError, match="`key`"):
         citation("E")
+
+
+def test_the_features_page_cites_the_study_a_preset_reproduces():
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from msdash.references import citation
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/features.py").run()
+    at.selectbox(key="extractor").set_value("volume_fraction").run()
+    assert not any("Reproduces study" in c.value for c in at.caption)
+    at.selectbox(key="extractor").set_value("two_point_paper_b").run()
+    cited = [c.value for c in at.caption if "Reproduces study" in c.value]
+    assert not at.exception and len(cited) == 1 and cited[0].startswith("Reproduces study B")
+    assert "MicroPropViT" in cited[0] and citation("B")[:20] in cited[0].replace("\\", "")

@@ -166,3 +166,11 @@ def selected_panel(dataset, dataset_id, names, tables=()):
                          file_name="selection.csv", mime="text/csv", key="export_selection_csv")
     right.download_button("Selection images (zip)", lambda: selection_zip(dataset, names),
                           file_name="selection.zip", mime="application/zip", key="export_selection_zip")
+
+
+def study_citations(name, params=None):
+    """A caption citing each study whose method this extractor or model preset reproduces."""
+    from msdash.references import citation, studies_of
+
+    for key in studies_of(name, params):
+        st.caption(f"Reproduces study {key}: {escape_markdown(citation(key))} (see docs/references.md).")
