@@ -136,3 +136,39 @@ def test_a_plotly_lasso_stays_selected_through_recolouring_and_a_visit_elsewhere
         colour = page.locator('[data-testid="stSelectbox"]').filter(has_text="Colour by")
         assert "paper" in (colour.text_content() + " " + colour.locator("input").input_value()), colour.inner_html()[:3000]
         browser.close()
+
+
+def test_canvas_map_tooltip_shows_long_property_names_whole(workspace):
+    """Two long property names that share a prefix are both readable in the canvas map's tooltip (no "…")."""
+    import itertools
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from playwright.sync_api import sync_playwright
+    from test_app_browse import LONG_A, LONG_B, papers_dataset
+
+    dataset_id, _ = papers_dataset("19 papers", n=300)
+    with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{server.url}/map?ds={dataset_id}")
+        page.get_by_text("samples on the map").first.wait_for()
+        page.get_by_text("Fast canvas map", exact=True).click()
+        fast_map = page.locator('.msdash-fastmap[data-drawn="1"]').first
+        fast_map.wait_for()
+        fast_map.scroll_into_view_if_needed()
+        left, top, width, height = (float(v) for v in fast_map.get_attribute("data-plot").split(","))
+        canvas = page.locator(".msdash-fastmap canvas.over").first.bounding_box()
+        tip = page.locator(".msdash-fastmap .tip").first
+        for fx, fy in itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], repeat=2):
+            page.mouse.move(canvas["x"] + left + fx * width, canvas["y"] + top + fy * height)
+            page.wait_for_timeout(100)
+            if tip.is_visible():
+                break
+        lines = tip.inner_text().splitlines()
+        assert any(line.startswith(f"{LONG_A}: ") for line in lines)
+        assert any(line.startswith(f"{LONG_B}: ") for line in lines)
+        # Nothing is clipped: the box is as wide as its content and no line ends in an ellipsis.
+        assert tip.evaluate("t => t.scrollWidth <= t.clientWidth && getComputedStyle(t).textOverflow !== 'ellipsis'")
+        browser.close()

@@ -291,7 +291,7 @@ function createMap(root) {
       if (d.head.color.kind === "numeric") line(`${d.head.color.label}: ${fmt(d.color[i])}`);
       if (d.head.color.kind === "category") line(`${d.head.color.label}: ${d.head.color.categories[d.color[i]] ?? "missing"}`);
       line(`${d.head.axis[0]}: ${fmt(d.x[i])}`); line(`${d.head.axis[1]}: ${fmt(d.y[i])}`);
-      tip.style.left = Math.min(px + 14, m.width - 220) + "px"; tip.style.top = py + 14 + "px";
+      tip.style.left = Math.max(0, Math.min(px + 14, m.width - 330)) + "px"; tip.style.top = py + 14 + "px";
     }
     schedule(false);
   }
