@@ -21,6 +21,7 @@ __all__ = ["block_length", "column_stats", "row_gram", "column_gram", "project",
 BLOCK_SHARE = 16  # a block may hold 1/16 of the memory budget …
 MAX_BLOCK_BYTES = 128 * 1024**2  # … and at most 128 MiB: thousands of rows, BLAS gains nothing from more
 MIN_BLOCK = 16  # rows (or columns) per block whatever the budget, so BLAS still gets some work
+EIGH_THREADS = 1  # BLAS threads of the symmetric eigensolver (see top_eigh)
 
 
 def block_length(other, *, budget=None, copies=1):
@@ -216,11 +217,19 @@ def wide_r(X, rows, mean, scale, block):
 
 
 def top_eigh(matrix, k):
-    """The ``k`` largest eigenvalues (descending) and eigenvectors of a symmetric matrix, overwriting it."""
+    """The ``k`` largest eigenvalues (descending) and eigenvectors of a symmetric matrix, overwriting it.
+
+    On one BLAS thread: the tridiagonal reduction is half matrix–vector work that threads barely speed up, and
+    on a busy 2-core machine two OpenBLAS threads made it 4× slower (d = 2,113: 0.46 s → 1.9 s; d = 4,225:
+    5.9 s → 26 s), which dominated nested CV on tall tables (60 of these per run).
+    """
+    from threadpoolctl import threadpool_limits
+
     n = len(matrix)
     k = min(k, n)
-    values, vectors = scipy.linalg.eigh(matrix, subset_by_index=[n - k, n - 1], overwrite_a=True,
-                                        check_finite=False)
+    with threadpool_limits(limits=EIGH_THREADS):
+        values, vectors = scipy.linalg.eigh(matrix, subset_by_index=[n - k, n - 1], overwrite_a=True,
+                                            check_finite=False)
     return values[::-1], vectors[:, ::-1]
 
 

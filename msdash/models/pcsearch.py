@@ -78,8 +78,9 @@ def _search(scores, y, train, test, inner_splits, candidates, head, scoring):
     for s, (inner_train, inner_test) in enumerate(inner_splits):
         fit_rows, score_rows = train[inner_train], train[inner_test]
         train_scores, test_scores = scores(fit_rows, score_rows, k_max)
-        for c, prediction in enumerate(fit_predict(train_scores, y[fit_rows], test_scores, candidates)):
-            table[c, s] = _inner_score(y[score_rows], prediction, scoring)
+        with threadpool_limits(limits=1):  # QRs of n × (≤ 90) designs: threads cost more than they gain
+            for c, prediction in enumerate(fit_predict(train_scores, y[fit_rows], test_scores, candidates)):
+                table[c, s] = _inner_score(y[score_rows], prediction, scoring)
     mean_scores = np.average(table, axis=1)
     best = candidates[int(np.argmax(np.where(np.isfinite(mean_scores), mean_scores, -np.inf)))]
     train_scores, test_scores = scores(train, test, best)
