@@ -12,7 +12,9 @@ HERE = Path(__file__).parent
 
 def main():
     """Configure the page, list the pages of ``pages/`` explicitly and run the chosen one."""
-    st.set_page_config(page_title="msdash", page_icon=":material/grain:", layout="wide")
+    from msdash.app.assets import page_setup
+
+    page_setup()  # local favicon, logo and stylesheet: no page load reaches outside the server
     pages = [
         st.Page(HERE / "pages" / "data.py", title="Data", icon=":material/folder_open:", default=True),
         st.Page(HERE / "pages" / "gallery.py", title="Gallery", icon=":material/grid_view:"),

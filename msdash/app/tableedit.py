@@ -22,14 +22,15 @@ _PREVIEW_ROWS = 8
 
 def table_section(dataset, dataset_id):
     """Draw the whole section for the open, saved data set."""
-    st.header("Property table of the open data set")
-    _rename(dataset, dataset_id)
-    _pixel_size(dataset, dataset_id)
-    _show_table(dataset)
-    action = st.radio("Edit the table", _ACTIONS, horizontal=True, key="edit_action",
-                      help="Each change is saved with the data set at once; images and features are kept.")
-    {"Convert units": _convert, "Combine two columns": _combine, "Group from names": _group,
-     "Rename or set unit": _rename_column, "Replace the table": _replace}[action](dataset, dataset_id)
+    # Collapsed: the page opens on loading data; the editor is one click away and keeps its state.
+    with st.expander("Edit the open data set: name, pixel size, property table (units, derived columns, groups)"):
+        _rename(dataset, dataset_id)
+        _pixel_size(dataset, dataset_id)
+        _show_table(dataset)
+        action = st.radio("Edit the table", _ACTIONS, horizontal=True, key="edit_action",
+                          help="Each change is saved with the data set at once; images and features are kept.")
+        {"Convert units": _convert, "Combine two columns": _combine, "Group from names": _group,
+         "Rename or set unit": _rename_column, "Replace the table": _replace}[action](dataset, dataset_id)
 
 
 def _save(dataset_id, edited, message):
@@ -46,7 +47,7 @@ def _save(dataset_id, edited, message):
 
 def _rename(dataset, dataset_id):
     left, right = st.columns([4, 1], vertical_alignment="bottom")
-    name = left.text_input("Name of the data set", value=dataset.name, key=f"rename_{dataset_id}")
+    name = left.text_input("Rename the open data set", value=dataset.name, key=f"rename_{dataset_id}")
     if right.button("Rename", key="rename_dataset", disabled=name.strip() == dataset.name):
         with widgets.user_errors("Renaming the data set"):
             saved = rename_dataset(dataset_id, name)
@@ -77,8 +78,9 @@ def _show_table(dataset):
         st.info("This data set has no property table yet: add one under “Replace the table”, or derive a "
                 "group column from the names.")
     else:
-        with st.expander(f"The table ({len(table)} rows × {len(table.columns)} columns)"):
-            st.dataframe(table.head(500))
+        st.caption(f"The table: {len(table)} rows × {len(table.columns)} columns"
+                   + (" (the first 500 shown)" if len(table) > 500 else ""))
+        st.dataframe(table.head(500), height=240)
     if dataset.derived:
         lines = "\n".join(f"- {escape_markdown(formula)}" for formula in dataset.derived.values())
         st.markdown(f"**Derived columns** (formula saved with the data set):\n{lines}")
