@@ -15,8 +15,7 @@ from msdash.errors import InputError
 from msdash.palette import CLEARLY_APART, category_colours, palette_note  # noqa: F401 — part of this API
 
 __all__ = ["map_figure", "scree_figure", "correlation_figure", "loadings_figure", "histogram_figure",
-           "category_colours", "palette_note",
-           "box_figure", "parity_figure", "learning_curve_figure"]
+           "category_colours", "palette_note"]
 
 UIREVISION = "msdash-map"  # constant: zoom and legend state survive Streamlit reruns
 PALETTE = plotly.colors.qualitative.Plotly + plotly.colors.qualitative.D3 + plotly.colors.qualitative.Alphabet
@@ -251,110 +250,6 @@ def histogram_figure(values, *, label, marker=None, marker_label=None):
         fig.add_vline(x=float(marker), line=dict(color="black", dash="dash", width=2),
                       annotation_text=escape_plotly(marker_label or f"{float(marker):.4g}"),
                       annotation_position="top right")
-    return fig
-
-
-def box_figure(scores, *, score_label="MAPE (%)"):
-    """Box plot of outer-fold scores, one box per feature set × model (study B's figure).
-
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        Columns ``feature_set``, ``model``, ``score`` (one row per outer fold).
-    score_label : str
-        Axis title, with units.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One ``go.Box`` per model (legend), grouped by feature set along x; every fold drawn as a point.
-    """
-    fig = go.Figure()
-    for i, (model, part) in enumerate(scores.groupby("model", sort=False)):
-        fig.add_trace(go.Box(x=[escape_plotly(s) for s in part["feature_set"]], y=part["score"],
-                             name=escape_plotly(model), boxpoints="all",
-                             jitter=0.3, pointpos=0, marker_color=PALETTE[i % len(PALETTE)]))
-    fig.update_layout(boxmode="group", yaxis_title=escape_plotly(score_label), xaxis_title="feature set",
-                      legend_title_text="model", margin=dict(t=30))
-    return fig
-
-
-def parity_figure(y_true, y_pred, names, *, label, selected=(), title=""):
-    """Predicted against measured values with the y = x line; points carry sample names.
-
-    Parameters
-    ----------
-    y_true, y_pred : array_like, shape (n_samples,)
-        Measured and (out-of-fold) predicted values; pairs with NaN are left out.
-    names : array_like of str, shape (n_samples,)
-        Sample names, in ``customdata`` so a click selects a sample.
-    label : str
-        The property with its units, e.g. "hardness (HV)".
-    selected : sequence of str
-        Names to ring on top (trace "selected").
-    title : str
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-    """
-    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-    names = np.asarray(names, dtype=object)
-    if not (len(y_true) == len(y_pred) == len(names)):
-        raise InputError("`y_true`, `y_pred` and `names` must have the same length", name="y_pred")
-    keep = np.isfinite(y_true) & np.isfinite(y_pred)
-    custom, name_field = _custom_with_names(names.astype(str), [])
-    fig = go.Figure(go.Scattergl(
-        x=y_true[keep], y=y_pred[keep], mode="markers", name="samples", customdata=custom[keep],
-        marker=dict(size=7, opacity=0.75),
-        hovertemplate=f"<b>%{{{name_field}}}</b><br>measured %{{x:.4g}}<br>predicted %{{y:.4g}}<extra></extra>"))
-    if keep.any():
-        low = float(min(y_true[keep].min(), y_pred[keep].min()))
-        high = float(max(y_true[keep].max(), y_pred[keep].max()))
-        fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="y = x",
-                                 line=dict(color="grey", dash="dash"), hoverinfo="skip"))
-    chosen = np.isin(names, list(selected)) & keep
-    if chosen.any():
-        fig.add_trace(go.Scattergl(x=y_true[chosen], y=y_pred[chosen], mode="markers", name="selected",
-                                   customdata=names[chosen][:, None], hoverinfo="skip",
-                                   marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(color="black", width=2))))
-    label = escape_plotly(label)
-    fig.update_layout(title=escape_plotly(title), xaxis_title=f"measured {label}", yaxis_title=f"predicted {label}",
-                      clickmode="event+select", uirevision=UIREVISION, margin=dict(t=40))
-    if keep.any():  # the same range on both axes, so distance from the diagonal reads true
-        pad = 0.03 * (high - low or 1.0)
-        fig.update_xaxes(range=[low - pad, high + pad])
-        fig.update_yaxes(range=[low - pad, high + pad])
-    return fig
-
-
-def learning_curve_figure(curve, *, score_label="MAPE (%)"):
-    """Score against training-set size (log axis), mean line with the fold spread (min–max) shaded.
-
-    Parameters
-    ----------
-    curve : pandas.DataFrame
-        Columns ``size`` (training samples), ``score``, and optionally ``series`` (one curve per value).
-    score_label : str
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-    """
-    curve = curve.assign(series=curve["series"] if "series" in curve else "")
-    fig = go.Figure()
-    for i, (series, part) in enumerate(curve.groupby("series", sort=False)):
-        stats = part.groupby("size")["score"].agg(["mean", "min", "max"]).reset_index()
-        colour = PALETTE[i % len(PALETTE)]
-        band = np.concatenate([stats["max"], stats["min"][::-1]])
-        fig.add_trace(go.Scatter(x=np.concatenate([stats["size"], stats["size"][::-1]]), y=band, fill="toself",
-                                 line=dict(width=0), fillcolor=colour, opacity=0.2, hoverinfo="skip",
-                                 showlegend=False, name=f"{escape_plotly(series)} spread"))
-        fig.add_trace(go.Scatter(x=stats["size"], y=stats["mean"], mode="lines+markers",
-                                 name=escape_plotly(series) or "mean",
-                                 line=dict(color=colour)))
-    fig.update_layout(xaxis_type="log", xaxis_title="training samples", yaxis_title=escape_plotly(score_label),
-                      margin=dict(t=30))
     return fig
 
 

@@ -120,8 +120,8 @@ class TestFigures:
         assert "%{customdata[2]}" in first.hovertemplate and "%{y}:" not in first.hovertemplate
 
     def test_parity_box_correlation_histogram_learning(self):
-        from msdash.plots import (box_figure, correlation_figure, histogram_figure, learning_curve_figure,
-                                  parity_figure)
+        from msdash.models.figures import box_figure, learning_curve_figure, parity_figure
+        from msdash.plots import correlation_figure, histogram_figure
 
         parity = parity_figure([1.0, 2, 3, 4, 5], [1.1, 2, 3, 4, 5], self.names, label=TAG, selected=[LINK],
                                title=IMAGE)

@@ -204,7 +204,7 @@ def test_plots_module_never_imports_streamlit():
 
 class TestModelFigures:
     def test_box_figure_one_box_per_model_grouped_by_feature_set(self):
-        from msdash.plots import box_figure
+        from msdash.models.figures import box_figure
 
         scores = pd.DataFrame({"feature_set": ["a"] * 4 + ["b"] * 4, "model": ["pr", "pr", "lr", "lr"] * 2,
                                "score": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})
@@ -214,7 +214,7 @@ class TestModelFigures:
         assert fig.layout.yaxis.title.text == "MAPE (%)"
 
     def test_parity_figure_drops_nan_and_rings_selection(self):
-        from msdash.plots import parity_figure
+        from msdash.models.figures import parity_figure
 
         fig = parity_figure([1.0, 2.0, np.nan, 4.0], [1.1, 1.9, 3.0, 4.2], ["a", "b", "c", "d"],
                             label="HV", selected=["d"])
@@ -224,7 +224,7 @@ class TestModelFigures:
         assert fig.data[2].name == "selected" and list(fig.data[2].customdata[0]) == ["d"]
 
     def test_learning_curve_mean_and_band(self):
-        from msdash.plots import learning_curve_figure
+        from msdash.models.figures import learning_curve_figure
 
         curve = pd.DataFrame({"size": [10, 10, 20, 20], "score": [4.0, 6.0, 2.0, 3.0]})
         fig = learning_curve_figure(curve)
