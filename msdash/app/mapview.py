@@ -401,22 +401,26 @@ def map_estimate(method, n, d, *, n_neighbors=15, **_):
 def _map_job(values, method, standardize, settings, *, callback):
     """Background job computing one map; returns the PCA result or UMAP coordinates, None when cancelled.
 
-    PCA and UMAP have no stop point inside (one decomposition, one umap-learn fit): Cancel is honoured before
-    the computation starts, and a computation already running finishes and its result is dropped.
+    Cancel is honoured inside the computation: between blocks of PCA's covariance/Gram build and at every
+    UMAP epoch (:class:`msdash.maps.MapCancelled`); nothing partial is kept.
     """
-    if callback({"phase": "computing"}) is False:
+    from msdash.maps import MapCancelled, pca_map, umap_map
+
+    def tick(fraction):  # step events are thinned by the job; the progress bar reads the last fraction
+        return callback({"event": "step", "phase": "computing", "fraction": float(fraction)})
+
+    if callback({"event": "step", "phase": "computing", "fraction": 0.0}) is False:
         return None
-    if method == "PCA":
-        from msdash.maps import pca_map
-
-        result = pca_map(values, n_components=30, standardize=standardize)
-    else:
-        from msdash.maps import umap_map
-
-        result = umap_map(values, n_neighbors=settings["n_neighbors"], min_dist=settings["min_dist"],
-                          metric=settings["metric"], random_state=42 if settings["seeded"] else None,
-                          standardize=standardize)
-    return result if callback({"phase": "done"}) is not False else None
+    try:
+        if method == "PCA":
+            result = pca_map(values, n_components=30, standardize=standardize, callback=tick)
+        else:
+            result = umap_map(values, n_neighbors=settings["n_neighbors"], min_dist=settings["min_dist"],
+                              metric=settings["metric"], random_state=42 if settings["seeded"] else None,
+                              standardize=standardize, callback=tick)
+    except MapCancelled:
+        return None
+    return result if callback({"event": "step", "phase": "done", "fraction": 1.0}) is not False else None
 
 
 def background_map(index, label, table, method, standardize, settings, estimate):
@@ -467,10 +471,11 @@ def _map_progress(job_id, what, estimate):
         if not job.running:
             st.rerun(scope="app")
         elapsed = time.time() - job.started
-        st.progress(min(elapsed / max(estimate, 1e-9), 0.99),
-                    text=f"{what}: {elapsed:.0f} s of an estimated {estimate:.0f} s")
+        done = max((e.get("fraction", 0.0) for e in job.events[-1:]), default=0.0)
+        shown = done if done > 0 else min(elapsed / max(estimate, 1e-9), 0.99)  # the work's own count first
+        st.progress(min(shown, 0.99), text=f"{what}: {elapsed:.0f} s of an estimated {estimate:.0f} s")
         st.button("Cancel", key=f"cancel_{job_id}", on_click=jobs.cancel, args=(job_id,),
-                  help="Stops waiting for this map. A decomposition already running has no stop point inside: "
-                       "it finishes in the background and its result is dropped.")
+                  help="Stops the map at its next step (a block of the PCA, an epoch of UMAP); nothing partial "
+                       "is kept.")
 
     panel()
