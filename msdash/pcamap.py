@@ -110,7 +110,10 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto", callback=No
         "gram" eigendecomposes the Gram matrix of the smaller side (``Z Zᵀ``, n×n, when n_features > n_valid;
         ``Zᵀ Z``, d×d, otherwise), accumulated over blocks of columns or rows sized from
         :func:`msdash.config.memory_budget` without copying the table: fast and memory-bounded for both
-        149 × 25,281 and 50,000 × 4,225 tables (the table plus a few ``min(n, d)²`` matrices). Components with
+        149 × 25,281 and 50,000 × 4,225 tables (the table plus a few ``min(n, d)²`` matrices). On the tall
+        route exactly repeated columns (a two-point autocorrelation window holds every value twice) are merged
+        first, weighted by √multiplicity: the same PCA from a smaller covariance, at the cost of a copy of the
+        distinct columns when that fits a quarter of the budget (:func:`msdash.models.blocked.distinct_columns`). Components with
         variance below about 1e-10 of the first lose accuracy on this route (it squares the condition number).
         "svd" runs ``scipy.linalg.svd`` on a centred copy of the valid rows (exact to working precision,
         slower, holds copies of the table). "auto" is "gram".
@@ -172,10 +175,16 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto", callback=No
 
         # stage weights ~ the work of each step (statistics: 2 passes of n·d, Gram: n·d·min(n, d))
         rows = np.flatnonzero(valid)
-        mean, var = blocked.column_stats(X, rows, blocked.block_length(n_features),
+        # tall: exactly repeated columns (two-point windows) merged, weighted by √multiplicity, give the same
+        # PCA from an r×r covariance (blocked.distinct_columns); mapped back to every column at the end
+        merged = blocked.distinct_columns(X, rows) if n_features <= n_valid else None
+        table, table_rows, weights = ((X, rows, np.ones(n_features)) if merged is None
+                                      else (merged[0], np.arange(n_valid), merged[2]))
+        width = table.shape[1]
+        mean, var = blocked.column_stats(table, table_rows, blocked.block_length(width),
                                          progress=_stage(callback, 0.0, 0.1))
-        std = np.sqrt(var)
-        scale = np.where(std > 0, std, 1.0) if standardize else np.ones(n_features)
+        std = np.sqrt(var) / weights  # the table's own standard deviations
+        scale = np.where(std > 0, std, 1.0) if standardize else np.ones(width)
         if n_features > n_valid:
             columns = blocked.block_length(n_valid, copies=2)
             gram, _ = blocked.column_gram(X, rows, rows[:0], mean, scale, columns,
@@ -189,15 +198,19 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto", callback=No
             Vt /= np.where(s > 0, s, 1.0)[:, None]
             scores = U * s
         else:
-            block = blocked.block_length(n_features)
-            cov, _ = blocked.row_gram(X, rows, mean, block, progress=_stage(callback, 0.1, 0.7))
+            block = blocked.block_length(width)
+            cov, _ = blocked.row_gram(table, table_rows, mean, block, progress=_stage(callback, 0.1, 0.7))
             blocked.scale_both_sides(cov, scale)
             total = float(np.trace(cov))
             variances, V = blocked.top_eigh(cov, k)
             _tick(callback, 0.9)
             variances = np.clip(variances, 0.0, None)
             Vt = V.T.copy()
-            scores = blocked.project(X, rows, mean, scale, Vt, block, progress=_stage(callback, 0.9, 1.0))
+            scores = blocked.project(table, table_rows, mean, scale, Vt, block,
+                                     progress=_stage(callback, 0.9, 1.0))
+            if merged is not None:
+                inverse = merged[1]
+                mean, scale, Vt = mean[inverse] / weights[inverse], scale[inverse], Vt[:, inverse] / weights[inverse]
     _tick(callback, 1.0)
 
     # sign: the largest-|loading| entry of every component is positive

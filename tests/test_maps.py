@@ -82,6 +82,23 @@ class TestPcaMap:
         reference = PCA(10, svd_solver="full").fit(StandardScaler().fit_transform(X))
         np.testing.assert_allclose(result.explained_variance_ratio, reference.explained_variance_ratio_, atol=1e-10)
 
+    @pytest.mark.parametrize("standardize", [False, True])
+    def test_repeated_columns_are_merged_and_give_the_full_table_pca(self, standardize):
+        base = _table(300, 9, seed=6)
+        X = base[:, [0, 1, 2, 3, 1, 4, 5, 6, 7, 8, 4, 4, 0]]  # two-point windows repeat every value
+        X[[4, 50]] = np.nan
+        result = pca_map(X, n_components=6, standardize=standardize)
+        valid = ~np.isnan(X).any(axis=1)
+        Z = StandardScaler().fit_transform(X[valid]) if standardize else X[valid]
+        reference = PCA(6, svd_solver="full").fit(Z)
+        _same_up_to_sign(result.coords[valid], reference.transform(Z), atol=1e-8)
+        _same_up_to_sign(result.components.T, reference.components_.T, atol=1e-10)
+        np.testing.assert_allclose(result.explained_variance_ratio, reference.explained_variance_ratio_, rtol=1e-10)
+        np.testing.assert_allclose(result.mean, X[valid].mean(axis=0), rtol=1e-12)
+        expected_scale = X[valid].std(axis=0) if standardize else np.ones(13)
+        np.testing.assert_allclose(result.scale, expected_scale, rtol=1e-12)
+        np.testing.assert_allclose(result.transform(X[valid]), result.coords[valid], atol=1e-9)
+
     def test_nan_rows_are_left_out_and_get_nan_coords(self):
         X = _table(80, 6)
         X_bad = X.copy()

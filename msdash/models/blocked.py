@@ -16,7 +16,7 @@ from scipy.linalg.blas import dsyrk
 
 __all__ = ["block_length", "column_stats", "row_gram", "column_gram", "project", "tall_r", "wide_r",
            "symmetrize", "constant_columns", "top_eigh", "loadings", "subtract_outer",
-           "scale_both_sides"]
+           "scale_both_sides", "distinct_columns"]
 
 BLOCK_SHARE = 16  # a block may hold 1/16 of the memory budget …
 MAX_BLOCK_BYTES = 128 * 1024**2  # … and at most 128 MiB: thousands of rows, BLAS gains nothing from more
@@ -271,3 +271,61 @@ def scale_both_sides(matrix, scale, step=512):
         band = slice(start, min(start + step, len(matrix)))
         matrix[band] /= scale[band, None] * scale[None, :]
     return matrix
+
+
+def distinct_columns(X, rows=None, *, budget=None):
+    """The distinct columns of ``X[rows]``, each weighted by the square root of its multiplicity, when some
+    columns are exact copies of others (a two-point autocorrelation window holds every value twice:
+    S2(r) = S2(−r)).
+
+    With P the d×r 0/1 map of columns to their distinct column and W = diag(√multiplicity), ``X = (X_u W)
+    (W⁻¹ Pᵀ)`` where the right factor has orthonormal rows, so ``Y = X_u W`` (n×r) has the same covariance
+    eigenvalues, scores and (mapped back, ``v_j = v_Y[u(j)] / w_u(j)``) components as X, exactly: the r×r
+    eigenproblems cost (r/d)³, the Gram builds (r/d)² of the d×d ones. Copies are found by two exact
+    column sums (the same operations on equal columns give equal bits) and checked value by value.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    rows : ndarray of int, optional
+        Rows to use (all by default); Y has one row per entry, in that order.
+    budget : int, optional
+        Bytes; default :func:`msdash.config.memory_budget`.
+
+    Returns
+    -------
+    (Y, inverse, weights) or None
+        ``Y`` (len(rows), r); ``inverse`` (d,) the distinct column of every column; ``weights`` (r,) the
+        square roots of the multiplicities.
+        None when no column repeats, or when Y (n·r float64) would take more than a quarter of the budget.
+    """
+    d = X.shape[1]
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows, dtype=np.intp)
+    n = len(rows)
+    if budget is None:
+        from msdash.config import memory_budget
+
+        budget = memory_budget()
+    block = block_length(d, budget=budget)
+    weights_rows = np.random.default_rng(0).random(n)
+    signature = np.zeros((d, 2))
+    for part_rows, part in _row_blocks(X, rows, block):
+        signature[:, 0] += part.sum(axis=0)
+        signature[:, 1] += (part * weights_rows[part_rows, None]).sum(axis=0)
+    _, first, inverse, counts = np.unique(signature, axis=0, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    r = len(first)
+    if r == d or 4 * 8 * n * r > budget:
+        return None
+    order = np.argsort(first)  # keep the table's column order
+    label = np.empty(r, dtype=np.intp)
+    label[order] = np.arange(r)
+    first, counts, inverse = first[order], counts[order], label[inverse.ravel()]
+    copies = np.flatnonzero(counts[inverse] > 1)
+    weights = np.sqrt(counts.astype(np.float64))
+    Y = np.empty((n, r))
+    for part_rows, part in _row_blocks(X, rows, block):
+        if not np.array_equal(part[:, copies], part[:, first[inverse[copies]]]):
+            return None  # equal signatures of different columns: merge nothing
+        np.multiply(part[:, first], weights, out=Y[part_rows])
+    return Y, inverse, weights

@@ -259,50 +259,8 @@ class PCScores:
 
 
 def _distinct_columns(X, budget):
-    """The table's distinct columns, each weighted by the square root of its multiplicity, when some columns
-    are exact copies of others (a two-point autocorrelation window holds every value twice: S2(r) = S2(−r)).
-
-    With P the d×r 0/1 map of columns to their distinct column and W = diag(√multiplicity), ``X = (X_u W)
-    (W⁻¹ Pᵀ)`` where the right factor has orthonormal rows, so ``Y = X_u W`` (n×r) has the same covariance
-    eigenvalues, scores and (mapped back, ``v_j = v_Y[u(j)] / w_u(j)``) components as X, exactly: the r×r
-    eigenproblems cost (r/d)³, the Gram builds (r/d)² of the d×d ones. Copies are found by two exact
-    column sums (the same operations on equal columns give equal bits) and checked value by value.
-
-    Returns
-    -------
-    (Y, inverse, weights) or None
-        None when no column repeats, or when Y (n·r float64) would take more than a quarter of the budget.
-    """
-    n, d = X.shape
-    if budget is None:
-        from msdash.config import memory_budget
-
-        budget = memory_budget()
-    block = blocked.block_length(d, budget=budget)
-    weights_rows = np.random.default_rng(0).random(n)
-    signature = np.zeros((d, 2))
-    for start in range(0, n, block):
-        part = X[start:start + block]
-        signature[:, 0] += part.sum(axis=0)
-        signature[:, 1] += (part * weights_rows[start:start + block, None]).sum(axis=0)
-    _, first, inverse, counts = np.unique(signature, axis=0, return_index=True, return_inverse=True,
-                                          return_counts=True)
-    r = len(first)
-    if r == d or 4 * 8 * n * r > budget:
-        return None
-    order = np.argsort(first)  # keep the table's column order
-    label = np.empty(r, dtype=np.intp)
-    label[order] = np.arange(r)
-    first, counts, inverse = first[order], counts[order], label[inverse.ravel()]
-    copies = np.flatnonzero(counts[inverse] > 1)
-    weights = np.sqrt(counts.astype(np.float64))
-    Y = np.empty((n, r))
-    for start in range(0, n, block):
-        part = X[start:start + block]
-        if not np.array_equal(part[:, copies], part[:, first[inverse[copies]]]):
-            return None  # equal signatures of different columns: merge nothing
-        np.multiply(part[:, first], weights, out=Y[start:start + block])
-    return Y, inverse, weights
+    """:func:`msdash.models.blocked.distinct_columns` of the whole table (a name tests can replace)."""
+    return blocked.distinct_columns(X, budget=budget)
 
 
 def _needs_svd(values, total, k):
