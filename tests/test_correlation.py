@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from msdash.errors import InputError
-from msdash.features.correlation import (check_stack, two_point, two_point_labels, two_point_paper_a,
-                                         two_point_paper_a_labels, two_point_paper_b, two_point_paper_b_labels,
-                                         volume_fraction)
+from msdash.features.correlation import check_stack, two_point, two_point_labels, volume_fraction
+from msdash.features.correlation_papers import (two_point_paper_a, two_point_paper_a_labels, two_point_paper_b,
+                                                two_point_paper_b_labels)
 
 DTYPES = [np.uint8, bool, np.int64, np.float32, np.float64]
 

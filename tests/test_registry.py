@@ -161,20 +161,19 @@ class TestFitToSizes:
 
 
 class TestSplitModules:
-    def test_registry_and_correlation_keep_their_names(self):
-        """The built-ins and the published variants moved to modules of their own; old imports still work."""
+    def test_the_published_variants_resolve_from_their_own_module(self):
+        """The built-ins and the published variants have modules of their own, imported only downward."""
         from msdash.features import correlation, correlation_papers
 
         assert set(REQUIRED) <= set(EXTRACTORS)
-        for name in ("two_point_paper_a", "two_point_paper_b", "two_point_paper_a_labels", "two_point_paper_b_labels"):
-            assert getattr(correlation, name) is getattr(correlation_papers, name)
-            assert get_spec(name if "labels" not in name else name[:-7]).load()  # "module:attr" still resolves
-        with pytest.raises(AttributeError):
-            correlation.no_such_function  # noqa: B018
+        for name in ("two_point_paper_a", "two_point_paper_b"):
+            assert get_spec(name).load() is getattr(correlation_papers, name)  # "module:attr" resolves
+            assert not hasattr(correlation, name)  # one home, no re-export that imports back
 
-    @pytest.mark.parametrize("first", ["msdash.features.correlation_papers", "msdash.features.builtin_extractors"])
-    def test_either_module_can_be_imported_first(self, first):
-        code = (f"import {first}; from msdash.features.correlation import two_point_paper_b; "
+    @pytest.mark.parametrize("first", ["msdash.features.correlation_papers", "msdash.features.builtin_extractors",
+                                       "msdash.features.registry"])
+    def test_any_module_can_be_imported_first(self, first):
+        code = (f"import {first}; from msdash.features.correlation_papers import two_point_paper_b; "
                 "from msdash.features import EXTRACTORS; print(len(EXTRACTORS) >= 8)")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr

@@ -4,8 +4,9 @@
 (module ``__getattr__``), so the registry can be listed without scipy or the descriptor modules.
 """
 
-from msdash.features.extract import FeatureError, FeatureTable, extract
 from msdash.features.registry import EXTRACTORS, ExtractorSpec, Param, register
+from msdash.features import builtin_extractors  # noqa: E402, F401 — registers the built-ins (imports registry)
+from msdash.features.extract import FeatureError, FeatureTable, extract
 
 __all__ = ["EXTRACTORS", "ExtractorSpec", "Param", "register", "extract", "FeatureTable", "FeatureError",
            "volume_fraction", "two_point", "radial_psd", "phys_feat1", "phys_feat2", "grad_feature"]

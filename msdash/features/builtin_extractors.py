@@ -1,6 +1,6 @@
 """The built-in extractors' registry entries: classical descriptors, foundation models and learned models.
 
-Imported by :mod:`msdash.features.registry` at the end of its own import, so ``EXTRACTORS`` is complete as soon
+Imported by the package :mod:`msdash.features` right after the registry, so ``EXTRACTORS`` is complete as soon
 as the registry is; the descriptor modules themselves are imported only when an extractor runs or labels.
 """
 
@@ -54,6 +54,7 @@ def _module_labels(module, attr):
 
 def _register_builtins():
     corr, spec_mod = "msdash.features.correlation", "msdash.features.spectral"
+    papers = "msdash.features.correlation_papers"
     register(ExtractorSpec(
         "volume_fraction", "Volume fraction", "classical",
         "Fraction of pixels in one phase of the phase map.",
@@ -74,11 +75,13 @@ def _register_builtins():
     register(ExtractorSpec(
         "two_point_paper_a", "Two-point correlation (study A)", "classical",
         "Study A's auto-correlation: 41×41 vectors (1681 features), per orthogonal section for volumes.",
-        f"{corr}:two_point_paper_a", input="labels", label_function=_module_labels(corr, "two_point_paper_a_labels")))
+        f"{papers}:two_point_paper_a", input="labels",
+        label_function=_module_labels(papers, "two_point_paper_a_labels")))
     register(ExtractorSpec(
         "two_point_paper_b", "Two-point correlation (study B)", "classical",
         "Study B's auto-correlation: 159×159 vectors (25281 features).",
-        f"{corr}:two_point_paper_b", input="labels", label_function=_module_labels(corr, "two_point_paper_b_labels")))
+        f"{papers}:two_point_paper_b", input="labels",
+        label_function=_module_labels(papers, "two_point_paper_b_labels")))
     bins = Param("bins", 32, "int", min=2, max=1024, help="Number of radial frequency bins.")
     register(ExtractorSpec(
         "radial_psd", "Radial power spectrum", "classical",

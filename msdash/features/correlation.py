@@ -350,16 +350,3 @@ def _pair_counts(shape, c, periodic):
     for axis, n in enumerate(shape):
         counts = counts * (n - lags).reshape([-1 if i == axis else 1 for i in range(len(shape))])
     return counts
-
-
-_PAPERS = ("two_point_paper_a", "two_point_paper_a_labels", "two_point_paper_b", "two_point_paper_b_labels")
-
-
-def __getattr__(name):
-    # The published variants live in :mod:`.correlation_papers`; reached from here too (registry entries,
-    # user code), lazily so that either module can be imported first.
-    if name in _PAPERS:
-        from . import correlation_papers
-
-        return getattr(correlation_papers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

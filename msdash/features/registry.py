@@ -357,7 +357,3 @@ def _parts(spec, shape):
         d, h, w = shape
         return [(h, w), (d, w), (d, h)]
     return [shape]
-
-
-# Registers the built-ins, which need the names above: imported last on purpose.
-from msdash.features import builtin_extractors as _builtins  # noqa: E402, F401

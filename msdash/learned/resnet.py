@@ -13,16 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from msdash.errors import InputError
+from msdash.learned.resnet_layouts import ARCHS, LAYOUTS
 
 __all__ = ["LAYOUTS", "ARCHS", "resnet_config", "build_resnet", "resnet_embed", "make_regressor",
            "regressor_from_config", "backbone_config", "default_device", "ResNetRegressor"]
 
-#: depth → (blocks per stage, block type, channels per stage).
-LAYOUTS = {18: ((2, 2, 2, 2), "basic", (64, 128, 256, 512)),
-           34: ((3, 4, 6, 3), "basic", (64, 128, 256, 512)),
-           50: ((3, 4, 6, 3), "bottleneck", (256, 512, 1024, 2048))}
-#: Architecture names used by the trainers → depth.
-ARCHS = {"resnet18": 18, "resnet34": 34, "resnet50": 50}
 _CONFIG_FIELDS = ("num_channels", "embedding_size", "hidden_sizes", "depths", "layer_type", "hidden_act",
                   "downsample_in_first_stage", "downsample_in_bottleneck")
 _IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from msdash.errors import InputError
+from msdash.learned.resnet_layouts import LAYOUTS
 
 __all__ = ["WEIGHT_SUFFIXES", "load_weights_file", "torchvision_to_transformers", "infer_depth"]
 
@@ -155,8 +156,6 @@ def infer_depth(state):
     blocks = [1 + max((int(m.group(2)) for k in state if (m := _BLOCK.fullmatch(k)) and m.group(1) == str(s)),
                       default=-1) for s in range(1, 5)]
     bottleneck = any(_BLOCK.fullmatch(k) and ".conv3." in f".{k}" for k in state)
-    from msdash.learned.resnet import LAYOUTS
-
     for depth, (depths, kind, _) in LAYOUTS.items():
         if tuple(blocks) == tuple(depths) and (kind == "bottleneck") == bottleneck:
             return depth
