@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from msdash.errors import InputError
-from msdash.predict import _rows_per_block, model_space, nearest_distance
+from msdash.modelspace import _rows_per_block, model_space, nearest_distance
 
 __all__ = ["OODCheck", "ood_check", "subspace_residual", "out_of_fold_residual", "default_folds"]
 
