@@ -7,7 +7,6 @@ Shared by :mod:`msdash.ood` and :mod:`msdash.predict`, which both import it (nev
 import numpy as np
 
 
-
 def _rows_per_block(width, budget=None):
     from msdash.models.blocked import block_length
 
