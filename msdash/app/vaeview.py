@@ -22,13 +22,13 @@ def _model(run_ref):
 
 @st.cache_data(max_entries=8, show_spinner="Encoding every patch…")
 def _latents(run_ref, dataset_id, _images, stride):
-    from msdash.learned.texture_vae import patch_latents
+    from msdash.learned.vae_analysis import patch_latents
 
     return patch_latents(_model(run_ref), _images, stride=stride)
 
 
 def _patches(images, patch, stride, count, seed):
-    from msdash.learned.texture_vae import patch_stack
+    from msdash.learned.vae_patches import patch_stack
 
     patches, parents = patch_stack(images, patch=patch, stride=stride)
     pick = np.sort(np.random.default_rng(seed).choice(len(patches), size=min(count, len(patches)), replace=False))

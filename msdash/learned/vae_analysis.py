@@ -68,7 +68,8 @@ def patch_latents(model, images, *, stride=None, batch_size=64):
     mu : ndarray (n_patches, latent)
     parents : ndarray of int (n_patches,)
     """
-    from msdash.learned.texture_vae import encode, patch_stack
+    from msdash.learned.vae_patches import patch_stack
+    from msdash.learned.vae_views import encode
 
     patches, parents = patch_stack(images, patch=model.patch, stride=stride or model.patch)
     return encode(model, patches, batch_size=batch_size), parents

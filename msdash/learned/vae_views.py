@@ -16,6 +16,10 @@ import torch
 
 from msdash.errors import InputError
 
+#: KL budget (nats per patch) that sets TextureVAE's automatic β: β = pair style loss / this
+#: (:mod:`msdash.learned.texture_vae`).
+AUTO_KL_NATS = 100.0
+
 __all__ = ["encode", "reconstruct", "sample", "traverse", "traversal_values", "beta_summary"]
 
 
@@ -179,7 +183,6 @@ def beta_summary(config):
     >>> beta_summary({"beta": 1.0, "beta_used": 1.0})
     'β = 1 (set by the user)'
     """
-    from msdash.learned.texture_vae import AUTO_KL_NATS
 
     used = config.get("beta_used")
     if used is None:
