@@ -191,7 +191,9 @@ class TestEmbed:
         calls = []
         out = embed(_images(3), model=folders["dinov2"], batch_size=2, progress=lambda d, t, m: calls.append((d, t)))
         assert out.shape == (3, DIM) and calls == [(2, 3), (3, 3)]
-        assert foundation.extract_foundation(np.stack(_images(2)), model=folders["dinov2"]).shape == (2, DIM)
+        from msdash.features.foundation_extract import extract_foundation
+
+        assert extract_foundation(np.stack(_images(2)), model=folders["dinov2"]).shape == (2, DIM)
 
     @pytest.mark.parametrize("kwargs", [{"mode": "fancy"}, {"pooling": "max"}, {"batch_size": 0}])
     def test_bad_options(self, models, kwargs):

@@ -23,7 +23,7 @@ from msdash.features.foundation_prep import FITS, MODES, prepare, prepared_shape
 
 __all__ = ["Preset", "PRESETS", "FoundationModel", "model_status", "status_table", "weights_fingerprint",
            "load_model", "embed", "embed_labels", "auto_batch_size", "rate_message", "EmbeddingCancelled",
-           "extract_foundation", "download_model", "MODES", "FITS", "POOLINGS"]
+           "download_model", "MODES", "FITS", "POOLINGS"]
 
 POOLINGS = ("cls", "mean", "cls+mean")
 #: Bytes of activations one CPU batch may take.
@@ -250,13 +250,6 @@ def embed_labels(d, name):
     ['dinov2-small[0]', 'dinov2-small[1]']
     """
     return [f"{name}[{i}]" for i in range(int(d))]
-
-
-def extract_foundation(images, **kwargs):
-    """Registry adapter: see :func:`msdash.features.foundation_extract.extract_foundation`."""
-    from msdash.features.foundation_extract import extract_foundation as run
-
-    return run(images, **kwargs)
 
 
 def download_model(preset, **kwargs):
