@@ -241,5 +241,5 @@ class TestRegistry:
 
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
         monkeypatch.setattr(foundation_models, "_LOADED", {})
-        table = extract(_images(1), "clip", store=False)
-        assert table.errors and "openai/clip-vit-base-patch16" in table.errors[0].message
+        with pytest.raises(InputError, match="no sample gave features.*openai/clip-vit-base-patch16"):
+            extract(_images(1), "clip", store=False)
