@@ -216,7 +216,7 @@ def _next_page(at):
 def _shown_table(dataset_id):
     from msdash.features import extract
 
-    from msdash.dataset import load_dataset
+    from msdash.datastore import load_dataset
 
     return extract(load_dataset(dataset_id), "two_point_paper_b").to_frame()
 

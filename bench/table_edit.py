@@ -1,7 +1,7 @@
 """Editing a saved data set's table vs saving the whole set again (issue 17 item 3), one JSON line.
 
 A set of N uint8 micrographs with a sparse hardness column is saved once; then a derived column is added
-through :func:`msdash.datastore.replace_dataset` (the path the Data page takes). The baseline is what an edit
+through :func:`msdash.saved.replace_saved` (the path the Data page takes). The baseline is what an edit
 cost before: re-uploading, i.e. saving the whole set again under a new table (``save_dataset`` of a fresh
 Dataset, images rewritten). Both are timed in the same run, in the same fresh workspace; bytes written are
 counted from ``/proc/self/io``; peak RSS from ``resource``.
@@ -31,8 +31,9 @@ def main(n=1000, side=256):
     import numpy as np
     import pandas as pd
 
-    from msdash.dataset import Dataset, load_dataset, save_dataset
-    from msdash.datastore import replace_dataset
+    from msdash.dataset import Dataset
+    from msdash.datastore import load_dataset, save_dataset
+    from msdash.saved import replace_saved
     from msdash.derived import add_derived, coalesce
     from msdash.imagestore import Images
 
@@ -50,7 +51,7 @@ def main(n=1000, side=256):
     loaded = load_dataset(first)
     started, written = time.perf_counter(), _written()
     edited = add_derived(loaded, coalesce(loaded.properties, "HV", "H (GPa)", factor=1000 / 9.80665, name="HV all"))
-    new_id = replace_dataset(first, edited)
+    new_id = replace_saved(first, edited)
     edit_s, edit_mb = time.perf_counter() - started, (_written() - written) / 1e6
 
     started, written = time.perf_counter(), _written()

@@ -117,7 +117,7 @@ def _parse_params(pairs):
 def _generate(args):
     import zipfile
 
-    from msdash.dataset import save_dataset
+    from msdash.datastore import save_dataset
     from msdash.selection import selection_zip
     from msdash.synthetic.generate import GENERATORS, generate_dataset
 

@@ -1,7 +1,7 @@
-"""Data sets: named images plus a property table, with content hashes; saved through :mod:`msdash.datastore`.
+"""Data sets: named images plus a property table, with content hashes.
 
-``save_dataset``, ``load_dataset``, ``list_datasets``, ``delete_dataset`` and ``dataset_exists`` are
-re-exported here from :mod:`msdash.datastore`, which holds the workspace layout.
+Saved, listed, loaded and deleted by :mod:`msdash.datastore` (``save_dataset``, ``load_dataset``…), which imports
+this module and is not imported by it.
 """
 
 import hashlib
@@ -16,8 +16,7 @@ import pandas as pd
 from .errors import InputError
 from .imagestore import Images
 
-__all__ = ["Dataset", "DatasetInfo", "save_dataset", "load_dataset", "list_datasets", "delete_dataset",
-           "demo_dataset", "dataset_exists"]
+__all__ = ["Dataset", "DatasetInfo", "demo_dataset"]
 
 _DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 DEMO_NAME = "Demo: 300 two-phase microstructures (64×64)"
@@ -29,7 +28,8 @@ class Dataset:
 
     Construction checks and normalises the contents: images are read as float32 arrays of shape
     ``(H, W)``, ``(H, W, 3)`` or ``(D, H, W)`` (kept compactly: an :class:`~msdash.imagestore.Images`
-    passed in, e.g. ``LoadResult.images``, keeps its 8-bit, 16-bit and binary arrays as they are); properties are re-ordered to the sample order, numeric columns become
+    passed in, e.g. ``LoadResult.images``, keeps its 8-bit, 16-bit and binary arrays as they are);
+    properties are re-ordered to the sample order, numeric columns become
     float64 and all other columns text (``str`` dtype, missing values NaN).
 
     Parameters
@@ -125,7 +125,7 @@ class Dataset:
         list of str
         """
         if self._image_hashes is None:
-            from .features.store import image_hash
+            from .features.storekeys import image_hash
 
             self._image_hashes = [image_hash(self.images[name]) for name in self.images]
         return self._image_hashes
@@ -311,10 +311,6 @@ def _normalise_properties(properties, names):
         table[column] = table[column].astype(np.float64 if numeric else "str")
     table.index.name = None
     return table
-
-
-# The store needs Dataset, so it is imported last (msdash.datastore reads msdash.dataset lazily).
-from .datastore import dataset_exists, delete_dataset, list_datasets, load_dataset, save_dataset  # noqa: E402
 
 
 def _check_pixel_size(value):

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import atomic, config
+from . import dataset as _sets
 from .errors import InputError, WorkspaceError
 from .imagestore import Images
 # Workspace upkeep (leftovers of killed saves, the read-only check) has its own module; same names here.
@@ -48,13 +49,6 @@ _ID = re.compile(r"[0-9a-f]{16}")
 _META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
 #: Longest wait (seconds) for another process's save of the same contents before giving up.
 LOCK_WAIT_S = 600.0
-
-
-def _dataset():
-    # msdash.dataset re-exports this module's functions, so it is imported at call time, not at the top.
-    from . import dataset
-
-    return dataset
 
 
 def save_dataset(ds):
@@ -166,7 +160,7 @@ def load_dataset(dataset_id):
             properties.index = pd.Index(names)
         else:
             properties = None
-        return _dataset().Dataset(meta["name"], images, properties, group_column=meta["group_column"],
+        return _sets.Dataset(meta["name"], images, properties, group_column=meta["group_column"],
                                   source=meta["source"], notes=meta["notes"], derived=meta.get("derived", {}),
                                   pixel_size_um=meta.get("pixel_size_um"))
     except MemoryError:
@@ -208,18 +202,17 @@ def list_datasets():
             continue
         size = sum(meta["files"].values()) + (folder / _META).stat().st_size
         infos.append(
-            _dataset().DatasetInfo(folder.name, meta["name"], len(meta["names"]), meta["created"], meta["source"],
+            _sets.DatasetInfo(folder.name, meta["name"], len(meta["names"]), meta["created"], meta["source"],
                         dict(meta["kinds"]), size)
         )
     return sorted(infos, key=lambda info: (info.created, info.id), reverse=True)
 
 
 def delete_dataset(dataset_id):
-    """Delete a saved data set with what the workspace keeps only for it.
+    """Delete a saved data set's entry (its images, table and meta.json).
 
-    Its cached feature tables, imported feature tables, training runs and the store rows of images no other
-    saved data set has go too (:func:`msdash.features.cleanup.delete_dataset_features`); features of images
-    another set shares stay.
+    What the workspace derived from it (feature tables, imported features, runs) is not touched here:
+    :func:`msdash.saved.delete_saved` deletes both, and is what the app calls.
 
     Raises
     ------
@@ -229,9 +222,6 @@ def delete_dataset(dataset_id):
     folder = _entry_folder(dataset_id)
     if not folder.is_dir():
         raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may be deleted already.")
-    from .features.cleanup import delete_dataset_features
-
-    delete_dataset_features(dataset_id)  # first: it reads the set's image hashes where no table holds them
     atomic.discard(folder)
 
 
@@ -256,7 +246,7 @@ def set_pixel_size(dataset_id, pixel_size_um):
     WorkspaceError
         No such data set, a damaged one, or a workspace that cannot be written.
     """
-    value = _dataset()._check_pixel_size(pixel_size_um)
+    value = _sets._check_pixel_size(pixel_size_um)
     _edit_meta(dataset_id, lambda meta: meta.update(pixel_size_um=value), "set the pixel size of")
     return value
 
@@ -308,9 +298,10 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
     """Save an edited version of a saved data set (new table, renamed columns…) without rewriting its images.
 
     The id is the content hash, so a changed table gives a new id: its entry is written with ``images.npz``
-    hard-linked to the old entry's (copied only where the file system cannot link), imported feature tables
-    move with it, and the old entry is deleted unless ``keep_old``. Features computed for the images stay
-    valid: the feature store keys them by image content.
+    hard-linked to the old entry's (copied only where the file system cannot link), and the old entry is
+    deleted unless ``keep_old``. Features computed for the images stay valid: the feature store keys them by
+    image content. :func:`msdash.saved.replace_saved` also moves what the workspace keeps per data set id
+    (imported feature tables, training runs); the app calls that.
 
     Parameters
     ----------
@@ -330,7 +321,7 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
     if not folder.is_dir():
         raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
     meta = _read_meta(folder, dataset_id)
-    if ds.names != meta["names"] or _dataset()._count_kinds(ds.images.raw_values()) != meta["kinds"]:
+    if ds.names != meta["names"] or _sets._count_kinds(ds.images.raw_values()) != meta["kinds"]:
         raise InputError("the edited data set does not hold the saved set's images; only its table can change",
                          name="ds")
     new_id = ds.content_hash()
@@ -346,8 +337,6 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
                 if os.path.lexists(root / new_id):
                     atomic.discard(root / new_id)
                 _write_and_rename(root, ds, new_id, images_from=folder / _IMAGES)
-        _move_imported(dataset_id, new_id)
-        _move_runs(dataset_id, new_id)
     except (WorkspaceError, InputError):
         raise
     except OSError as exc:
@@ -355,28 +344,6 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
     if not keep_old:
         delete_dataset(dataset_id)
     return new_id
-
-
-def _move_runs(old_id, new_id):
-    # Training runs were made on the images, which an edited table keeps: they follow the new id.
-    from .learned.runs import read_meta, write_meta
-
-    learned = config.workspace() / "learned"
-    for run in sorted(learned.glob("*/*/meta.json")) if learned.is_dir() else ():
-        try:
-            meta = read_meta(run.parent)
-        except (OSError, ValueError):
-            continue
-        if isinstance(meta, dict) and meta.get("dataset_id") == old_id:
-            write_meta(run.parent, {**meta, "dataset_id": new_id})
-
-
-def _move_imported(old_id, new_id):
-    # Imported feature tables are kept per data set id (by sample name): the edited set keeps them.
-    from .features.imported_store import load_imported, save_imported
-
-    for table in load_imported(old_id):
-        save_imported(new_id, table)
 
 
 def _entry_folder(dataset_id):
@@ -421,7 +388,7 @@ def _write_entry(folder, ds, dataset_id, images_from=None):
         "pixel_size_um": ds.pixel_size_um,
         "names": ds.names,
         "columns": list(ds.properties.columns),
-        "kinds": _dataset()._count_kinds(ds.images.raw_values()),
+        "kinds": _sets._count_kinds(ds.images.raw_values()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     atomic.write_bytes(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())

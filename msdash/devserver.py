@@ -114,7 +114,8 @@ def saved_random_maps(n=50_000, size=8, seed=0, cutoff=1):
     """
     import numpy as np
 
-    from msdash.dataset import Dataset, save_dataset
+    from msdash.dataset import Dataset
+    from msdash.datastore import save_dataset
     from msdash.features import extract
     from msdash.features.store import save_table_meta
 

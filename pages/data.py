@@ -4,7 +4,7 @@ import streamlit as st
 
 from msdash.app import forms, state, tableedit, widgets
 from msdash.app.upload import parsed_upload, table_and_report
-from msdash.dataset import list_datasets, save_dataset
+from msdash.datastore import list_datasets, save_dataset
 from msdash.display import escape_markdown
 from msdash.ingest import build_dataset
 

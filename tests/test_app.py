@@ -5,7 +5,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, phase_maps, png_bytes, zip_bytes
-from msdash.dataset import Dataset, list_datasets, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import list_datasets, save_dataset
 
 APP = str(ROOT / "app.py")
 
@@ -85,7 +86,7 @@ class TestUpload:
         saved = [i for i in list_datasets() if i.source == "upload"]
         assert len(saved) == 1 and saved[0].n_samples == 4
         assert at.query_params["ds"] == saved[0].id
-        from msdash.dataset import load_dataset
+        from msdash.datastore import load_dataset
 
         ds = load_dataset(saved[0].id)
         assert ds.group_column == "paper"
@@ -167,7 +168,7 @@ class TestUploadKinds:
         assert not at.exception
         assert any("Read 1 image" in s.value for s in at.success)
         at.button(key="save_upload").click().run()
-        from msdash.dataset import load_dataset
+        from msdash.datastore import load_dataset
 
         saved = load_dataset(at.query_params["ds"])
         assert saved.images["scan"].shape == (5, 6)

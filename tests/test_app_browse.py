@@ -17,7 +17,8 @@ LONG_B = "Vickers hardness (HV), converted from GPa in the source paper"
 
 def papers_dataset(name="papers", n=38, seed=0, papers=19):
     """``n`` random phase maps named ``P<paper>_<k>`` from ``papers`` papers, with its two-point features stored."""
-    from msdash.dataset import Dataset, save_dataset
+    from msdash.dataset import Dataset
+    from msdash.datastore import save_dataset
     from msdash.features import extract
     from msdash.features.store import save_table_meta
 
@@ -168,7 +169,8 @@ class TestMapSettingsSurviveAVisitElsewhere:
 
 class TestQuickStart:
     def test_the_button_opens_the_map_on_the_two_sets_it_names(self):
-        from msdash.dataset import Dataset, save_dataset
+        from msdash.dataset import Dataset
+        from msdash.datastore import save_dataset
 
         rng = np.random.default_rng(0)
         dataset_id = save_dataset(Dataset("fresh", {f"s{i}": (rng.random((64, 64)) < 0.5).astype(np.float32)

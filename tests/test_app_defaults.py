@@ -231,7 +231,8 @@ class TestFeatureCountBeforeComputing:
         from streamlit.testing.v1 import AppTest
 
         from conftest import ROOT
-        from msdash.dataset import Dataset, save_dataset
+        from msdash.dataset import Dataset
+        from msdash.datastore import save_dataset
 
         if budget:
             monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(budget))

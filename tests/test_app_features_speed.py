@@ -54,7 +54,7 @@ class TestDownloadOnDemand:
 
     def test_preview_is_the_corner_of_the_table(self, shown):
         from msdash.app.panels import preview_frame
-        from msdash.dataset import load_dataset
+        from msdash.datastore import load_dataset
         from msdash.features import extract
 
         table = extract(load_dataset(shown.query_params["ds"]), "phys_feat2")
@@ -70,7 +70,8 @@ class TestDownloadOnDemand:
 
 class TestImageScansOncePerDataSet:
     def test_segmentation_preview_scans_the_images_once(self, monkeypatch):
-        from msdash.dataset import Dataset, save_dataset
+        from msdash.dataset import Dataset
+        from msdash.datastore import save_dataset
         from msdash.features import segmentation
 
         rng = np.random.default_rng(0)

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, started_jobs
 from msdash import jobs
-from msdash.dataset import Dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import save_dataset
 from msdash.synthetic import two_phase
 
 pytest.importorskip("torch")

@@ -100,7 +100,8 @@ class TestImportAndSegmentation:
     def test_grey_images_show_their_segmentation_before_two_point(self):
         import numpy as np
 
-        from msdash.dataset import Dataset, save_dataset
+        from msdash.dataset import Dataset
+        from msdash.datastore import save_dataset
 
         rng = np.random.default_rng(0)
         grey = {f"g{i}": np.clip(0.5 + 0.3 * np.sign(rng.random((32, 32)) - 0.5) + 0.05 * rng.normal(size=(32, 32)),

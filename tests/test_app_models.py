@@ -10,7 +10,8 @@ from conftest import ROOT
 from sklearn.model_selection import KFold
 from streamlit.testing.v1 import AppTest
 
-from msdash.dataset import Dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import save_dataset
 from msdash.derived import add_derived, coalesce
 
 APP = str(ROOT / "app.py")

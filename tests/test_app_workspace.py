@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from msdash import atomic, config
-from msdash.dataset import Dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import save_dataset
 from msdash.errors import WorkspaceError
 
 APP = str(ROOT / "app.py")

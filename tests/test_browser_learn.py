@@ -18,7 +18,8 @@ pytest.importorskip("torch")
 def test_texture_vae_trains_with_progress_and_shows_its_views(workspace):
     from playwright.sync_api import sync_playwright
 
-    from msdash.dataset import Dataset, save_dataset
+    from msdash.dataset import Dataset
+    from msdash.datastore import save_dataset
     from msdash.synthetic import two_phase
 
     images = two_phase(10, (64, 64), volume_fraction=0.5, correlation_length=4, seed=3).astype(np.float32)

@@ -11,15 +11,8 @@ import pytest
 from msdash import config
 from msdash import dataset as dataset_module
 from msdash import datastore as store_module
-from msdash.dataset import (
-    Dataset,
-    DatasetInfo,
-    delete_dataset,
-    demo_dataset,
-    list_datasets,
-    load_dataset,
-    save_dataset,
-)
+from msdash.dataset import Dataset, DatasetInfo, demo_dataset
+from msdash.datastore import delete_dataset, list_datasets, load_dataset, save_dataset
 from msdash.errors import InputError, WorkspaceError
 
 
@@ -297,7 +290,7 @@ class TestDemoDataset:
 
 class TestDatasetExists:
     def test_saved_missing_and_malformed_ids(self, workspace):
-        from msdash.dataset import dataset_exists
+        from msdash.datastore import dataset_exists
 
         saved = save_dataset(Dataset("x", {"a": np.eye(3, dtype=np.float32)}))
         assert dataset_exists(saved)
@@ -369,9 +362,10 @@ class TestEditSaved:
         loaded = load_dataset(old_id)
         edited = Dataset(loaded.name, loaded.images, loaded.properties.drop(columns="count"),
                          group_column="paper", source=loaded.source, notes=loaded.notes)
-        new_id = store_module.replace_dataset(old_id, edited)
-        # Copied to the new id; the old id's copy goes with the deletion hook (features.cleanup, wired by the lead).
-        assert list_imported(new_id) == ["emb.csv"]
+        from msdash.saved import replace_saved
+
+        new_id = replace_saved(old_id, edited)  # the data store alone keeps entries; saved moves the rest
+        assert list_imported(new_id) == ["emb.csv"] and list_imported(old_id) == []
         assert load_imported(new_id, "emb.csv").values[:, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
 
     def test_replace_with_only_a_new_name_keeps_the_id(self):

@@ -1,14 +1,16 @@
-"""Deleting or editing a saved data set through the data store takes its features along (issue 17 item 4)."""
+"""Deleting or editing a saved data set (msdash.saved) takes its features along (issue 17 item 4)."""
 
 import json
 
 import numpy as np
 
 from msdash.dataset import Dataset
-from msdash.datastore import delete_dataset, list_datasets, load_dataset, replace_dataset, save_dataset
+from msdash.datastore import list_datasets, load_dataset, save_dataset
 from msdash.features import extract
 from msdash.features.imported import import_features, load_imported, save_imported
 from msdash.features.store import default_store
+from msdash.saved import delete_saved as delete_dataset
+from msdash.saved import replace_saved as replace_dataset
 
 
 def _images(n, seed, size=12):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from msdash import datastore
-from msdash.dataset import Dataset, list_datasets, load_dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import list_datasets, load_dataset, save_dataset
 
 
 @pytest.fixture(autouse=True)

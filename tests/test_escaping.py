@@ -17,7 +17,8 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from msdash.dataset import Dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import save_dataset
 from msdash.display import escape_markdown, escape_plotly
 
 APP = str(ROOT / "app.py")

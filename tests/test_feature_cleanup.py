@@ -9,7 +9,7 @@ import pytest
 
 from msdash import config
 from msdash.dataset import Dataset
-from msdash.datastore import delete_dataset, save_dataset
+from msdash.datastore import save_dataset
 from msdash.errors import InputError
 from msdash.features import extract, tablecache
 from msdash.features.cleanup import delete_dataset_features, rename_imported
@@ -96,9 +96,11 @@ class TestDeleteDatasetFeatures:
         assert delete_dataset_features(a_id) > 0 and _stored(a, ta.key) == {}
 
     def test_deleting_the_data_set_takes_its_rows_along(self):
+        from msdash.saved import delete_saved
+
         a, a_id = _saved(_images(4, 7))
         ta = extract(a, "volume_fraction")
-        delete_dataset(a_id)
+        delete_saved(a_id)
         assert _stored(a, ta.key) == {} and delete_dataset_features(a_id) == 0
 
     def test_plain_blocks_holding_other_rows_are_rewritten_without_the_data_sets(self):

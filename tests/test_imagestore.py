@@ -8,7 +8,8 @@ import pytest
 
 from conftest import png_bytes
 from msdash import config
-from msdash.dataset import Dataset, load_dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import load_dataset, save_dataset
 from msdash.imagestore import Images, to_float32
 from msdash.images import normalise
 from msdash.io import load_images

@@ -14,7 +14,8 @@ def _binary(shape, seed):
 
 def _open_features(images):
     """The Features page of a saved data set holding ``images``."""
-    from msdash.dataset import Dataset, save_dataset
+    from msdash.dataset import Dataset
+    from msdash.datastore import save_dataset
 
     dataset_id = save_dataset(Dataset("mixed", images))
     at = AppTest.from_file(APP, default_timeout=120)
@@ -47,7 +48,7 @@ class TestDefaultTwoPointOnMixedSizes:
 
         (record,) = list_tables(dataset_id)
         assert record["params"]["cutoff"] == 20 and any("fixed at 20 px" in n for n in record["provenance"]["notes"])
-        from msdash.dataset import load_dataset
+        from msdash.datastore import load_dataset
         from msdash.features import extract
 
         table = extract(load_dataset(dataset_id), "two_point", **record["params"])  # read back from the store

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from msdash import datastore
-from msdash.dataset import Dataset, list_datasets, load_dataset, save_dataset
+from msdash.dataset import Dataset
+from msdash.datastore import list_datasets, load_dataset, save_dataset
 from msdash.errors import WorkspaceError
 from msdash.features import extract, tablecache
 from msdash.features.store import FeatureStore, default_store, extractor_key

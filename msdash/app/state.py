@@ -7,7 +7,8 @@ uploaded but not saved lives in its own ``st.session_state`` and is never seen b
 import streamlit as st
 
 from msdash import config
-from msdash.dataset import dataset_exists, demo_dataset, list_datasets, load_dataset, save_dataset
+from msdash.dataset import demo_dataset
+from msdash.datastore import dataset_exists, list_datasets, load_dataset, save_dataset
 from msdash.errors import WorkspaceError
 from msdash.display import escape_markdown
 

@@ -1,6 +1,6 @@
 """The open data set's property table on the Data page: rename the set, add derived columns, edit, replace.
 
-Every change is saved at once through :func:`msdash.datastore.replace_dataset` (images are never rewritten,
+Every change is saved at once through :func:`msdash.saved.replace_saved` (images are never rewritten,
 features stay) and the edited set is opened.
 """
 
@@ -10,7 +10,8 @@ import streamlit as st
 from msdash import derived
 from msdash.app import state, widgets
 from msdash.app.upload import table_and_report
-from msdash.datastore import rename_dataset, replace_dataset, set_pixel_size
+from msdash.datastore import rename_dataset, set_pixel_size
+from msdash.saved import replace_saved
 from msdash.display import escape_markdown
 from msdash.ingest import with_properties
 
@@ -39,7 +40,7 @@ def _save(dataset_id, edited, message):
     if keep_demo:
         edited.source = "demo, edited"
     with st.spinner("Saving the edited data set…"):
-        new_id = replace_dataset(dataset_id, edited, keep_old=keep_demo)
+        new_id = replace_saved(dataset_id, edited, keep_old=keep_demo)
     state.open_dataset(new_id)
     state.flash(message)
     st.rerun()

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from msdash.app import state
-from msdash.dataset import delete_dataset
+from msdash.saved import delete_saved
 from msdash.display import escape_markdown, thumbnail
 from msdash.errors import InputError, WorkspaceError
 
@@ -61,7 +61,7 @@ def saved_datasets(infos, open_id):
             yes, no = st.columns(2)
             if yes.button("Yes, delete it", key="confirm_delete", type="primary"):
                 with user_errors("Deleting the data set"):
-                    delete_dataset(info.id)
+                    delete_saved(info.id)
                     state.forget_cached_datasets()
                     state.flash(f"Deleted “{escape_markdown(info.name)}” (`{info.id}`).", "info")
                 st.session_state.pop("delete_pending", None)
