@@ -124,7 +124,7 @@ def holdout(X, y, *, model="pr", test_size=0.2, n_components=None, inner=5, scor
     >>> len(out["test_idx"]), out["mape_pct"] < 2
     (10, True)
     """
-    X, y, groups = check_data(X, y, groups)
+    X, y, _ = check_data(X, y)
     if not 0 < test_size < 1:
         raise InputError(f"`test_size` must be a fraction in (0, 1), got {test_size!r}", name="test_size")
     plan = make_plan(X, y, model=model, n_components=n_components, inner=inner, groups=None, scoring=scoring,
@@ -163,7 +163,7 @@ def fit_final(X, y, *, model=None, cv_result, groups=None):
     if model != cv_result.model:
         raise InputError(f"`model` {model!r} differs from the model of `cv_result` ({cv_result.model!r})",
                          name="model")
-    X, y, _ = check_data(X, y)
+    X, y, groups = check_data(X, y, groups)
     spec = MODELS[model]
     if spec.has_pca:
         counts = Counter(int(k) for k in cv_result.fold_params)
