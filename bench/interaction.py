@@ -154,7 +154,8 @@ def _measure(args):
         at.switch_page("pages/gallery.py").run(), at.switch_page("pages/features.py"))[-1].run())
     clicks.time("Features: change the extractor", lambda: at.selectbox(key="extractor").set_value("radial_psd").run())
     at.switch_page("pages/map.py").run()
-    computations.time("map: first PCA of the 25,281-column set", lambda: at.multiselect(key="map_sets").set_value([big]).run())
+    computations.time("map: first PCA of the 25,281-column set",
+                      lambda: at.multiselect(key="map_sets").set_value([big]).run())
     clicks.time("Map: change the colour", lambda: at.selectbox(key="map_color").set_value("hardness (HV)").run())
     clicks.time("Map: colour by a category", lambda: at.selectbox(key="map_color").set_value("paper").run())
     computations.time("map: first UMAP", lambda: at.segmented_control(key="map_method").set_value("UMAP").run())

@@ -4,15 +4,15 @@
 workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zip``, exports the images and
 ``properties.csv``.
 
-``extract`` lists a folder or zip (:func:`msdash.sources.list_images`: names only), computes one extractor
-through the shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels).
-With ``--shard i/n`` it handles every n-th image file (sorted sample names) from ``i``, so n jobs of a cluster
-fill the same store and a later run (or the dashboard) reads everything from it. Only the shard's own files
-are decoded, in blocks that fit ``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory
-follows one block, not the folder; a file that cannot be decoded is reported by the shard that owns it.
-Exit codes: 0 done (images that failed are NaN rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray
-cluster (``map_batches`` workers running the same extractor into the same store, which must then be on a
-shared file system), then builds the table from the store exactly as a single process would.
+``extract`` lists a folder or zip (:func:`msdash.sources.list_images`: names only), computes one extractor through the
+shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With ``--shard i/n``
+it handles every n-th image file (sorted sample names) from ``i``, so n jobs of a cluster fill the same store and a
+later run (or the dashboard) reads everything from it. Only the shard's own files are decoded, in blocks that fit
+``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory follows one block, not the folder; a
+file that cannot be decoded is reported by the shard that owns it. Exit codes: 0 done (images that failed are NaN
+rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray cluster (``map_batches``
+workers running the same extractor into the same store, which must then be on a shared file system), then builds the
+table from the store exactly as a single process would.
 
 ``merge`` joins the tables of ``extract --shard i/n`` runs into the single-process table: same rows in
 sorted-name order, same columns, same values (a shard whose columns differ, or a name in two shards, is an
@@ -69,7 +69,8 @@ def build_parser():
     cv.add_argument("--target", "-t", required=True, help="column with the property to predict")
     cv.add_argument("--properties", help="table with the target (and groups) columns, first column = name; "
                                          "default: the feature table itself")
-    cv.add_argument("--model", "-m", default="pr", help="model preset (pr, lr, svr, ridge, pca-rbf-svr, rbf-svr, pcr, knn)")
+    cv.add_argument("--model", "-m", default="pr",
+                    help="model preset (pr, lr, svr, ridge, pca-rbf-svr, rbf-svr, pcr, knn)")
     cv.add_argument("--groups", "-g", help="column of group labels: a group never spans train and test")
     cv.add_argument("--outer", default="10", help='outer folds, or "logo" (leave one group out)')
     cv.add_argument("--inner", type=int, default=5, help="inner folds")

@@ -41,7 +41,8 @@ from .imagestore import Images
 from .workspace_upkeep import _LOCK_PREFIX, clean_stale_temporaries, cleanup_summary, startup_cleanup, workspace_problem
 
 __all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "dataset_exists", "rename_dataset",
-           "replace_dataset", "set_pixel_size", "clean_stale_temporaries", "cleanup_summary", "startup_cleanup", "workspace_problem"]
+           "replace_dataset", "set_pixel_size", "clean_stale_temporaries", "cleanup_summary", "startup_cleanup",
+           "workspace_problem"]
 
 _FORMAT = 2
 _READABLE_FORMATS = (1, 2)

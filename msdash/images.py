@@ -277,7 +277,8 @@ def read_tiff(fh, name, *, max_pixels, budget=None, meta=None):
         try:
             return read_pil(fh, name, label="TIFF", max_pixels=max_pixels, budget=budget)
         except InputError as pil_error:
-            if isinstance(exc, _UsePil) or "over the limit" in pil_error.message or "over its limit" in pil_error.message:
+            limit = "over the limit" in pil_error.message or "over its limit" in pil_error.message
+            if isinstance(exc, _UsePil) or limit:
                 raise
             raise InputError(
                 f"{name}: could not be read as TIFF: {exc}; the file may be damaged, re-export it", name=name

@@ -107,16 +107,16 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto", callback=No
         Scale every column to unit variance (ddof=0) before the decomposition; columns of zero variance are
         left unscaled. Use it when columns have different units (e.g. composition next to image features).
     solver : {"auto", "gram", "svd"}, default "auto"
-        "gram" eigendecomposes the Gram matrix of the smaller side (``Z Zᵀ``, n×n, when n_features > n_valid;
-        ``Zᵀ Z``, d×d, otherwise), accumulated over blocks of columns or rows sized from
-        :func:`msdash.config.memory_budget` without copying the table: fast and memory-bounded for both
-        149 × 25,281 and 50,000 × 4,225 tables (the table plus a few ``min(n, d)²`` matrices). On the tall
-        route exactly repeated columns (a two-point autocorrelation window holds every value twice) are merged
-        first, weighted by √multiplicity: the same PCA from a smaller covariance, at the cost of a copy of the
-        distinct columns when that fits a quarter of the budget (:func:`msdash.models.blocked.distinct_columns`). Components with
-        variance below about 1e-10 of the first lose accuracy on this route (it squares the condition number).
-        "svd" runs ``scipy.linalg.svd`` on a centred copy of the valid rows (exact to working precision,
-        slower, holds copies of the table). "auto" is "gram".
+        "gram" eigendecomposes the Gram matrix of the smaller side (``Z Zᵀ``, n×n, when n_features > n_valid; ``Zᵀ
+        Z``, d×d, otherwise), accumulated over blocks of columns or rows sized from
+        :func:`msdash.config.memory_budget` without copying the table: fast and memory-bounded for both 149 × 25,281
+        and 50,000 × 4,225 tables (the table plus a few ``min(n, d)²`` matrices). On the tall route exactly repeated
+        columns (a two-point autocorrelation window holds every value twice) are merged first, weighted by
+        √multiplicity: the same PCA from a smaller covariance, at the cost of a copy of the distinct columns when that
+        fits a quarter of the budget (:func:`msdash.models.blocked.distinct_columns`). Components with variance below
+        about 1e-10 of the first lose accuracy on this route (it squares the condition number). "svd" runs
+        ``scipy.linalg.svd`` on a centred copy of the valid rows (exact to working precision, slower, holds copies of
+        the table). "auto" is "gram".
     callback : callable, optional
         ``callback(fraction)`` with the fraction of the work done, a float in [0, 1] rising to 1.0, called
         between blocks of the column statistics, of the covariance or Gram build and of the projection (about

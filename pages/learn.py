@@ -1,6 +1,5 @@
 """Learn: train representations on the open data set — study C's TextureVAE and study D's CNNs."""
 
-import numpy as np
 import streamlit as st
 
 from msdash import jobs
@@ -13,7 +12,7 @@ state.show_flash()
 dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 
-from msdash.learned import runs, texture_vae as tv, vae_spec, vgg  # noqa: E402 — light: torch loads on use
+from msdash.learned import runs, texture_vae as tv, vgg  # noqa: E402 — light: torch loads on use
 
 vae_tab, cnn_tab = st.tabs(["TextureVAE (study C)", "CNN regressors (study D)"])
 
@@ -42,7 +41,8 @@ with vae_tab:
             batch_size = c5.number_input("batch size", 1, 512, 16, key="vae_batch")
             lr = c6.number_input("learning rate", 1e-6, 1.0, 1e-3, format="%.0e", key="vae_lr")
             beta_text = c7.text_input("KL weight β", "auto", key="vae_beta",
-                                      help="'auto' scales it to the style loss of the patches; 1 is the plain VAE bound.")
+                                      help="'auto' scales it to the style loss of the patches; 1 is the plain "
+                                           "VAE bound.")
             device = c8.selectbox("device", ["auto", "cpu", "cuda"], key="vae_device")
             submitted = st.form_submit_button("Train in the background", type="primary")
         if submitted:

@@ -54,7 +54,8 @@ c1, c2 = st.columns(2)
 target = c1.selectbox("Property to predict", targets, key="model_target")
 sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes)
-chosen_sets = c2.multiselect("Feature sets", list(sets), key="model_sets", **initial("model_sets", default=[default_set]))
+chosen_sets = c2.multiselect("Feature sets", list(sets), key="model_sets",
+                             **initial("model_sets", default=[default_set]))
 if note := features.default_note(default_set, sizes):
     st.caption(note)
 chosen_models = st.multiselect("Models", list(MODELS), key="model_models", **initial("model_models", default=["pr"]),
@@ -64,7 +65,8 @@ for model_name in chosen_models:
 c1, c2, c3, c4, c5 = st.columns(5)
 outer = c1.number_input("Outer folds", 2, 20, key="model_outer", **initial("model_outer", value=10))
 inner = c2.number_input("Inner folds", 2, 10, key="model_inner", **initial("model_inner", value=5))
-repeats = c3.number_input("Repeats (seeds)", 1, 10, key="model_repeats", **initial("model_repeats", value=DEFAULT_REPEATS),
+repeats = c3.number_input("Repeats (seeds)", 1, 10, key="model_repeats",
+                          **initial("model_repeats", value=DEFAULT_REPEATS),
                           help="Nested CV again with other seeds (fold assignment and sample order): the spread "
                                "shows which differences between feature sets are real.")
 scoring = c4.selectbox("Score", list(SCORES), key="model_scoring", format_func=SCORES.get)

@@ -27,8 +27,8 @@ def papers_dataset(name="papers", n=38, seed=0, papers=19):
     images = {m: (rng.random((12, 12)) < 0.2 + 0.6 * i / n).astype(np.float32) for i, m in enumerate(names)}
     hardness = 300 + 10 * np.arange(n, dtype=float)
     hardness[::4] = np.nan
-    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1, "paper": [f"paper {i % papers:02d}" for i in range(n)]},
-                         index=names)
+    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1,
+                          "paper": [f"paper {i % papers:02d}" for i in range(n)]}, index=names)
     dataset = Dataset(name, images, table)
     dataset_id = save_dataset(dataset)
     save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=2))

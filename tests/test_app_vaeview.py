@@ -4,8 +4,6 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-torch = pytest.importorskip("torch")
-
 from msdash.learned import runs
 from msdash.learned import texture_vae as tv
 from msdash.synthetic import two_phase

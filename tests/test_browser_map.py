@@ -134,7 +134,8 @@ def test_a_plotly_lasso_stays_selected_through_recolouring_and_a_visit_elsewhere
         page.get_by_text("samples on the map").first.wait_for()
         assert _selected_heading(page) == heading
         colour = page.locator('[data-testid="stSelectbox"]').filter(has_text="Colour by")
-        assert "paper" in (colour.text_content() + " " + colour.locator("input").input_value()), colour.inner_html()[:3000]
+        shown = colour.text_content() + " " + colour.locator("input").input_value()
+        assert "paper" in shown, colour.inner_html()[:3000]
         browser.close()
 
 

@@ -74,8 +74,6 @@ class TestOnlyTheShardIsRead:
         assert list(pd.read_csv(tmp_path / "x.csv", index_col=0).index) == mine
 
     def test_a_shard_of_a_zip_inflates_only_its_members(self, tmp_path, monkeypatch):
-        import msdash.io
-
         rng = np.random.default_rng(1)
         members = {f"set/m{i}.png": png_bytes((rng.random((8, 8)) < 0.5).astype(np.uint8) * 255) for i in range(6)}
         archive = tmp_path / "set.zip"

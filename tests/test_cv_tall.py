@@ -84,7 +84,8 @@ class TestMergedPCScores:
             assert scale is None
         got_train, got_test = scores(rows, test, 5)
         same_columns_up_to_sign(got_train, reference.transform(Z), atol=1e-8)
-        same_columns_up_to_sign(got_test, reference.transform(pre.transform(X[test]) if standardize else X[test]), atol=1e-8)
+        held_out = pre.transform(X[test]) if standardize else X[test]
+        same_columns_up_to_sign(got_test, reference.transform(held_out), atol=1e-8)
 
 
 class TestNestedCVOnRepeatedColumns:

@@ -158,7 +158,8 @@ class TestStore:
         assert [info.id for info in infos] == [second, first]
         info = infos[1]
         assert isinstance(info, DatasetInfo)
-        assert (info.name, info.n_samples, info.source, info.kinds) == ("mixed", 4, "upload", {"2d": 2, "rgb": 1, "3d": 1})
+        expected = ("mixed", 4, "upload", {"2d": 2, "rgb": 1, "3d": 1})
+        assert (info.name, info.n_samples, info.source, info.kinds) == expected
         assert info.size_bytes > 4 * 4 * 20 and info.created.endswith("+00:00")
         delete_dataset(second)
         assert [info.id for info in list_datasets()] == [first]

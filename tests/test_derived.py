@@ -49,7 +49,8 @@ class TestConvert:
 
     def test_round_trip_of_every_named_pair_is_identity(self):
         x = np.array([-3.5, 0.0, 12.25, 1e4])
-        pairs = [("GPa → HV (× 1000/9.80665)", "HV → GPa (× 9.80665/1000)"), ("MPa → GPa (× 0.001)", "GPa → MPa (× 1000)"),
+        pairs = [("GPa → HV (× 1000/9.80665)", "HV → GPa (× 9.80665/1000)"),
+                 ("MPa → GPa (× 0.001)", "GPa → MPa (× 1000)"),
                  ("ksi → MPa (× 6.894757)", "MPa → ksi (× 1/6.894757)"), ("°C → K (+ 273.15)", "K → °C (− 273.15)"),
                  ("% → fraction (× 0.01)", "fraction → % (× 100)")]
         assert {p for pair in pairs for p in pair} == set(UNIT_CONVERSIONS)

@@ -6,7 +6,6 @@ package are not cycles between implementation modules and are left out.
 """
 
 import ast
-from pathlib import Path
 
 from conftest import ROOT
 

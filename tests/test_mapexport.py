@@ -77,7 +77,7 @@ def test_exported_map_opens_offline_shows_points_and_hover_image(tmp_path):
             assert drawn == len(names)
             # hover the point of the last sample (the hostile name): its micrograph shows, its name as text
             page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
-                                     gd.emit('plotly_hover', {points: [{customdata: gd.data[0].customdata.at(-1)}]}); }""")
+                gd.emit('plotly_hover', {points: [{customdata: gd.data[0].customdata.at(-1)}]}); }""")
             box = page.locator("#msdash-hover")
             assert box.is_visible()
             assert page.locator("#msdash-hover img").get_attribute("src").startswith("data:image/png;base64,")

@@ -137,7 +137,8 @@ class TestStore:
         listed = store.list_tables("ds1")
         assert len(listed) == 1 and store.list_tables("other") == []
         row = listed[0]
-        assert (row["extractor"], row["n"], row["d"], row["params"]) == ("toy_sum", 3, 1, {"power": 1, "sections": "mean"})
+        expected = ("toy_sum", 3, 1, {"power": 1, "sections": "mean"})
+        assert (row["extractor"], row["n"], row["d"], row["params"]) == expected
         assert row["extractor_key"] == table.key and row["provenance"]["n_samples"] == 3
 
 

@@ -1,6 +1,5 @@
 """Learn page helpers: background training with live progress, run pickers, cached trained models."""
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -113,7 +112,6 @@ def loss_figure(history, *, title="Training loss"):
 
 def run_label(meta):
     """One line naming a run in a select box: id, data set and the fixed settings."""
-    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created", 0)))
     config = meta.get("config", {})
     what = ", ".join(f"{k} {config[k]}" for k in ("patch", "latent", "arch", "inputs") if k in config)
     return f"{meta['run_id']} · {meta.get('dataset_name', '?')}" + (f" · {what}" if what else "")

@@ -210,7 +210,8 @@ def drawn(chart_key, *parts):
     for part in parts:
         if isinstance(part, np.ndarray):
             digest.update(str((part.dtype, part.shape)).encode())
-            digest.update(np.ascontiguousarray(part).tobytes() if part.dtype != object else repr(part.tolist()).encode())
+            digest.update(np.ascontiguousarray(part).tobytes() if part.dtype != object
+                          else repr(part.tolist()).encode())
         elif hasattr(part, "to_numpy") and hasattr(part, "columns"):  # a DataFrame
             digest.update(repr(list(part.columns)).encode())
             digest.update(repr(part.to_numpy().tolist()).encode())

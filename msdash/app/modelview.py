@@ -87,7 +87,8 @@ def cnn_runs(dataset_id, target, outer=None, dataset_label=""):
     for item in finished_results(dataset_id, target):
         same = outer is not None and int(outer) == item["outer"]
         result = item["result"]
-        settings = RunSettings(dataset=dataset_label or str(dataset_id), target=target, group_column=item["group_column"],
+        settings = RunSettings(dataset=dataset_label or str(dataset_id), target=target,
+                               group_column=item["group_column"],
                                outer=int(item["outer"]), inner=0, scoring=result.scoring, seeds=(42,),
                                samples=len(item["names"]))
         found.append(ModelRun(feature_set="images (CNN, Learn page)", model=item["model"], result=result,

@@ -182,7 +182,8 @@ def sample_view(dataset, name, *, key="viewer"):
             y = cols[1].slider("y (rows)", 0, height - 1, height // 2, key=f"{key}_y")
             x = cols[2].slider("x (columns)", 0, width - 1, width // 2, key=f"{key}_x")
             sections = orthogonal_sections(image, index=(z, y, x))
-            for col, section, title in zip(cols, sections, ("z-section (y, x)", "y-section (z, x)", "x-section (z, y)")):
+            titles = ("z-section (y, x)", "y-section (z, x)", "x-section (z, y)")
+            for col, section, title in zip(cols, sections, titles):
                 col.image(thumbnail(section, size=256), caption=title)
         else:
             st.image(thumbnail(image, size=448),

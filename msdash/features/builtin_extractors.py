@@ -64,7 +64,8 @@ def _register_builtins():
         "two_point", "Two-point correlation", "classical",
         "Probability that two pixels a vector (dx, dy) apart lie in the given phases (batched FFT).",
         f"{corr}:two_point",
-        (Param("phases", "auto (1,1)", "choice", tuple(_PHASES), help="Auto-correlation of a phase or cross-correlation."),
+        (Param("phases", "auto (1,1)", "choice", tuple(_PHASES),
+               help="Auto-correlation of a phase or cross-correlation."),
          Param("periodic", True, "bool", help="Treat images as periodic (wrap around) or pad with zeros."),
          Param("cutoff", None, "int", min=1, help=(
              "Largest |dx|, |dy| kept, in px: (2·cutoff + 1)² features. None: 1/8 of the shorter side, between "

@@ -111,7 +111,8 @@ def _drop_rows(blocks_root, doomed, kept_tables, dataset_id):
             size = _size(path)
             if keep:
                 values = values_of(block)
-                rows = [(block.hashes[r], None, block.errors[r]) if r in block.errors else (block.hashes[r], values[r], None)
+                rows = [(block.hashes[r], None, block.errors[r]) if r in block.errors
+                        else (block.hashes[r], values[r], None)
                         for r in keep]
                 written = write_block(folder, block.d, rows)
                 size -= _size(written)

@@ -5,8 +5,7 @@ import numpy as np
 from ..errors import InputError
 from .stacks import by_size, check_stack
 
-__all__ = ["volume_fraction", "two_point", "default_cutoff", "two_point_labels", "two_point_paper_a",
-           "two_point_paper_b", "two_point_paper_a_labels", "two_point_paper_b_labels", "check_stack", "by_size"]
+__all__ = ["volume_fraction", "two_point", "default_cutoff", "two_point_labels", "check_stack", "by_size"]
 
 def volume_fraction(images, *, phase=1, ndim=None):
     """Share of pixels (voxels) of each sample that belong to one phase.

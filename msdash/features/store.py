@@ -155,7 +155,8 @@ class FeatureStore:
             if not _is_read_only_error(exc):
                 raise
             raise WorkspaceError(f"The feature store {self.path} cannot be written ({exc}): stored features can "
-                                 f"be shown but new ones cannot be stored. Set MSDASH_HOME to a writable folder.") from exc
+                                 "be shown but new ones cannot be stored. Set MSDASH_HOME to a writable "
+                                 "folder.") from exc
 
     def get_many(self, hashes, key):
         """Stored results of ``key`` for the given image hashes.

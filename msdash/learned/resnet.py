@@ -16,7 +16,8 @@ from msdash.errors import InputError
 from msdash.learned.resnet_layouts import ARCHS, LAYOUTS
 
 __all__ = ["LAYOUTS", "ARCHS", "resnet_config", "build_resnet", "resnet_embed", "make_regressor",
-           "regressor_from_config", "backbone_config", "default_device", "ResNetRegressor"]
+           "regressor_from_config", "backbone_config", "default_device",
+           "ResNetRegressor"]  # noqa: F822 — made on first access by the module's __getattr__
 
 _CONFIG_FIELDS = ("num_channels", "embedding_size", "hidden_sizes", "depths", "layer_type", "hidden_act",
                   "downsample_in_first_stage", "downsample_in_bottleneck")

@@ -356,7 +356,8 @@ def run_comparison(dataset, tables, *, target, models, extra=(), group_column=No
         def report(event, number=number, title=title):
             return callback({**event, "task": number, "tasks": len(combos), "title": title}) if callback else None
 
-        results = _repeats(X, y, run_groups, seeds=seeds, shuffle=shuffle, cv=cv, key=f"{key}|{model}|{folds}|{inner_folds}",
+        results = _repeats(X, y, run_groups, seeds=seeds, shuffle=shuffle, cv=cv,
+                           key=f"{key}|{model}|{folds}|{inner_folds}",
                            callback=report, model=model, outer=folds, inner=inner_folds, scoring=scoring,
                            standardize=settings.standardize)
         if results is None:

@@ -37,7 +37,7 @@ def frequencies(shape, scheme):
         # A Nyquist component (θ = ±π, even N) has no sign, so n would depend on a convention: drop it,
         # except on the axes themselves, where ±e_j give the same operator (keeps 1-D modes, laminates exact).
         nyquist = [np.isclose(np.abs(g), np.pi) for g in grids]
-        others_zero = [functools.reduce(np.logical_and, [g == 0 for l, g in enumerate(grids) if l != j])
+        others_zero = [functools.reduce(np.logical_and, [g == 0 for k, g in enumerate(grids) if k != j])
                        for j in range(len(grids))]
         xi = [np.broadcast_to(np.where(nyq & ~other, 0.0, g), [len(t) for t in thetas])
               for g, nyq, other in zip(grids, nyquist, others_zero)]
@@ -46,8 +46,8 @@ def frequencies(shape, scheme):
         xi = []
         for j, g in enumerate(grids):
             term = np.sin(g / 2)
-            for l, c in enumerate(cos):
-                if l != j:
+            for k, c in enumerate(cos):
+                if k != j:
                     term = term * c
             xi.append(np.broadcast_to(term, [len(t) for t in thetas]))
     return np.stack(xi[::-1])  # array axes (.., y, x) -> Cartesian (x, y, ..)

@@ -61,7 +61,7 @@ def willot_gradient(u, d, out=None):
         return sums[axes]
 
     for i in range(d):
-        others = tuple(l for l in range(d) if l != i)
+        others = tuple(k for k in range(d) if k != i)
         _shift(summed(others), -1 - i, np.subtract, True, out[(..., i) + (slice(None),) * d])
     return out
 
@@ -72,9 +72,9 @@ def willot_gradient_t(g, d):
     buffers = list(np.empty((2,) + g.shape[:g.ndim - d - 1] + g.shape[g.ndim - d:]))
     for i in range(d):
         f = _shift(g[(..., i) + (slice(None),) * d], -1 - i, np.subtract, False, buffers[0])
-        for l in range(d):
-            if l != i:
-                f = _shift(f, -1 - l, np.add, False, buffers[1])
+        for k in range(d):
+            if k != i:
+                f = _shift(f, -1 - k, np.add, False, buffers[1])
                 buffers.reverse()  # the result now lives in buffers[0]
         total = f.copy() if total is None else np.add(total, f, out=total)
     return total

@@ -16,17 +16,16 @@ equilibrium residual ``‖P σ‖ / ‖P C E‖ ≤ tol``:
   preconditioner, iterations growing like √contrast; the default with the Fourier scheme;
 - ``"fixed-point"``: the basic Moulinec–Suquet (1998) scheme, iterations growing like the contrast.
 
-Measured (``bench/homogenisation.py``, one random cell at volume fraction 0.5, contrast 50, tol 1e-6,
-iterations of the slowest load): 51³ stiffness 22 (reciprocal) / 43 (cg) / 195 (fixed point), 51³
-conductivity 19 / 38 / 150, 64² stiffness 22 / 44 / 222, 64² conductivity 20 / 38 / 211; the tensors
-agree to ~1e-6 and the reciprocal one is about as close to a tol-1e-10 reference as the Green CG one
-(2e-8 to 1e-7 of the largest entry). Its iteration costs
-two FFT pairs of the nodal field (``d`` or 1 components) plus local stencils, against one pair of the
-strain (``d(d+1)/2`` or ``d``) for ``"cg"``: in wall time (2 cores) it was 1.3× (stiffness) and 2.5×
-(conductivity) faster than ``"cg"`` at 51³, on par for the 64² conductivity and 1.4× slower for the 64²
-stiffness (0.10 s vs 0.08 s, per-call overhead of the stencils on a small grid). The "Green–Jacobi" preconditioner (Green operator with a
-diagonal scaling by the local moduli; Ladecký et al., arXiv:2508.02613, designed for smooth coefficients)
-made the sharp two-phase cells worse: 64² conductivity 111–147 iterations instead of 38.
+Measured (``bench/homogenisation.py``, one random cell at volume fraction 0.5, contrast 50, tol 1e-6, iterations of
+the slowest load): 51³ stiffness 22 (reciprocal) / 43 (cg) / 195 (fixed point), 51³ conductivity 19 / 38 / 150, 64²
+stiffness 22 / 44 / 222, 64² conductivity 20 / 38 / 211; the tensors agree to ~1e-6 and the reciprocal one is about as
+close to a tol-1e-10 reference as the Green CG one (2e-8 to 1e-7 of the largest entry). Its iteration costs two FFT
+pairs of the nodal field (``d`` or 1 components) plus local stencils, against one pair of the strain (``d(d+1)/2`` or
+``d``) for ``"cg"``: in wall time (2 cores) it was 1.3× (stiffness) and 2.5× (conductivity) faster than ``"cg"`` at
+51³, on par for the 64² conductivity and 1.4× slower for the 64² stiffness (0.10 s vs 0.08 s, per-call overhead of the
+stencils on a small grid). The "Green–Jacobi" preconditioner (Green operator with a diagonal scaling by the local
+moduli; Ladecký et al., arXiv:2508.02613, designed for smooth coefficients) made the sharp two-phase cells worse: 64²
+conductivity 111–147 iterations instead of 38.
 
 Discretisation (``scheme``): ``"willot"`` (default) uses the rotated finite-difference frequency vector
 ``ξ_j = sin(θ_j/2) Π_{l≠j} cos(θ_l/2)`` of Willot (2015); ``"fourier"`` the continuous vector ``ξ = θ`` of
