@@ -181,6 +181,7 @@ def pca_map(X, *, n_components=30, standardize=False, solver="auto", callback=No
         table, table_rows, weights = ((X, rows, np.ones(n_features)) if merged is None
                                       else (merged[0], np.arange(n_valid), merged[2]))
         width = table.shape[1]
+        k = min(k, width)  # r distinct columns span at most r components
         mean, var = blocked.column_stats(table, table_rows, blocked.block_length(width),
                                          progress=_stage(callback, 0.0, 0.1))
         std = np.sqrt(var) / weights  # the table's own standard deviations

@@ -24,3 +24,18 @@ def test_cancel_stops_the_map_inside_the_computation(method, monkeypatch):
     result = mapview._map_job(values, method, False, settings, callback=lambda e: seen.append(e) or True)
     assert result is not None and seen[-1]["phase"] == "done"
     assert len(seen) > 3  # the whole run reports more steps than the cancelled one was allowed
+
+
+def test_pca_map_of_a_small_window_with_fewer_distinct_columns_than_components():
+    """A 5×5 two-point window has 13 distinct columns of 25: at most 13 components, as a plain SVD finds."""
+    from msdash.features import extract
+    from msdash.maps import pca_map
+
+    rng = np.random.default_rng(0)
+    images = {f"s{i}": (rng.random((16, 16)) < 0.4).astype(np.float32) for i in range(40)}
+    X = extract(images, "two_point", cutoff=2, store=False).values
+    result = pca_map(X, n_components=30)
+    singular = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    rank = int((singular > singular[0] * 1e-9).sum())
+    assert result.n_components <= 13 and rank <= 13
+    np.testing.assert_allclose(result.explained_variance[:rank], singular[:rank] ** 2 / (len(X) - 1), rtol=1e-8)
