@@ -125,6 +125,9 @@ def maps_and_selection():
                 f"{prov.get('extractor', table.extractor)} · params {prov.get('params', table.params)} · "
                 f"segmentation {prov.get('segmentation', '—')} · {len(dataset) - n_bad} of {len(dataset)} "
                 f"samples on the map" + (f" · {n_bad} left out (failed features)" if n_bad else "")))
+            mapview.export_button(dataset, coords, label=label, axes=axes, color=colour_values,
+                                  color_label=colour_label, categorical=categorical, hover=hover,
+                                  selected=selected, key=key)
     panels.selected_panel(dataset, dataset_id, selected, tables)
 
 

@@ -57,6 +57,18 @@ class TestMapPage:
         assert points == 300
         assert spec["data"][0]["type"] == "scattergl"
 
+    def test_each_map_offers_an_offline_html_export_made_on_click(self, two_sets, monkeypatch):
+        from msdash import mapexport
+
+        built = []
+        monkeypatch.setattr(mapexport, "map_html", lambda *a, **k: built.append(1) or "")
+        at = page("pages/map.py")
+        exports = [b for b in at.get("download_button") if b.proto.label.startswith("Map as HTML")]
+        assert not at.exception and exports
+        assert exports[0].proto.label == "Map as HTML (micrographs on hover)"  # 300 samples: with images
+        assert all(b.proto.deferred_file_id and not b.proto.url for b in exports)  # built only when clicked
+        assert built == []
+
     def test_selection_is_linked_across_maps_and_shown(self, two_sets):
         at = page("pages/map.py")
         labels = at.multiselect(key="map_sets").options

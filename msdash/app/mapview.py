@@ -480,3 +480,29 @@ def _map_progress(job_id, what, estimate):
                        "is kept.")
 
     panel()
+
+
+def export_button(dataset, coords, *, label, axes, color, color_label, categorical, hover, selected, key):
+    """A download of the map as one offline HTML file (:mod:`msdash.mapexport`), built only when clicked.
+
+    Micrographs show on hover for up to :data:`msdash.mapexport.MAX_HOVER_IMAGES` samples; the colouring and
+    the selection are those on screen.
+    """
+    from msdash.mapexport import MAX_HOVER_IMAGES, map_html, thumbnail_uris
+    from msdash.plots import map_figure
+
+    with_images = len(dataset) <= MAX_HOVER_IMAGES
+
+    def build():
+        figure = map_figure(coords, dataset.names, color=color, color_label=color_label, categorical=categorical,
+                            hover=hover, selected=selected, title=label, axis_labels=axes)
+        thumbs = thumbnail_uris(dataset.images, dataset.names) if with_images else None
+        caption = f"{dataset.name} · {len(dataset)} samples · exported from msdash"
+        return map_html(figure, thumbnails=thumbs, selected=selected, title=f"Map of {label}",
+                        caption=caption).encode("utf-8")
+
+    st.download_button("Map as HTML" + (" (micrographs on hover)" if with_images else ""), build,
+                       file_name="msdash-map.html", mime="text/html", key=f"export_{key}", on_click="ignore",
+                       help="One file that opens offline in any browser: the points, colours and selection; "
+                            "PNG/SVG downloads inside." + ("" if with_images else
+                                                          f" Hover images only up to {MAX_HOVER_IMAGES:,} samples."))
