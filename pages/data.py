@@ -13,7 +13,7 @@ dataset_id = state.current_dataset_id()
 state.show_flash()
 widgets.dataset_header(state.current_dataset(), dataset_id)
 if st.button("Open the demo data set", key="open_demo"):
-    state.open_dataset(state._demo_id(str(state.config.workspace())))
+    state.open_demo()
     st.rerun()
 tableedit.table_section(state.current_dataset(), dataset_id)
 

@@ -64,3 +64,22 @@ def test_read_only_empty_workspace_says_why_and_stops(monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert any("cannot be saved" in e.value for e in at.error)
+
+
+def test_open_the_demo_after_it_was_deleted_saves_it_again():
+    from msdash.datastore import dataset_exists
+    from msdash.saved import delete_saved
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    demo_id = at.query_params["ds"]
+    demo_id = demo_id[0] if isinstance(demo_id, list) else demo_id
+    other = save_dataset(Dataset("other", {"a": np.zeros((4, 4)), "b": np.ones((4, 4))}))
+    at.query_params["ds"] = other
+    at.session_state["dataset_id"] = other
+    at.run()
+    delete_saved(demo_id)
+    at.button(key="open_demo").click().run()
+    assert not at.exception
+    shown = at.query_params["ds"]
+    assert (shown[0] if isinstance(shown, list) else shown) == demo_id  # same contents, same id, saved again
+    assert dataset_exists(demo_id)

@@ -79,14 +79,23 @@ def current_dataset_id():
     return dataset_id
 
 
+def _saved_demo_id(workspace):
+    dataset_id = _demo_id(workspace)
+    if not dataset_exists(dataset_id):  # the demo was deleted since it was cached: save it again
+        _demo_id.clear()
+        dataset_id = _demo_id(workspace)
+    return dataset_id
+
+
+def open_demo():
+    """Open the built-in demo data set in this session (saved again first if it was deleted)."""
+    open_dataset(_saved_demo_id(str(config.workspace())))
+
+
 def _opening_id(workspace):
     """The demo's id (saved on first use); in a read-only workspace without it, the newest saved set."""
     try:
-        dataset_id = _demo_id(workspace)
-        if not dataset_exists(dataset_id):  # the demo was deleted since it was cached
-            _demo_id.clear()
-            dataset_id = _demo_id(workspace)
-        return dataset_id
+        return _saved_demo_id(workspace)
     except WorkspaceError as error:
         saved = list_datasets()
         if saved:
