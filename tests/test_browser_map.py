@@ -85,22 +85,25 @@ def _selected_heading(page, previous=None):
     return page.locator("h3").filter(has_text="Selected samples").first.inner_text()
 
 
+def _open_map(playwright, server, dataset_id):
+    """Chromium on the Map page of ``dataset_id``, once its maps are drawn; returns (browser, page)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(f"{server.url}/map?ds={dataset_id}")
+    page.get_by_text("samples on the map").first.wait_for()
+    return browser, page
+
+
 def test_a_plotly_lasso_stays_selected_through_recolouring_and_a_visit_elsewhere(workspace):
     """The selection is ringed on the map it was lassoed on; recolouring (a new plotly figure, so a fresh widget
     with an empty selection) and a visit to the Gallery keep the selection, the colour and the feature set."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests"))
     from playwright.sync_api import sync_playwright
     from test_app_browse import papers_dataset
 
     dataset_id, _ = papers_dataset("19 papers", n=76)
     with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{server.url}/map?ds={dataset_id}")
-        page.get_by_text("samples on the map").first.wait_for()
+        browser, page = _open_map(playwright, server, dataset_id)
         plot = page.locator(".js-plotly-plot").first
         plot.scroll_into_view_if_needed()
         plot.hover()
@@ -142,19 +145,13 @@ def test_a_plotly_lasso_stays_selected_through_recolouring_and_a_visit_elsewhere
 def test_canvas_map_tooltip_shows_long_property_names_whole(workspace):
     """Two long property names that share a prefix are both readable in the canvas map's tooltip (no "…")."""
     import itertools
-    import sys
 
-    sys.path.insert(0, str(ROOT / "tests"))
     from playwright.sync_api import sync_playwright
     from test_app_browse import LONG_A, LONG_B, papers_dataset
 
     dataset_id, _ = papers_dataset("19 papers", n=300)
     with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{server.url}/map?ds={dataset_id}")
-        page.get_by_text("samples on the map").first.wait_for()
+        browser, page = _open_map(playwright, server, dataset_id)
         page.get_by_text("Fast canvas map", exact=True).click()
         fast_map = page.locator('.msdash-fastmap[data-drawn="1"]').first
         fast_map.wait_for()
