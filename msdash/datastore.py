@@ -23,18 +23,19 @@ the old one, so the images are never rewritten; features stay, as the store keys
 A read-only workspace still lists and loads what it holds; saving says why it cannot.
 """
 
-import io
 import json
 import os
 import re
 import shutil
-from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
 from . import atomic, config
 from . import dataset as _sets
+# One entry's files and its meta.json (writing and checking them) have their own module; same names here.
+from .dataset_entry import IMAGES as _IMAGES, META as _META, PROPERTIES as _PROPERTIES
+from .dataset_entry import read_meta as _read_meta, write_entry as _write_entry
 from .errors import InputError, WorkspaceError
 from .imagestore import Images
 # Workspace upkeep (leftovers of killed saves, the read-only check) has its own module; same names here.
@@ -44,10 +45,7 @@ __all__ = ["save_dataset", "load_dataset", "list_datasets", "delete_dataset", "d
            "replace_dataset", "set_pixel_size", "clean_stale_temporaries", "cleanup_summary", "startup_cleanup",
            "workspace_problem"]
 
-_FORMAT = 2
-_READABLE_FORMATS = (1, 2)
 _ID = re.compile(r"[0-9a-f]{16}")
-_META, _IMAGES, _PROPERTIES = "meta.json", "images.npz", "properties.parquet"
 #: Longest wait (seconds) for another process's save of the same contents before giving up.
 LOCK_WAIT_S = 600.0
 
@@ -357,79 +355,3 @@ def _entry_folder(dataset_id):
 def _datasets_root():
     # Not created here: reading a read-only workspace must work; save_dataset creates it.
     return config.workspace() / "datasets"
-
-
-def _write_entry(folder, ds, dataset_id, images_from=None):
-    if images_from is not None:
-        try:
-            os.link(images_from, folder / _IMAGES)  # same bytes, no rewrite
-        except OSError:  # no hard links here (another file system, FAT, some network shares)
-            shutil.copyfile(images_from, folder / _IMAGES)
-            with open(folder / _IMAGES, "rb+") as f:
-                os.fsync(f.fileno())
-    else:
-        with open(folder / _IMAGES, "wb") as f:
-            np.savez(f, **{str(i): image for i, image in enumerate(ds.images.raw_values())})
-            f.flush()
-            os.fsync(f.fileno())
-    if len(ds.properties.columns):
-        buffer = io.BytesIO()
-        ds.properties.reset_index(drop=True).to_parquet(buffer, index=False)
-        atomic.write_bytes(folder / _PROPERTIES, buffer.getvalue())
-    meta = {
-        "format": _FORMAT,
-        # Sizes let listing spot a truncated or replaced file without reading it.
-        "files": _file_sizes(folder),
-        "id": dataset_id,
-        "name": ds.name,
-        "source": ds.source,
-        "notes": ds.notes,
-        "group_column": ds.group_column,
-        "derived": ds.derived,
-        "pixel_size_um": ds.pixel_size_um,
-        "names": ds.names,
-        "columns": list(ds.properties.columns),
-        "kinds": _sets._count_kinds(ds.images.raw_values()),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    atomic.write_bytes(folder / _META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
-    atomic.fsync_dir(folder)
-
-
-def _read_meta(folder, dataset_id, *, quiet=False):
-    """meta.json of an entry, checked; None (quiet) or WorkspaceError when missing or damaged."""
-    try:
-        meta = json.loads((folder / _META).read_text(encoding="utf-8"))
-        names, columns = meta["names"], meta["columns"]
-        derived = meta.get("derived", {})  # absent in entries saved before derived columns existed
-        valid = (
-            meta["format"] in _READABLE_FORMATS
-            and meta["id"] == dataset_id
-            and all(isinstance(meta[k], str) for k in ("name", "source", "created"))
-            and isinstance(names, list) and all(isinstance(n, str) for n in names)
-            and isinstance(columns, list) and all(isinstance(c, str) for c in columns)
-            and isinstance(meta["notes"], list) and isinstance(meta["kinds"], dict)
-            and (meta["group_column"] is None or meta["group_column"] in columns)
-            and isinstance(derived, dict) and all(c in columns and isinstance(f, str) for c, f in derived.items())
-            and _valid_pixel_size(meta.get("pixel_size_um"))
-            and _file_sizes(folder) == meta["files"]
-        )
-        if not valid:
-            raise ValueError("unexpected contents")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        if quiet:
-            return None
-        raise WorkspaceError(
-            f"Saved data set {dataset_id} is damaged (meta.json: {exc}). Delete it and add the data again."
-        ) from exc
-    return meta
-
-
-def _valid_pixel_size(value):
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e300)
-
-
-def _file_sizes(folder):
-    # Temp files (a rename in progress) are not part of the entry.
-    return {f.name: f.stat().st_size for f in folder.iterdir() if f.name != _META and not f.name.startswith(".")}
-

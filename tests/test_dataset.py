@@ -148,9 +148,11 @@ class TestStore:
     def test_list_and_delete(self, monkeypatch):
         first = save_dataset(_mixed())
         # created has one-second resolution: make the second save visibly newer.
-        real_now = store_module.datetime.now
+        from msdash import dataset_entry
+
+        real_now = dataset_entry.datetime.now
         monkeypatch.setattr(
-            store_module, "datetime",
+            dataset_entry, "datetime",
             type("_Later", (), {"now": staticmethod(lambda tz: real_now(tz).replace(year=2999))}),
         )
         second = save_dataset(Dataset("plain", {"a": np.zeros((3, 3))}, source="generated"))
