@@ -5,7 +5,7 @@ import math
 
 import streamlit as st
 
-from msdash.app import mapview, state, widgets
+from msdash.app import selectionview, state, widgets
 from msdash.display import escape_markdown, order_samples
 from msdash.selection import in_categories
 
@@ -19,7 +19,7 @@ dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 properties = dataset.properties
 numeric = list(dataset.numeric_columns)
-categories = mapview.group_columns(dataset)  # text columns that group samples, e.g. the source paper
+categories = selectionview.group_columns(dataset)  # text columns that group samples, e.g. the source paper
 
 c1, c2, c3, c4 = st.columns([2, 1, 2, 1])
 sort_by = c1.selectbox("Sort by", [_ORDER] + list(properties.columns), key="gallery_sort")

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from msdash.app import features, mapview, panels, state, widgets
+from msdash.app import features, mapview, panels, selectionview, state, widgets
 from msdash.app.fastmap import fast_map
 from msdash.display import escape_markdown
 from msdash.plots import correlation_figure, loadings_figure, map_figure, palette_note, scree_figure
@@ -24,7 +24,7 @@ if not sets:
             with widgets.user_errors(f"Computing {name}"):
                 features.feature_table(dataset_id, name, {})
         # The map opens on what the button said: both sets, side by side (those that could be computed).
-        if opened := mapview.labels_of(features.feature_sets(dataset_id), promised):
+        if opened := selectionview.labels_of(features.feature_sets(dataset_id), promised):
             st.session_state["map_sets"] = opened
             st.rerun()
     st.stop()
@@ -99,11 +99,11 @@ def maps_and_selection():
                      help="Draw the maps on a plain canvas: quick with tens of thousands of points. Off: plotly.")
     st.caption(f"Renderer: {'fast canvas map' if fast else 'plotly (WebGL)'} · {len(dataset)} samples · default "
                f"is the canvas map above {mapview.FAST_MAP_MIN:,} samples")
-    keys = [mapview.fast_key(key) if fast else key for key, *_ in maps]
-    selected = mapview.sync_selection(keys, "map_pick", dataset.names, dataset_id)
-    mapview.name_picker(dataset.names, "map_pick", dataset.properties, mapview.group_columns(dataset))
+    keys = [selectionview.fast_key(key) if fast else key for key, *_ in maps]
+    selected = selectionview.sync_selection(keys, "map_pick", dataset.names, dataset_id)
+    selectionview.name_picker(dataset.names, "map_pick", dataset.properties, selectionview.group_columns(dataset))
     if selected:
-        st.button(f"Clear the selection ({len(selected)})", key="map_clear", on_click=mapview.clear_selection,
+        st.button(f"Clear the selection ({len(selected)})", key="map_clear", on_click=selectionview.clear_selection,
                   type="tertiary")
     columns = st.columns(len(maps)) if maps else []
     for (_, label, table, coords, axes), key, column in zip(maps, keys, columns):
@@ -116,7 +116,7 @@ def maps_and_selection():
                 figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
                                     categorical=categorical, hover=hover, selected=selected, title=label,
                                     axis_labels=axes)
-                mapview.drawn(key, dataset_id, coords, colour_values, colour_label, categorical, tuple(selected),
+                selectionview.drawn(key, dataset_id, coords, colour_values, colour_label, categorical, tuple(selected),
                               label, axes)
                 st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
             n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))

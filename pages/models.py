@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from msdash import jobs
-from msdash.app import features, mapview, modelview, panels, state, widgets
+from msdash.app import features, modelview, panels, selectionview, state, widgets
 from msdash.display import escape_markdown
 from msdash.selection import csv_bytes
 
@@ -186,9 +186,9 @@ models_only = [run for run in runs if not run.baseline]
 labels = [f"{run.feature_set} · {series(run)}" for run in models_only]
 pick = st.selectbox("Run", range(len(models_only)), format_func=labels.__getitem__, key="parity_run")
 run = models_only[min(pick or 0, len(models_only) - 1)]
-selected = mapview.sync_selection(["parity_chart"], "parity_pick", dataset.names, dataset_id)
+selected = selectionview.sync_selection(["parity_chart"], "parity_pick", dataset.names, dataset_id)
 figure = parity_figure(run.result.y, run.result.predictions, run.names, label=target,
-                       selected=mapview.highlighted("parity_chart", selected),
+                       selected=selectionview.highlighted("parity_chart", selected),
                        title=f"{run.title()} — {run.settings.label()}")
 st.plotly_chart(figure, key="parity_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 st.download_button("Out-of-fold predictions (CSV)",
