@@ -50,8 +50,8 @@ def extract_on_ray(images, name, params, *, workers=2, gpus=0.0):
         raise InputError("--engine ray needs Ray: pip install -r requirements-cluster.txt") from None
     import msdash
     from msdash.features.registry import get_spec
-    from msdash.features.extract import feature_key
     from msdash.features.store import default_store, image_hash
+    from msdash.features.storekeys import feature_key
 
     spec = get_spec(name)
     root = str(Path(msdash.__file__).resolve().parent.parent)  # a local Ray instance imports msdash from here

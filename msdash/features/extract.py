@@ -17,7 +17,8 @@ import msdash
 from msdash.errors import InputError
 from msdash.imagestore import Images, to_float32
 from msdash.features.registry import get_spec, resolve_params
-from msdash.features.store import FeatureStore, default_store, extractor_key, image_hash
+from msdash.features.store import FeatureStore, default_store, image_hash
+from msdash.features.storekeys import feature_key
 from msdash.features.failures import Failure, failure, length_message, off_length, summary_text, error_summary
 from msdash.features.table import FeatureError, FeatureTable
 
@@ -175,29 +176,6 @@ def extract(images, name, *, progress=None, store=None, **params):
 
         tablecache.save_table(table_key, table, hashes=hashes, store=store)  # hashes known: not again
     return table
-
-
-def feature_key(spec, params):
-    """The feature store's key of one extractor call (:func:`~msdash.features.storekeys.extractor_key`).
-
-    A segmentation method whose output changed carries its version
-    (:func:`msdash.features.segmentation.method_version`), so stored rows of the old output are not served.
-
-    Parameters
-    ----------
-    spec : ExtractorSpec
-    params : dict
-        Complete parameters (:func:`~msdash.features.registry.resolve_params`).
-
-    Returns
-    -------
-    str
-        64 hex characters.
-    """
-    from msdash.features.segmentation import method_version
-
-    tag = method_version(params.get("segmentation"))
-    return extractor_key(spec.name, params, f"{spec.version}+{tag}" if tag else spec.version)
 
 
 def _blocks(todo, samples):

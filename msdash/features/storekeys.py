@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-__all__ = ["image_hash", "extractor_key"]
+__all__ = ["image_hash", "extractor_key", "feature_key"]
 
 
 def image_hash(array):
@@ -38,3 +38,26 @@ def extractor_key(name, params, version):
     text = json.dumps({"extractor": name, "params": params, "version": str(version)}, sort_keys=True,
                       separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def feature_key(spec, params):
+    """The feature store's key of one extractor call (:func:`~msdash.features.storekeys.extractor_key`).
+
+    A segmentation method whose output changed carries its version
+    (:func:`msdash.features.segmentation.method_version`), so stored rows of the old output are not served.
+
+    Parameters
+    ----------
+    spec : ExtractorSpec
+    params : dict
+        Complete parameters (:func:`~msdash.features.registry.resolve_params`).
+
+    Returns
+    -------
+    str
+        64 hex characters.
+    """
+    from msdash.features.segmentation import method_version
+
+    tag = method_version(params.get("segmentation"))
+    return extractor_key(spec.name, params, f"{spec.version}+{tag}" if tag else spec.version)
