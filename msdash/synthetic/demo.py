@@ -26,7 +26,7 @@ Properties, one row per sample (phase 1 = label 1 = white):
   24–96 px, contrast 50); the solver tolerance changes it far less;
 - ``E_x plane strain Voigt bound (GPa)`` and ``E_x plane strain Reuss bound (GPa)`` — upper and lower
   bounds on it at the measured volume fraction
-  (:func:`~msdash.synthetic.homogenisation.voigt_reuss_modulus_x`): with equal ``ν``, ``⟨E⟩ / (1 − ν²)``
+  (:func:`~msdash.synthetic.bounds.voigt_reuss_modulus_x`): with equal ``ν``, ``⟨E⟩ / (1 − ν²)``
   and ``1 / (⟨1/E⟩ (1 − ν²))``. They hold for every cell, anisotropic ones included, and for the discrete
   solution (it minimises the energy over fields that include the uniform one; Hill's lower bound holds for
   every field of the given mean). The tighter Hashin–Shtrikman bounds hold for
@@ -86,7 +86,7 @@ def fft_modulus(image):
 
 def modulus_bounds(volume_fraction):
     """Reuss and Voigt bounds (GPa) on the demo's plane-strain ``E_x`` at the given volume fractions of phase 1."""
-    from .homogenisation import voigt_reuss_modulus_x
+    from .bounds import voigt_reuss_modulus_x
 
     return voigt_reuss_modulus_x(volume_fraction, youngs=E_PHASES[::-1], poisson=NU_PHASES[::-1], dims=2)
 
