@@ -89,7 +89,9 @@ for i, label in enumerate(chosen):
             pcas.append((label, table, result))
             maps.append((f"map_chart_{i}", label, table, *mapview.pca_axes(result)))
         else:
-            maps.append((f"map_chart_{i}", label, table, result, ("UMAP 1", "UMAP 2")))
+            if result.note:  # reduced to principal components first, to fit the memory budget
+                st.info(escape_markdown(f"{label}: {result.note}"))
+            maps.append((f"map_chart_{i}", label, table, result.coords, ("UMAP 1", "UMAP 2")))
 
 
 @st.fragment

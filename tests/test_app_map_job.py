@@ -39,3 +39,28 @@ def test_pca_map_of_a_small_window_with_fewer_distinct_columns_than_components()
     rank = int((singular > singular[0] * 1e-9).sum())
     assert result.n_components <= 13 and rank <= 13
     np.testing.assert_allclose(result.explained_variance[:rank], singular[:rank] ** 2 / (len(X) - 1), rtol=1e-8)
+
+
+def test_the_map_page_says_when_umap_ran_on_principal_components(monkeypatch):
+    """Under a small memory budget UMAP runs on 50 PCs (issue 13) and the Map page says so beside the map."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from msdash.dataset import Dataset
+    from msdash.datastore import save_dataset
+    from msdash.features import extract
+    from msdash.features.store import save_table_meta
+
+    rng = np.random.default_rng(1)
+    ds = Dataset("u", {f"s{i:03d}": (rng.random((24, 24)) < 0.4).astype(np.float32) for i in range(120)})
+    dataset_id = save_dataset(ds)
+    save_table_meta(dataset_id, extract(ds, "two_point", cutoff=8))  # 289 features > 50 PCs
+    monkeypatch.setenv("MSDASH_MEMORY_BUDGET", "1000000")  # 1 MB: UMAP on all 289 columns would not fit
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["ds"] = dataset_id
+    at.run()
+    at.switch_page("pages/map.py").run()
+    at.button_group(key="map_method").set_value("UMAP").run()
+    assert not at.exception
+    notes = [i.value for i in at.info if "principal components" in i.value]
+    assert notes and "UMAP ran on the first 50 principal components" in notes[0]

@@ -85,11 +85,12 @@ def pca(_table, table_key, dataset_id, standardize, n_components=30):
 
 @st.cache_data(max_entries=32, show_spinner="Computing the UMAP map (the first fit compiles numba: 20–30 s)…")
 def umap(_table, table_key, dataset_id, standardize, n_neighbors, min_dist, metric, seeded):
-    """UMAP coordinates (n, 2) of a feature table, cached on the table's key and the UMAP settings."""
-    from msdash.maps import umap_map
+    """UMAP of a feature table (a :class:`msdash.umapmap.UMAPResult`: ``coords`` (n, 2) and a ``note`` when the
+    table was reduced to fit the memory budget), cached on the table's key and the UMAP settings."""
+    from msdash.umapmap import umap_embedding
 
-    return umap_map(_table.values, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
-                    random_state=42 if seeded else None, standardize=standardize)
+    return umap_embedding(_table.values, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
+                          random_state=42 if seeded else None, standardize=standardize)
 
 
 def pca_axes(result):
@@ -153,12 +154,13 @@ def map_estimate(method, n, d, *, n_neighbors=15, **_):
 
 
 def _map_job(values, method, standardize, settings, *, callback):
-    """Background job computing one map; returns the PCA result or UMAP coordinates, None when cancelled.
+    """Background job computing one map; returns the PCA or UMAP result (``UMAPResult``), None when cancelled.
 
     Cancel is honoured inside the computation: between blocks of PCA's covariance/Gram build and at every
     UMAP epoch (:class:`msdash.maps.MapCancelled`); nothing partial is kept.
     """
-    from msdash.maps import MapCancelled, pca_map, umap_map
+    from msdash.maps import MapCancelled, pca_map
+    from msdash.umapmap import umap_embedding
 
     def tick(fraction):  # step events are thinned by the job; the progress bar reads the last fraction
         return callback({"event": "step", "phase": "computing", "fraction": float(fraction)})
@@ -169,9 +171,9 @@ def _map_job(values, method, standardize, settings, *, callback):
         if method == "PCA":
             result = pca_map(values, n_components=30, standardize=standardize, callback=tick)
         else:
-            result = umap_map(values, n_neighbors=settings["n_neighbors"], min_dist=settings["min_dist"],
-                              metric=settings["metric"], random_state=42 if settings["seeded"] else None,
-                              standardize=standardize, callback=tick)
+            result = umap_embedding(values, n_neighbors=settings["n_neighbors"], min_dist=settings["min_dist"],
+                                    metric=settings["metric"], random_state=42 if settings["seeded"] else None,
+                                    standardize=standardize, callback=tick)
     except MapCancelled:
         return None
     return result if callback({"event": "step", "phase": "done", "fraction": 1.0}) is not False else None
