@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = ["PixelSize", "UNITS_UM", "unit_to_um", "tiff_pixel_size", "format_length", "scale_bar_length",
-           "parse_pixel_size"]
+           "parse_pixel_size", "draw_scale_bar"]
 
 #: Length unit (as written in metadata, lower case) → micrometres.
 UNITS_UM = {"m": 1e6, "meter": 1e6, "metre": 1e6, "cm": 1e4, "centimeter": 1e4, "mm": 1e3, "millimeter": 1e3,
@@ -194,3 +194,61 @@ def parse_pixel_size(text):
         raise InputError(f"Pixel size must be a positive length such as '12.5 nm' or '0.5 µm', got {text!r}",
                          name="pixel_size")
     return value * factor
+
+
+def draw_scale_bar(picture, *, pixel_um, source_width):
+    """A copy of a displayed micrograph with a scale bar and its length in the bottom-right corner.
+
+    Parameters
+    ----------
+    picture : ndarray of uint8, shape (h, w) or (h, w, 3)
+        The image as shown (e.g. :func:`msdash.display.thumbnail`), possibly resized from the original.
+    pixel_um : float
+        Micrometres per pixel of the original image.
+    source_width : int
+        Width of the original image in pixels (the bar is scaled by ``w / source_width``).
+
+    Returns
+    -------
+    ndarray of uint8, shape (h, w, 3)
+        White bar with a black outline, about a quarter of the width long (:func:`scale_bar_length`), labelled
+        with :func:`format_length` ("um" for "µm" where Pillow's bundled font has no micro sign); the rest of
+        the picture is unchanged.
+    """
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    picture = np.asarray(picture, dtype=np.uint8)
+    rgb = np.repeat(picture[..., None], 3, axis=-1) if picture.ndim == 2 else picture.copy()
+    h, w = rgb.shape[:2]
+    length_um, length_px = scale_bar_length(pixel_um, int(source_width))
+    bar = max(1, round(length_px * w / source_width))
+    thick, margin = max(2, h // 64), max(3, h // 40)
+    x1, y1 = w - margin, h - margin
+    x0, y0 = x1 - bar, y1 - thick
+    canvas = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([x0 - 1, y0 - 1, x1, y1], fill=(0, 0, 0))  # outline: readable on bright and dark phases
+    draw.rectangle([x0, y0, x1 - 1, y1 - 1], fill=(255, 255, 255))
+    try:  # Pillow's bundled scalable font (no file outside the package is read)
+        font = ImageFont.load_default(size=max(10, h // 22))
+    except (TypeError, ImportError, OSError):  # a Pillow without FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    text = _drawable(format_length(length_um), font)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    tx, ty = max(0, x1 - (right - left)), max(0, y0 - 2 - (bottom - top) - top)
+    draw.text((tx, ty), text, fill=(255, 255, 255), font=font, stroke_width=1, stroke_fill=(0, 0, 0))
+    return np.asarray(canvas)
+
+
+def _drawable(text, font):
+    # Pillow's bundled font has no micro sign (it draws an empty box): write "um" then, as plain-text labels do.
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    def mask(glyph):
+        canvas = Image.new("L", (64, 64))
+        ImageDraw.Draw(canvas).text((4, 4), glyph, font=font, fill=255)
+        return np.asarray(canvas)
+
+    return text.replace("µ", "u") if "µ" in text and (mask("µ") == mask("\uffff")).all() else text

@@ -135,3 +135,40 @@ class TestDatasetPixelSize:
         at.button(key="set_pixel_size").click().run()
         assert any("positive length" in str(e.value) for e in at.error)
         assert load_dataset(dataset_id).pixel_size_um == pytest.approx(0.0125)  # a bad entry loses nothing
+
+
+class TestScaleBar:
+    def test_the_bar_is_as_long_as_its_label_says(self):
+        from msdash.pixelsize import draw_scale_bar
+
+        # a 1,024 px image at 0.0125 µm/px shown at 128 px: a 2 µm bar is 160 source px, 20 shown px
+        shown = draw_scale_bar(np.zeros((128, 128), np.uint8), pixel_um=0.0125, source_width=1024)
+        assert shown.shape == (128, 128, 3)
+        white_rows = [(shown[r, :, 0] == 255).sum() for r in range(96, 128)]
+        bar = max(white_rows)  # the bar's rows are its longest white runs (text strokes are shorter)
+        assert 19 <= bar <= 21
+        assert (shown[:64, :64] == 0).all()  # nothing drawn outside the corner
+
+    def test_the_original_picture_is_left_as_it_was(self):
+        from msdash.pixelsize import draw_scale_bar
+
+        picture = np.full((64, 80), 100, np.uint8)
+        draw_scale_bar(picture, pixel_um=0.5, source_width=80)
+        assert (picture == 100).all()
+
+    def test_the_viewer_shows_the_bar_and_the_width_in_micrometres(self):
+        from streamlit.testing.v1 import AppTest
+
+        from conftest import ROOT
+        from msdash.dataset import Dataset
+        from msdash.datastore import save_dataset
+
+        ds = Dataset("sem", {"a": np.zeros((100, 200)), "b": np.ones((100, 200))}, pixel_size_um=0.05)
+        dataset_id = save_dataset(ds)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params["ds"] = dataset_id
+        at.run()
+        at.switch_page("pages/gallery.py").run()
+        assert not at.exception
+        captions = [img.caption for image in at.image for img in image.proto.imgs]
+        assert any("10 µm wide (50 nm per pixel)" in c for c in captions), captions

@@ -186,8 +186,14 @@ def sample_view(dataset, name, *, key="viewer"):
             for col, section, title in zip(cols, sections, titles):
                 col.image(thumbnail(section, size=256), caption=title)
         else:
-            st.image(thumbnail(image, size=448),
-                     caption=f"{escape_markdown(name)} · {image.shape[1]}×{image.shape[0]} px")
+            picture, size_text = thumbnail(image, size=448), f"{image.shape[1]}×{image.shape[0]} px"
+            if dataset.pixel_size_um is not None:
+                from msdash.pixelsize import draw_scale_bar, format_length
+
+                picture = draw_scale_bar(picture, pixel_um=dataset.pixel_size_um, source_width=image.shape[1])
+                size_text += (f" · {format_length(image.shape[1] * dataset.pixel_size_um)} wide "
+                              f"({format_length(dataset.pixel_size_um)} per pixel)")
+            st.image(picture, caption=f"{escape_markdown(name)} · {size_text}")
     with right:
         st.markdown(f"**{escape_markdown(name)}** · shape {tuple(image.shape)} · "
                     f"values {float(image.min()):.3g}–{float(image.max()):.3g}")
