@@ -8,7 +8,8 @@ from sklearn.preprocessing import StandardScaler
 from msdash.features.correlation import two_point
 from msdash.models import nested_cv
 from msdash.models.pcscores import PCScores, _distinct_columns
-from test_models_cv import latent_table, reference_protocol
+from msdash.validation.statistics import latent_table
+from test_models_cv import reference_protocol
 
 
 def repeated_columns(n, r, seed):

@@ -9,17 +9,7 @@ import pytest
 from msdash.errors import InputError
 from msdash.models import conformal_interval, fit_final, nested_cv
 from msdash.models.intervals import conformal_half_width, cv_coverage, prediction_intervals
-
-
-def grouped_set(n_groups, per_group, d, rng):
-    """Samples in groups (sources): each group has its own place in feature space and its own offset of the
-    property that the features do not explain — e.g. one lab's hardness calibration."""
-    centres = rng.normal(size=(n_groups, d))
-    shift = rng.normal(size=n_groups)
-    groups = np.repeat(np.arange(n_groups), per_group)
-    X = 2.0 * centres[groups] + rng.normal(size=(len(groups), d))
-    y = 50 + 2 * X[:, 0] + 3 * shift[groups] + 0.5 * rng.normal(size=len(groups))
-    return X, y, groups
+from msdash.validation.statistics import grouped_table
 
 
 class TestConformalHalfWidth:
@@ -56,8 +46,8 @@ class TestGroupAwareIntervals:
         measured = []
         for seed in range(3):
             rng = np.random.default_rng(seed)
-            X, y, groups = grouped_set(150, 4, 120, rng)
-            X_new, y_new, _ = grouped_set(500, 4, 120, rng)
+            X, y, groups = grouped_table(150, 4, 120, rng)
+            X_new, y_new, _ = grouped_table(500, 4, 120, rng)
             grouped = nested_cv(X, y, model="lr", groups=groups, outer=10, inner=5, random_state=42)
             plain = nested_cv(X, y, model="lr", outer=10, inner=5, random_state=42)
             for kind, result in (("grouped", grouped), ("random", plain)):

@@ -11,6 +11,7 @@ from sklearn.preprocessing import PolynomialFeatures
 
 from msdash.errors import InputError
 from msdash.models import nested_cv
+from msdash.validation.statistics import latent_table
 
 
 def reference_protocol(X, y, *, model, candidates, outer=10, inner=5, groups=None, seed=42):
@@ -37,17 +38,6 @@ def reference_protocol(X, y, *, model, candidates, outer=10, inner=5, groups=Non
         scores.append(100 * mean_absolute_percentage_error(y[test], predictions[test]))
         chosen.append(search.best_params_["pca__n_components"])
     return np.array(scores), chosen, predictions
-
-
-def latent_table(n, d, seed):
-    """Smooth features driven by 4 latent factors + noise; a target depending nonlinearly on two of them."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n, 4))
-    grid = np.linspace(0, 1, d)
-    loadings = np.stack([np.sin((j + 1) * np.pi * grid + j) for j in range(4)])
-    X = 0.5 + latent @ loadings + 0.3 * rng.normal(size=(n, d))
-    y = 100 + 8 * latent[:, 0] + 4 * latent[:, 1] ** 2 + 2 * latent[:, 2] + rng.normal(size=n)
-    return X, y
 
 
 class TestAgainstPlainProtocol:

@@ -11,7 +11,8 @@ from msdash.models import fit_final, make_model, nested_cv
 from msdash.models import pcscores
 from msdash.models.pcscores import PCScores
 from msdash.predict import model_space, nearest_distance, ood_flags, predict
-from test_models_cv import latent_table, reference_protocol
+from msdash.validation.statistics import latent_table
+from test_models_cv import reference_protocol
 
 
 def mixed_units(n, d, seed):

@@ -8,7 +8,7 @@ from msdash.validation import Check
 __all__ = ["latent_table", "grouped_table", "nested_cv_check", "conformal_check"]
 
 
-def latent_table(n, d, *, seed=0):
+def latent_table(n, d, seed=0):
     """A small feature table driven by four latent factors, with a target nonlinear in two of them.
 
     Returns
