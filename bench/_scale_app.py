@@ -103,7 +103,8 @@ def app_steps(work, small, table, large, timeout_s):
     """Drive the app on the two generated sets; return the figures per step."""
     from playwright.sync_api import sync_playwright
 
-    from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server
+    from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+    from msdash.launcher import Server
 
     timeout_ms = timeout_s * 1000
     home = work / "home-app"

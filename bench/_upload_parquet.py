@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
 import json, resource, sys, time
-sys.path.insert(0, sys.argv[1])
 import pyarrow.parquet  # noqa: F401  (imported before the baseline, as the server has it loaded)
 from msdash.errors import InputError
 from msdash.features.imported import import_features

@@ -9,14 +9,12 @@ image's conversion (~0.3 GB).
 
 import io
 import re
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _blank_png(side):
@@ -60,7 +58,8 @@ def amplification_zip_peak(count=16, side=8000, timeout_s=600):
     from playwright.sync_api import sync_playwright
 
     from msdash import config
-    from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server
+    from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+    from msdash.launcher import Server
 
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "blank.zip"

@@ -20,16 +20,13 @@ Run: ``.venv/bin/python bench/cahn_hilliard.py``
 """
 
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.synthetic.cahn_hilliard import cahn_hilliard_dataset, time_schedule  # noqa: E402
-from msdash.synthetic.fields import interface_density  # noqa: E402
+from msdash.synthetic.cahn_hilliard import cahn_hilliard_dataset, time_schedule
+from msdash.synthetic.fields import interface_density
 
 SIZE, RUNS, STEPS, DT, SNAPSHOTS = 256, 4, 5000, 2.0, 50
 

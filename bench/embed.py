@@ -19,14 +19,12 @@ bf16: our images/s and the bound from a plain bf16 matmul of the model's GEMM sh
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 N_IMAGES, SIDE = 64, 224
 

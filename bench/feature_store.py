@@ -50,7 +50,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def _cold_warm(dataset, name, store, n):
@@ -164,7 +163,7 @@ def volume(rows=50_000, d=4225, before_rows=5_000):
 
 def _old_save_table(table_key, table, **_):
     """The table cache of earlier versions, as it was: its own float64 ``values.npy`` plus ``meta.json``."""
-    from msdash import atomic
+    from msdash.data import atomic
     from msdash.features import tablecache
 
     folder = tablecache._folder(table_key)
@@ -188,10 +187,10 @@ def workspace_child(kind, n, size=64):
     """In a fresh process and workspace: save a data set, extract as the app does, measure the workspace."""
     import resource
 
-    from msdash.dataset import Dataset
-    from msdash.datastore import save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
     from msdash.features import extract, tablecache
-    from msdash.imagestore import Images
+    from msdash.data.imagestore import Images
 
     if kind == "before":
         tablecache.save_table = _old_save_table
@@ -233,7 +232,7 @@ def workspace(n):
 
 
 def main(n=2000, size=64, rows=50_000, d=32, before_rows=5_000):
-    from msdash.dataset import Dataset
+    from msdash.data.dataset import Dataset
     from msdash.features.store import FeatureStore
 
     rng = np.random.default_rng(0)

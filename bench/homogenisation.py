@@ -20,16 +20,13 @@ Run: ``.venv/bin/python bench/homogenisation.py`` (about 3 min on 2 cores)
 
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.synthetic.fields import two_phase  # noqa: E402
-from msdash.synthetic.homogenisation import effective_conductivity, effective_stiffness  # noqa: E402
+from msdash.synthetic.fields import two_phase
+from msdash.synthetic.homogenisation import effective_conductivity, effective_stiffness
 
 
 def random_cell(shape, seed, length=3.0):

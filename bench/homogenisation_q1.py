@@ -22,13 +22,10 @@ Run: ``.venv/bin/python bench/homogenisation_q1.py``.
 
 import json
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from msdash.synthetic import (
     effective_stiffness,

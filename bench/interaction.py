@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 TARGET_S = 1.0
 
 
@@ -48,8 +47,8 @@ def _workspace(n, side):
     """Save the data set, compute its feature sets into the store; return the data set id."""
     import pandas as pd
 
-    from msdash.dataset import Dataset
-    from msdash.datastore import save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
     from msdash.features import extract
     from msdash.features.store import save_table_meta
 
@@ -146,14 +145,15 @@ def _measure(args):
     at.query_params["ds"] = dataset_id
     at.run()
     clicks, computations = _Clicks(args.profile), _Clicks()
-    at.switch_page("pages/features.py")
+    at.switch_page("msdash/app/screens/features.py")
     computations.time("features: compute (read from the store)", lambda: (
         at.run(), at.selectbox(key="extractor").set_value("two_point_paper_b").run(),
         at.button(key="compute_features").click().run())[-1])
     clicks.time("open Features (25,281-column table shown)", lambda: (
-        at.switch_page("pages/gallery.py").run(), at.switch_page("pages/features.py"))[-1].run())
+        at.switch_page("msdash/app/screens/gallery.py").run(),
+        at.switch_page("msdash/app/screens/features.py"))[-1].run())
     clicks.time("Features: change the extractor", lambda: at.selectbox(key="extractor").set_value("radial_psd").run())
-    at.switch_page("pages/map.py").run()
+    at.switch_page("msdash/app/screens/map.py").run()
     computations.time("map: first PCA of the 25,281-column set",
                       lambda: at.multiselect(key="map_sets").set_value([big]).run())
     clicks.time("Map: change the colour", lambda: at.selectbox(key="map_color").set_value("hardness (HV)").run())
@@ -164,13 +164,13 @@ def _measure(args):
                 lambda: at.segmented_control(key="map_method").set_value("UMAP").run())
     picker = "map_pick"
     clicks.time("Map: pick a sample (as a click on a point)", lambda: _pick(at, picker, dataset.names[3]))
-    clicks.time("open Models", lambda: at.switch_page("pages/models.py").run())
+    clicks.time("open Models", lambda: at.switch_page("msdash/app/screens/models.py").run())
     computations.time("models: nested CV of pr on the 25,281-column set", lambda: _run_models(at, big))
-    clicks.time("open Predict (a fitted model to use)", lambda: at.switch_page("pages/predict.py").run())
-    clicks.time("open Gallery", lambda: at.switch_page("pages/gallery.py").run())
+    clicks.time("open Predict (a fitted model to use)", lambda: at.switch_page("msdash/app/screens/predict.py").run())
+    clicks.time("open Gallery", lambda: at.switch_page("msdash/app/screens/gallery.py").run())
     clicks.time("Gallery: next page", lambda: _next_page(at))
-    clicks.time("open Map (coming back)", lambda: at.switch_page("pages/map.py").run())
-    clicks.time("open Models (results shown)", lambda: at.switch_page("pages/models.py").run())
+    clicks.time("open Map (coming back)", lambda: at.switch_page("msdash/app/screens/map.py").run())
+    clicks.time("open Models (results shown)", lambda: at.switch_page("msdash/app/screens/models.py").run())
 
     frame = _shown_table(dataset_id)
     started = time.perf_counter()
@@ -217,7 +217,7 @@ def _next_page(at):
 def _shown_table(dataset_id):
     from msdash.features import extract
 
-    from msdash.datastore import load_dataset
+    from msdash.data.datastore import load_dataset
 
     return extract(load_dataset(dataset_id), "two_point_paper_b").to_frame()
 

@@ -15,15 +15,12 @@ Run: ``.venv/bin/python bench/ising.py``
 import json
 import math
 import random
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.synthetic.ising import TC, ising  # noqa: E402
+from msdash.synthetic.ising import TC, ising
 
 SIZE, LATTICES, SWEEPS, NAIVE_ATTEMPTS = 64, 64, 64, 40_000
 

@@ -12,13 +12,10 @@ study D's RMSE (grad-PCR 16.3, physFeat1-SVR 12.3, physFeat2-SVR 8.5).
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 STUDY_D = {"grad-pcr": 16.3, "physfeat1-pcr": 14.5, "grad-svr": 14.1, "physfeat1-svr": 12.3, "physfeat2-svr": 8.5}
 

@@ -24,14 +24,11 @@ next to study D's RMSE (10.0 / 8.0 / 8.9 / 8.5 on 50,000 images).
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 STUDY_D = {"cnn-pca-svr": 10.0, "resnet18": 8.0, "mucha-cnn": 8.9, "physfeat2-svr": 8.5}
 

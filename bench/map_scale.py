@@ -19,17 +19,15 @@ Prints one JSON line.
 
 import json
 import re
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from msdash.maps import pca_map
+from msdash.plots import map_figure
 
-from msdash.maps import pca_map  # noqa: E402
-from msdash.plots import map_figure  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 N, REPEATS = 50_000, 3
 SIZE, CUTOFF = 32, 16
@@ -52,7 +50,8 @@ def _browser():
 
     from playwright.sync_api import sync_playwright
 
-    from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server, saved_random_maps
+    from msdash._testing import CHROMIUM, CHROMIUM_ARGS, saved_random_maps
+    from msdash.launcher import Server
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         home = Path(tmp) / "home"

@@ -14,16 +14,13 @@ Run: ``.venv/bin/python bench/model_comparison.py``
 
 import json
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 ROUNDS = 3
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def tables(n=149, seed=0):
@@ -44,7 +41,7 @@ def tables(n=149, seed=0):
 
 
 def main():
-    from msdash.dataset import Dataset
+    from msdash.data.dataset import Dataset
     from msdash.models import nested_cv
     from msdash.models.run import run_comparison
 

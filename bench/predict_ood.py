@@ -15,17 +15,14 @@ Run: ``.venv/bin/python bench/predict_ood.py``
 
 import json
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.models import make_model  # noqa: E402
-from msdash.ood import ood_check  # noqa: E402
-from msdash.predict import model_space, nearest_distance  # noqa: E402
+from msdash.models import make_model
+from msdash.ood import ood_check
+from msdash.predict import model_space, nearest_distance
 
 
 def old_check(pipeline, X_train, X_new):

@@ -1,7 +1,7 @@
 """Startup speed: ``import msdash`` and server start → demo gallery visible in Chromium.
 
 The server starts as the README starts it (``streamlit run app.py`` from the repository root, settings from
-``.streamlit/config.toml``, UMAP's background warm-up on; :class:`msdash.devserver.Server` adds only the
+``.streamlit/config.toml``, UMAP's background warm-up on; :class:`msdash.launcher.Server` adds only the
 port and address). ``demo_visible_s_after_server_start`` runs from launching the process until the first
 demo micrograph is drawn (target: under 5 s on a saved workspace).
 
@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+from msdash.launcher import Server
 
-from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _python_seconds(code, repeats=5):
@@ -51,7 +51,7 @@ def main():
 
     bare = _python_seconds("pass")
     with_msdash = _python_seconds("import msdash")
-    with_readers = _python_seconds("import msdash.io, msdash.dataset")  # pandas dominates
+    with_readers = _python_seconds("import msdash.io, msdash.data.dataset")  # pandas dominates
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         tmp = Path(tmp)
         hello = tmp / "hello.py"

@@ -10,14 +10,12 @@ the order of magnitude right: the page uses it to say "about 3 min" before a ste
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("MSDASH_WARM_UMAP", "0")
 

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _written():
@@ -31,11 +30,11 @@ def main(n=1000, side=256):
     import numpy as np
     import pandas as pd
 
-    from msdash.dataset import Dataset
-    from msdash.datastore import load_dataset, save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import load_dataset, save_dataset
     from msdash.saved import replace_saved
     from msdash.derived import add_derived, coalesce
-    from msdash.imagestore import Images
+    from msdash.data.imagestore import Images
 
     rng = np.random.default_rng(0)
     names = [f"P{i % 19:02d}_{i:04d}" for i in range(n)]

@@ -21,14 +21,12 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.fft
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.features.correlation import two_point  # noqa: E402
+from msdash.features.correlation import two_point
 
 
 def naive_one_image(image, cutoff):

@@ -14,12 +14,10 @@ A part that fails reports its error, and the other parts still run. The zip part
 
 import importlib
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
 
 
 def amplification_zip_peak():

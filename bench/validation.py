@@ -10,13 +10,10 @@ Run: ``.venv/bin/python bench/validation.py``
 
 import json
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from msdash.validation import run_checks  # noqa: E402
+from msdash.validation import run_checks
 
 
 def main():

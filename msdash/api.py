@@ -5,8 +5,9 @@
 >>> len(study), study.dataset.group_column
 (300, 'family')
 
-A :class:`Study` holds one :class:`~msdash.dataset.Dataset`; every feature it computes goes through the same feature
-store as the app (``MSDASH_HOME``), so the dashboard launched on the study with :func:`launch` finds them computed.
+A :class:`Study` holds one :class:`~msdash.data.dataset.Dataset`; every feature it computes goes through the same
+feature store as the app (``MSDASH_HOME``), so the dashboard launched on the study with :func:`launch` finds them
+computed.
 """
 
 import json
@@ -178,7 +179,7 @@ class Study:
 
     def save(self):
         """Save the data set in the workspace (as *Save and open* does); returns its id."""
-        from msdash.datastore import save_dataset
+        from msdash.data.datastore import save_dataset
 
         return save_dataset(self.dataset)
 
@@ -224,7 +225,7 @@ def open_images(sources, table=None, *, name=None, name_column=None, group_colum
     """
     from pathlib import Path
 
-    from msdash.ingest import build_dataset, guess_name_column
+    from msdash.data.ingest import build_dataset, guess_name_column
     from msdash.io import load_images, match_properties, read_properties
 
     loaded = load_images(sources if isinstance(sources, (list, tuple)) else [sources])
@@ -241,14 +242,14 @@ def open_images(sources, table=None, *, name=None, name_column=None, group_colum
 
 def open_saved(dataset_id):
     """Open a data set saved in the workspace (the id shown on the Data page)."""
-    from msdash.datastore import load_dataset
+    from msdash.data.datastore import load_dataset
 
     return Study(load_dataset(dataset_id))
 
 
 def demo():
     """The built-in demo data set (300 simulated two-phase microstructures)."""
-    from msdash.dataset import demo_dataset
+    from msdash.data.dataset import demo_dataset
 
     return Study(demo_dataset())
 
@@ -272,10 +273,10 @@ def launch(study=None, *, port=None, wait_s=60.0):
         ends it.
     """
     from msdash.config import workspace
-    from msdash.devserver import ROOT, Server
+    from msdash.launcher import Server
 
     home = workspace()
-    server = Server(ROOT / "app.py", home, port=port, log=home / "dashboard.log").start(timeout=wait_s)
+    server = Server(home=home, port=port, log=home / "dashboard.log").start(timeout=wait_s)
     server.page_url = server.url if study is None else f"{server.url}/?ds={study.save()}"  # the app opens ?ds=
     return server
 

@@ -1,18 +1,21 @@
-"""Command line: ``python -m msdash extract|merge|cv|generate|list-extractors …``.
+"""Command line: ``msdash app|extract|merge|cv|generate|list-extractors …`` (also ``python -m msdash …``).
+
+``app`` serves the dashboard (:func:`msdash.launcher.run_app`), opened on the demo, until Ctrl-C; ``--port``,
+``--address`` and ``--workspace`` say where, and flags after ``--`` go to ``streamlit run``.
 
 ``generate`` makes a data set with :func:`msdash.synthetic.generate.generate_dataset`, saves it in the
 workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zip``, exports the images and
 ``properties.csv``.
 
-``extract`` lists a folder or zip (:func:`msdash.sources.list_images`: names only), computes one extractor through the
-shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With ``--shard i/n``
-it handles every n-th image file (sorted sample names) from ``i``, so n jobs of a cluster fill the same store and a
-later run (or the dashboard) reads everything from it. Only the shard's own files are decoded, in blocks that fit
-``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory follows one block, not the folder; a
-file that cannot be decoded is reported by the shard that owns it. Exit codes: 0 done (images that failed are NaN
-rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray cluster (``map_batches``
-workers running the same extractor into the same store, which must then be on a shared file system), then builds the
-table from the store exactly as a single process would.
+``extract`` lists a folder or zip (:func:`msdash.data.sources.list_images`: names only), computes one extractor
+through the shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With
+``--shard i/n`` it handles every n-th image file (sorted sample names) from ``i``, so n jobs of a cluster fill the
+same store and a later run (or the dashboard) reads everything from it. Only the shard's own files are decoded, in
+blocks that fit ``MSDASH_MEMORY_BUDGET`` bytes (default a quarter of the RAM), so peak memory follows one block, not
+the folder; a file that cannot be decoded is reported by the shard that owns it. Exit codes: 0 done (images that
+failed are NaN rows, reported on stderr), 2 bad arguments. ``--engine ray`` fans the images out over a Ray cluster
+(``map_batches`` workers running the same extractor into the same store, which must then be on a shared file system),
+then builds the table from the store exactly as a single process would.
 
 ``merge`` joins the tables of ``extract --shard i/n`` runs into the single-process table: same rows in
 sorted-name order, same columns, same values (a shard whose columns differ, or a name in two shards, is an
@@ -40,8 +43,16 @@ _OUT_TYPES = (".csv", ".parquet")
 
 def build_parser():
     """The argparse parser with one sub-command per task."""
-    parser = argparse.ArgumentParser(prog="python -m msdash", description="msdash without the app.")
+    parser = argparse.ArgumentParser(prog="msdash", description="The msdash dashboard, and its work without the app.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    app = commands.add_parser("app", help="serve the dashboard (opens on the demo)",
+                              description="Serve the dashboard until Ctrl-C; it opens on the built-in demo.")
+    app.add_argument("--port", type=int, help="TCP port (default 8501)")
+    app.add_argument("--address", help="address to listen on (default: all interfaces)")
+    app.add_argument("--workspace", help="workspace folder (default: $MSDASH_HOME or ~/.msdash)")
+    app.add_argument("streamlit_args", nargs=argparse.REMAINDER, metavar="-- FLAG",
+                     help="more `streamlit run` flags, e.g. -- --server.headless=false")
+    app.set_defaults(run=_app)
     ext = commands.add_parser("extract", help="compute features for a folder or zip of images",
                               description="Compute one extractor's features for a folder or zip of images.")
     ext.add_argument("source", nargs="+", help="image files, folders or .zip archives")
@@ -105,6 +116,13 @@ def main(argv=None):
         return 2
 
 
+def _app(args):
+    from msdash.launcher import run_app
+
+    extra = [a for a in args.streamlit_args if a != "--"]
+    return run_app(args.port, args.address, extra, workspace=args.workspace)
+
+
 def _parse_params(pairs):
     params = {}
     for pair in pairs:
@@ -118,7 +136,7 @@ def _parse_params(pairs):
 def _generate(args):
     import zipfile
 
-    from msdash.datastore import save_dataset
+    from msdash.data.datastore import save_dataset
     from msdash.selection import selection_zip
     from msdash.synthetic.generate import GENERATORS, generate_dataset
 
@@ -162,7 +180,7 @@ def _parse_shard(text):
 
 def _extract(args):
     from msdash.features.registry import fit_to_sizes, get_spec, resolve_params
-    from msdash.sources import header_shapes, list_images, memory_budget
+    from msdash.data.sources import header_shapes, list_images, memory_budget
     from msdash.streamed import extract_streamed
 
     out = Path(args.out)
@@ -295,7 +313,7 @@ def _cv(args):
 
     import numpy as np
 
-    from msdash.atomic import write_file_atomic
+    from msdash.data.atomic import write_file_atomic
     from msdash.models import nested_cv
 
     out = Path(args.out)

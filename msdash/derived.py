@@ -1,7 +1,7 @@
 """Derived property columns — unit conversion, coalescing, groups from sample names — each with its formula.
 
 A derived column is computed from the property table (or the sample names) of a data set and carries a
-plain-text formula, its provenance, which :class:`msdash.dataset.Dataset` keeps in ``derived`` and saves with
+plain-text formula, its provenance, which :class:`msdash.data.dataset.Dataset` keeps in ``derived`` and saves with
 the data set: ``"HV (combined) = [HV], else 101.972 × [H (GPa)]"``. Regular expressions typed by a user are
 compiled by :func:`compile_pattern` (length limit, one capture group, no nested quantifiers, a time limit on
 matching where the ``regex`` package is installed), so a pattern can neither crash nor hang the app.

@@ -1,11 +1,12 @@
 """Saved data sets together with what the workspace derived from them: deleting or editing one takes its
 feature tables, imported features and training runs along.
 
-:mod:`msdash.datastore` keeps the data sets' own entries and imports nothing above the data layer; this module
+:mod:`msdash.data.datastore` keeps the data sets' own entries and imports nothing above the data layer; this module
 sits above it and the feature store, so neither has to import the other back.
 """
 
-from msdash import config, datastore
+from msdash import config
+from msdash.data import datastore
 
 __all__ = ["delete_saved", "replace_saved"]
 
@@ -15,7 +16,7 @@ def delete_saved(dataset_id):
 
     Its cached feature tables, imported feature tables, training runs and the store rows of images no other
     saved data set has go (:func:`msdash.features.cleanup.delete_dataset_features`, first, so it can still
-    read the set's image hashes), then its entry (:func:`msdash.datastore.delete_dataset`).
+    read the set's image hashes), then its entry (:func:`msdash.data.datastore.delete_dataset`).
 
     Parameters
     ----------
@@ -43,7 +44,7 @@ def delete_saved(dataset_id):
 def replace_saved(dataset_id, ds, *, keep_old=False):
     """Save an edited version of a saved data set, keeping its images, features, imported tables and runs.
 
-    :func:`msdash.datastore.replace_dataset` writes the new entry (images hard-linked, never rewritten);
+    :func:`msdash.data.datastore.replace_dataset` writes the new entry (images hard-linked, never rewritten);
     imported feature tables and training runs recorded for the old id follow the new one; the old entry and
     what only it had then go (:func:`delete_saved`) unless ``keep_old``.
 

@@ -1,6 +1,6 @@
 """Extract features of listed image files block by block, so memory follows one block, not the folder.
 
-:func:`extract_streamed` decodes one block of :func:`msdash.sources.plan_blocks` at a time, runs
+:func:`extract_streamed` decodes one block of :func:`msdash.data.sources.plan_blocks` at a time, runs
 :func:`msdash.features.extract` on it (filling the same feature store), keeps only the small feature rows and
 frees the images before the next block. The joined table equals one ``extract`` call over all images: rows in
 sorted-name order, and the rule "the most common feature length wins" applied over all blocks.
@@ -20,11 +20,11 @@ def extract_streamed(slots, name, *, budget, store=None, before_extract=None, re
     Parameters
     ----------
     slots : list of tuple of ImageSource
-        From :func:`msdash.sources.list_images` (possibly a shard of its slots).
+        From :func:`msdash.data.sources.list_images` (possibly a shard of its slots).
     name : str
         A key of :data:`msdash.features.EXTRACTORS`.
     budget : int
-        Bytes one block of decoded images may take (:func:`msdash.sources.memory_budget`).
+        Bytes one block of decoded images may take (:func:`msdash.data.sources.memory_budget`).
     store : FeatureStore, path, None or False
         As for :func:`~msdash.features.extract`.
     before_extract : callable, optional
@@ -45,7 +45,7 @@ def extract_streamed(slots, name, *, budget, store=None, before_extract=None, re
     unreadable : list of LoadError
         The files that could not be decoded.
     """
-    from msdash.sources import plan_blocks
+    from msdash.data.sources import plan_blocks
 
     from msdash.features.sizing import check_feature_count
 
@@ -65,7 +65,7 @@ def _extract_block(block, budget, name, store, before_extract, shapes, unreadabl
     """One block: decode, extract, keep the rows. The images die with this frame, before the next block."""
     from msdash.budget import DecodeBudget
     from msdash.features import extract
-    from msdash.sources import read_block
+    from msdash.data.sources import read_block
 
     # The block was sized to the budget from headers; load_images' per-upload limit must not cut it again.
     limit = DecodeBudget(max(budget, block.nbytes), variable="MSDASH_MEMORY_BUDGET")

@@ -48,7 +48,7 @@ def require_chromium():
     """Skip a browser-test module when Debian's chromium is missing — except in CI, where that is an error."""
     import os
 
-    from msdash.devserver import CHROMIUM
+    from msdash._testing import CHROMIUM
 
     if Path(CHROMIUM).exists():
         return

@@ -5,8 +5,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, phase_maps, png_bytes, zip_bytes
-from msdash.dataset import Dataset
-from msdash.datastore import list_datasets, save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import list_datasets, save_dataset
 
 APP = str(ROOT / "app.py")
 
@@ -46,7 +46,7 @@ class TestFirstOpen:
 
     def test_gallery_shows_demo_thumbnails_and_pages(self):
         at = new_app()
-        at.switch_page("pages/gallery.py").run()
+        at.switch_page("msdash/app/screens/gallery.py").run()
         assert not at.exception
         grid = at.image[:-1]  # the last image is the sample viewer's
         assert len(grid) == 24  # the first page of 24 thumbnails
@@ -55,11 +55,11 @@ class TestFirstOpen:
         assert len(at.get("pagination")) == 1
 
     def test_gallery_filter_and_sort(self):
-        from msdash.dataset import demo_dataset
+        from msdash.data.dataset import demo_dataset
 
         vf = demo_dataset().properties["volume_fraction"]
         at = new_app()
-        at.switch_page("pages/gallery.py").run()
+        at.switch_page("msdash/app/screens/gallery.py").run()
         at.selectbox(key="gallery_filter").set_value("volume_fraction").run()
         at.slider(key="gallery_range_volume_fraction").set_value((0.5, float(vf.max()))).run()
         at.selectbox(key="gallery_sort").set_value("volume_fraction").run()
@@ -86,7 +86,7 @@ class TestUpload:
         saved = [i for i in list_datasets() if i.source == "upload"]
         assert len(saved) == 1 and saved[0].n_samples == 4
         assert at.query_params["ds"] == saved[0].id
-        from msdash.datastore import load_dataset
+        from msdash.data.datastore import load_dataset
 
         ds = load_dataset(saved[0].id)
         assert ds.group_column == "paper"
@@ -118,7 +118,7 @@ class TestWorkspace:
         ds_id = save_dataset(Dataset(name="My volumes", images={"v": volume}, properties=None, source="upload"))
         at = new_app({"ds": ds_id})
         assert "My volumes" in text_of(at)
-        at.switch_page("pages/gallery.py").run()
+        at.switch_page("msdash/app/screens/gallery.py").run()
         assert not at.exception
         assert [s.label for s in at.slider] == ["z (depth)", "y (rows)", "x (columns)"]
 
@@ -168,7 +168,7 @@ class TestUploadKinds:
         assert not at.exception
         assert any("Read 1 image" in s.value for s in at.success)
         at.button(key="save_upload").click().run()
-        from msdash.datastore import load_dataset
+        from msdash.data.datastore import load_dataset
 
         saved = load_dataset(at.query_params["ds"])
         assert saved.images["scan"].shape == (5, 6)

@@ -17,8 +17,8 @@ LONG_B = "Vickers hardness (HV), converted from GPa in the source paper"
 
 def papers_dataset(name="papers", n=38, seed=0, papers=19):
     """``n`` random phase maps named ``P<paper>_<k>`` from ``papers`` papers, with its two-point features stored."""
-    from msdash.dataset import Dataset
-    from msdash.datastore import save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
     from msdash.features import extract
     from msdash.features.store import save_table_meta
 
@@ -63,7 +63,7 @@ class TestSelectionBelongsToItsDataSet:
         first, names = papers_dataset("first")
         second, other = papers_dataset("second", n=20, seed=1)
         other_names = set(other)
-        at = open_page(first, "pages/map.py")
+        at = open_page(first, "msdash/app/screens/map.py")
         at.multiselect(key="map_pick").set_value(names[:3]).run()
         assert "Selected samples: 3" in subheaders(at)
         at.session_state["dataset_id"] = second
@@ -80,10 +80,10 @@ class TestSelectionBelongsToItsDataSet:
     def test_models_page_of_the_next_set_gets_no_foreign_names(self):
         first, names = papers_dataset("first")
         second, _ = papers_dataset("second", n=20, seed=1)
-        at = open_page(first, "pages/map.py")
+        at = open_page(first, "msdash/app/screens/map.py")
         at.multiselect(key="map_pick").set_value(names[:2]).run()
         at.session_state["dataset_id"] = second
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert not at.exception
         assert at.session_state["selected_samples"] == []
 
@@ -92,7 +92,7 @@ class TestSelectionSurvivesRedraws:
     @pytest.mark.parametrize("change", ["method", "colour"])
     def test_a_lasso_stays_selected_and_ringed_after_the_map_is_redrawn(self, change):
         dataset_id, names = papers_dataset()
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         at.session_state["map_chart_0"] = plotly_event(names[4], names[7])
         at.run()
         assert ringed(charts(at)[0]) == [names[4], names[7]]  # shown on the map it was drawn on
@@ -112,7 +112,7 @@ class TestSelectionSurvivesRedraws:
 
     def test_clear_button_empties_the_selection(self):
         dataset_id, names = papers_dataset()
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         at.multiselect(key="map_pick").set_value(names[:2]).run()
         at.button(key="map_clear").click().run()
         assert "Selected samples: 0" in subheaders(at)
@@ -122,7 +122,7 @@ class TestSelectionSurvivesRedraws:
 class TestPickByName:
     def test_prefix_picks_exactly_the_names_that_start_with_it(self):
         dataset_id, names = papers_dataset()
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         at.text_input(key="map_pick_pattern").input("P01_").run()
         expected = [n for n in names if n.startswith("P01_")]
         assert len(expected) == 2 and at.session_state["selected_samples"] == expected
@@ -131,7 +131,7 @@ class TestPickByName:
 
     def test_regex_matches_whole_names_and_a_bad_one_is_said(self):
         dataset_id, _ = papers_dataset()
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         at.button_group(key="map_pick_mode").set_value("regex").run()
         at.text_input(key="map_pick_pattern").input(r"P1[0-2]_00").run()
         assert at.session_state["selected_samples"] == ["P10_00", "P11_00", "P12_00"]
@@ -142,7 +142,7 @@ class TestPickByName:
 
     def test_a_whole_group_is_picked(self):
         dataset_id, names = papers_dataset()
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         assert at.selectbox(key="map_pick_group_column").value == "paper"
         at.selectbox(key="map_pick_group").set_value("paper 03").run()
         table = pd.Series([f"paper {i % 19:02d}" for i in range(len(names))], index=names)
@@ -153,15 +153,15 @@ class TestPickByName:
 class TestMapSettingsSurviveAVisitElsewhere:
     def test_sets_method_and_colour_come_back(self):
         dataset_id, _ = papers_dataset()
-        at = open_page(dataset_id, "pages/features.py")
+        at = open_page(dataset_id, "msdash/app/screens/features.py")
         at.selectbox(key="extractor").set_value("phys_feat2").run()
         at.button(key="compute_features").click().run()
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         labels = at.multiselect(key="map_sets").options
         at.multiselect(key="map_sets").set_value(labels).run()
         at.selectbox(key="map_color").set_value("paper").run()
-        at.switch_page("pages/gallery.py").run()
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/gallery.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert not at.exception
         assert at.multiselect(key="map_sets").value == labels
         assert at.selectbox(key="map_color").value == "paper"
@@ -169,13 +169,13 @@ class TestMapSettingsSurviveAVisitElsewhere:
 
 class TestQuickStart:
     def test_the_button_opens_the_map_on_the_two_sets_it_names(self):
-        from msdash.dataset import Dataset
-        from msdash.datastore import save_dataset
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import save_dataset
 
         rng = np.random.default_rng(0)
         dataset_id = save_dataset(Dataset("fresh", {f"s{i}": (rng.random((64, 64)) < 0.5).astype(np.float32)
                                                     for i in range(6)}))
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         at.button(key="map_quickstart").click().run()
         assert not at.exception
         chosen = at.multiselect(key="map_sets").value
@@ -186,13 +186,13 @@ class TestQuickStart:
 class TestMapColours:
     def test_nineteen_papers_get_nineteen_colours_and_more_than_the_palette_holds_is_said(self):
         dataset_id, _ = papers_dataset()
-        at = open_page(dataset_id, "pages/map.py")
+        at = open_page(dataset_id, "msdash/app/screens/map.py")
         at.selectbox(key="map_color").set_value("paper").run()
         colours = {t["name"]: t["marker"]["color"] for t in charts(at)[0]["data"] if t["name"] != "selected"}
         assert len(colours) == 19 == len(set(colours.values()))
         assert not any("categories:" in c.value for c in at.caption)
         many, _ = papers_dataset("many papers", n=60, papers=30)
-        at = open_page(many, "pages/map.py")
+        at = open_page(many, "msdash/app/screens/map.py")
         at.selectbox(key="map_color").set_value("paper").run()
         colours = {t["name"]: t["marker"]["color"] for t in charts(at)[0]["data"] if t["name"] != "selected"}
         assert len(colours) == 30 == len(set(colours.values()))
@@ -200,7 +200,7 @@ class TestMapColours:
 
 
 def gallery(dataset_id):
-    return open_page(dataset_id, "pages/gallery.py")
+    return open_page(dataset_id, "msdash/app/screens/gallery.py")
 
 
 def thumbnail_captions(at):

@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, png_bytes, zip_bytes
-from msdash.dataset import Dataset
-from msdash.datastore import list_datasets, load_dataset, save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import list_datasets, load_dataset, save_dataset
 from msdash.display import escape_markdown
 
 APP = str(ROOT / "app.py")

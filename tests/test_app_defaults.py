@@ -27,7 +27,7 @@ def _slower_machine(monkeypatch, factor):
 def _demo_with_phys_feat2():
     """The app on the demo with physFeat2 computed (a small feature set every page can use)."""
     at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("phys_feat2").run()
     at.button(key="compute_features").click().run()
     return at
@@ -37,7 +37,7 @@ def _demo_with_phys_feat2():
 def big_then_small():
     """The demo with a small set (phys_feat1: 2 features) computed first and a big one (two_point) after it."""
     at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     for extractor in ("phys_feat1", "two_point"):
         at.selectbox(key="extractor").set_value(extractor).run()
         at.button(key="compute_features").click().run()
@@ -60,7 +60,7 @@ class TestSmallestSet:
 
     def test_map_and_models_default_to_the_small_set(self, big_then_small):
         at = big_then_small
-        at.switch_page("pages/models.py").run()
+        at.switch_page("msdash/app/screens/models.py").run()
         assert not at.exception
         options = at.multiselect(key="model_sets").options
         assert options[0].startswith("two_point")  # the newest, which the page used to pick
@@ -68,7 +68,7 @@ class TestSmallestSet:
         assert chosen.startswith("phys_feat1")
         assert any("smallest computed feature set (2 features)" in c.value for c in at.caption)
 
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert not at.exception
         assert at.multiselect(key="map_sets").value == [chosen]
         assert any(c.value.startswith("Default: phys_feat1") for c in at.caption)
@@ -89,14 +89,14 @@ class TestEstimates:
     def test_caption_before_a_long_run(self, monkeypatch):
         _slower_machine(monkeypatch, 1e4)
         at = _demo_with_phys_feat2()
-        at.switch_page("pages/models.py").run()
+        at.switch_page("msdash/app/screens/models.py").run()
         assert not at.exception
         (caption,) = [c.value for c in at.caption if c.value.startswith("Estimated time")]
         assert "on 300 samples" in caption and "Cancel stops it" in caption
 
     def test_no_caption_for_a_quick_run(self):
         at = _demo_with_phys_feat2()
-        at.switch_page("pages/models.py").run()
+        at.switch_page("msdash/app/screens/models.py").run()
         assert not [c for c in at.caption if c.value.startswith("Estimated time")]
 
 
@@ -152,7 +152,7 @@ class TestCancel:
 
         monkeypatch.setattr(modelview, "nested_folds", gated)
         at = _demo_with_phys_feat2()
-        at.switch_page("pages/models.py").run()
+        at.switch_page("msdash/app/screens/models.py").run()
         at.selectbox(key="model_groups").set_value("(none)").run()
         at.button(key="run_models").click().run()
         assert not at.exception
@@ -174,7 +174,7 @@ class TestCancel:
 
         _slower_machine(monkeypatch, 1e6)
         at = _demo_with_phys_feat2()
-        at.switch_page("pages/models.py").run()
+        at.switch_page("msdash/app/screens/models.py").run()
         at.selectbox(key="model_groups").set_value("(none)").run()
         at.number_input(key="model_outer").set_value(3).run()
         at.button(key="run_models").click().run()
@@ -195,7 +195,7 @@ class TestLongMap:
     def test_long_map_waits_for_a_click_then_runs_in_the_background(self, monkeypatch):
         _slower_machine(monkeypatch, 1e6)
         at = _demo_with_phys_feat2()
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert not at.exception
         assert not at.get("plotly_chart")  # not computed before the user says so
         assert any("is estimated to take" in i.value for i in at.info)
@@ -231,8 +231,8 @@ class TestFeatureCountBeforeComputing:
         from streamlit.testing.v1 import AppTest
 
         from conftest import ROOT
-        from msdash.dataset import Dataset
-        from msdash.datastore import save_dataset
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import save_dataset
 
         if budget:
             monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(budget))
@@ -241,7 +241,7 @@ class TestFeatureCountBeforeComputing:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.query_params["ds"] = dataset_id
         at.run()
-        at.switch_page("pages/features.py").run()
+        at.switch_page("msdash/app/screens/features.py").run()
         at.selectbox(key="extractor").set_value("two_point").run()
         return at
 

@@ -29,7 +29,7 @@ def _counting(monkeypatch, module, name):
 def shown():
     """The Features page showing the demo's physFeat2 table (300 × 64)."""
     at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("phys_feat2").run()
     at.button(key="compute_features").click().run()
     assert not at.exception and {m.label: m.value for m in at.metric}["Features per sample"] == "64"
@@ -54,7 +54,7 @@ class TestDownloadOnDemand:
 
     def test_preview_is_the_corner_of_the_table(self, shown):
         from msdash.app.panels import preview_frame
-        from msdash.datastore import load_dataset
+        from msdash.data.datastore import load_dataset
         from msdash.features import extract
 
         table = extract(load_dataset(shown.query_params["ds"]), "phys_feat2")
@@ -70,8 +70,8 @@ class TestDownloadOnDemand:
 
 class TestImageScansOncePerDataSet:
     def test_segmentation_preview_scans_the_images_once(self, monkeypatch):
-        from msdash.dataset import Dataset
-        from msdash.datastore import save_dataset
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import save_dataset
         from msdash.features import segmentation
 
         rng = np.random.default_rng(0)
@@ -81,7 +81,7 @@ class TestImageScansOncePerDataSet:
         at = AppTest.from_file(APP, default_timeout=120)
         at.query_params["ds"] = dataset_id
         at.run()
-        at.switch_page("pages/features.py").run()
+        at.switch_page("msdash/app/screens/features.py").run()
         at.selectbox(key="extractor").set_value("two_point").run()
         assert any("5 grey image(s) are thresholded" in e.label for e in at.expander)
         first = len(scans)

@@ -17,13 +17,13 @@ def _listed(at):
 @pytest.fixture
 def imported():
     """The demo with a 2-column embedding imported under a name of the user's; returns (at, values)."""
-    from msdash.dataset import demo_dataset
+    from msdash.data.dataset import demo_dataset
 
     names = demo_dataset().names
     values = np.array([[i % 7, (i * 3) % 11] for i in range(len(names))], dtype=float)
     rows = "\n".join(f"{n},{a:g},{b:g}" for n, (a, b) in zip(names, values))
     at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.file_uploader(key="import_features_file").set_value(
         [("emb.csv", f"sample,e0,e1\n{rows}\n".encode(), "text/csv")]).run()
     assert _name_box(at).value == "emb.csv"  # the file name unless the user types one
@@ -66,11 +66,11 @@ class TestNames:
         assert "imported: study B embeddings" in _listed(at) and "paper B" not in _listed(at)
         assert any("Renamed the feature set" in s.value for s in at.success)
         np.testing.assert_array_equal(load_imported(dataset_id, "study B embeddings").values, values)
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert "imported: study B embeddings" in at.multiselect(key="map_sets").options
 
     def test_a_taken_or_empty_name_is_refused_and_nothing_is_lost(self, imported):
-        from msdash.dataset import demo_dataset
+        from msdash.data.dataset import demo_dataset
         from msdash.features.imported import list_imported
 
         at, _ = imported

@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, started_jobs
 from msdash import jobs
-from msdash.dataset import Dataset
-from msdash.datastore import save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
 from msdash.synthetic import two_phase
 
 pytest.importorskip("torch")
@@ -27,7 +27,7 @@ def learn_page():
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params["ds"] = dataset_id
     at.run()
-    at.switch_page("pages/learn.py").run()
+    at.switch_page("msdash/app/screens/learn.py").run()
     assert not at.exception
     return at, dataset_id
 
@@ -98,7 +98,7 @@ def test_cnn_cross_validates_on_the_models_pages_folds(learn_page):
 
 def test_features_page_offers_the_learned_extractors(learn_page):
     at, dataset_id = learn_page
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("texture_vae").run()
     assert at.button(key="compute_features").disabled  # no trained run yet: said, not failed
     assert any("Learn page" in i.value for i in at.info)

@@ -46,8 +46,8 @@ def test_the_map_page_says_when_umap_ran_on_principal_components(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from conftest import ROOT
-    from msdash.dataset import Dataset
-    from msdash.datastore import save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
     from msdash.features import extract
     from msdash.features.store import save_table_meta
 
@@ -59,7 +59,7 @@ def test_the_map_page_says_when_umap_ran_on_principal_components(monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["ds"] = dataset_id
     at.run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("msdash/app/screens/map.py").run()
     at.button_group(key="map_method").set_value("UMAP").run()
     assert not at.exception
     notes = [i.value for i in at.info if "principal components" in i.value]

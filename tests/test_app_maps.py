@@ -25,7 +25,7 @@ def selected_names(spec):
 
 @pytest.fixture
 def two_sets():
-    at = page("pages/features.py")
+    at = page("msdash/app/screens/features.py")
     at.selectbox(key="extractor").set_value("two_point").run()
     at.button(key="compute_features").click().run()
     assert not at.exception
@@ -50,7 +50,7 @@ class TestFeaturesPage:
 
 class TestMapPage:
     def test_map_draws_and_pc1_tracks_volume_fraction(self, two_sets):
-        at = page("pages/map.py")
+        at = page("msdash/app/screens/map.py")
         assert not at.exception
         (spec, *rest) = charts(at)
         points = sum(len(t["customdata"]) for t in spec["data"] if t.get("name") != "selected")
@@ -62,7 +62,7 @@ class TestMapPage:
 
         built = []
         monkeypatch.setattr(mapexport, "map_html", lambda *a, **k: built.append(1) or "")
-        at = page("pages/map.py")
+        at = page("msdash/app/screens/map.py")
         exports = [b for b in at.get("download_button") if b.proto.label.startswith("Map as HTML")]
         assert not at.exception and exports
         assert exports[0].proto.label == "Map as HTML (micrographs on hover)"  # 300 samples: with images
@@ -70,7 +70,7 @@ class TestMapPage:
         assert built == []
 
     def test_selection_is_linked_across_maps_and_shown(self, two_sets):
-        at = page("pages/map.py")
+        at = page("msdash/app/screens/map.py")
         labels = at.multiselect(key="map_sets").options
         at.multiselect(key="map_sets").set_value(labels[:2]).run()
         assert len(charts(at)) >= 2
@@ -87,7 +87,7 @@ class TestMapPage:
         assert any("Selected samples: 2" in h.value for h in at.subheader)
 
     def test_pick_by_name_drives_the_same_panel(self, two_sets):
-        at = page("pages/map.py")
+        at = page("msdash/app/screens/map.py")
         at.multiselect(key="map_pick").set_value(["demo_042"]).run()
         assert any("Selected samples: 1" in h.value for h in at.subheader)
         assert [row[0] for row in selected_names(charts(at)[0])] == ["demo_042"]
@@ -95,25 +95,25 @@ class TestMapPage:
 
 class TestImportAndSegmentation:
     def test_import_a_feature_table_then_map_it(self):
-        from msdash.dataset import demo_dataset
+        from msdash.data.dataset import demo_dataset
 
         names = demo_dataset().names
         rows = "\n".join(f"{n},{i % 7},{(i * 3) % 11}" for i, n in enumerate(names))
-        at = page("pages/features.py")
+        at = page("msdash/app/screens/features.py")
         at.file_uploader(key="import_features_file").set_value(
             [("embeddings.csv", f"sample,e0,e1\n{rows}\n".encode(), "text/csv")]).run()
         assert at.selectbox(key="import_name_column").value == "sample"
         at.button(key="import_features").click().run()
         assert not at.exception
         assert any("Imported 2 features for 300 samples" in s.value for s in at.success)
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert "imported: embeddings.csv" in at.multiselect(key="map_sets").options
 
     def test_grey_images_show_their_segmentation_before_two_point(self):
         import numpy as np
 
-        from msdash.dataset import Dataset
-        from msdash.datastore import save_dataset
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import save_dataset
 
         rng = np.random.default_rng(0)
         grey = {f"g{i}": np.clip(0.5 + 0.3 * np.sign(rng.random((32, 32)) - 0.5) + 0.05 * rng.normal(size=(32, 32)),
@@ -121,7 +121,7 @@ class TestImportAndSegmentation:
         dataset_id = save_dataset(Dataset("grey", grey))
         at = AppTest.from_file(APP, default_timeout=120)
         at.query_params["ds"] = dataset_id
-        at.run().switch_page("pages/features.py").run()
+        at.run().switch_page("msdash/app/screens/features.py").run()
         at.selectbox(key="extractor").set_value("two_point").run()
         assert not at.exception
         captions = [c for image in at.image for c in [i.caption for i in image.proto.imgs]]
@@ -131,7 +131,7 @@ class TestImportAndSegmentation:
 
 class TestUmap:
     def test_umap_map_on_request(self, two_sets):
-        at = page("pages/map.py")
+        at = page("msdash/app/screens/map.py")
         at.button_group(key="map_method").set_value("UMAP").run()
         assert not at.exception
         spec = charts(at)[0]
@@ -142,7 +142,7 @@ class TestUmap:
 class TestFoundationOnFeaturesPage:
     def test_missing_weights_are_named_and_block_computing(self, monkeypatch, tmp_path):
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-        at = page("pages/features.py")
+        at = page("msdash/app/screens/features.py")
         at.selectbox(key="extractor").set_value("dinov2").run()
         assert not at.exception
         assert any("facebook/dinov2-small" in w.value for w in at.warning)
@@ -160,7 +160,7 @@ def fast_maps(at):
 
 class TestFastMapPage:
     def test_fast_map_selection_drives_the_panel_and_the_other_map(self, two_sets):
-        at = page("pages/map.py")
+        at = page("msdash/app/screens/map.py")
         labels = at.multiselect(key="map_sets").options
         at.multiselect(key="map_sets").set_value(labels[:2]).run()
         (fast,) = [t for t in at.toggle if t.label == "Fast canvas map"]
@@ -187,10 +187,10 @@ class TestFastMapPage:
         from msdash.app import mapview
 
         monkeypatch.setattr(mapview, "FAST_MAP_MIN", 100)
-        at = page("pages/features.py")
+        at = page("msdash/app/screens/features.py")
         at.selectbox(key="extractor").set_value("phys_feat2").run()
         at.button(key="compute_features").click().run()
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         assert not at.exception
         (header,) = fast_maps(at)
         assert header["n"] == 300 and header["color"]["kind"] == "numeric"

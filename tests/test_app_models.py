@@ -10,8 +10,8 @@ from conftest import ROOT
 from sklearn.model_selection import KFold
 from streamlit.testing.v1 import AppTest
 
-from msdash.dataset import Dataset
-from msdash.datastore import save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
 from msdash.derived import add_derived, coalesce
 
 APP = str(ROOT / "app.py")
@@ -20,10 +20,10 @@ APP = str(ROOT / "app.py")
 @pytest.fixture
 def models_page():
     at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("two_point_paper_a").run()
     at.button(key="compute_features").click().run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("msdash/app/screens/models.py").run()
     assert not at.exception
     return at
 
@@ -53,7 +53,7 @@ def test_nested_cv_grouped_next_to_random_and_linked_parity(models_page):
                                                       "point_indices": [7], "box": [], "lasso": []}}
     at.run()
     assert any("Selected samples: 1" in h.value for h in at.subheader)
-    at.switch_page("pages/map.py").run()  # the selection is shared with the map page
+    at.switch_page("msdash/app/screens/map.py").run()  # the selection is shared with the map page
     assert any("Selected samples: 1" in h.value for h in at.subheader)
 
 
@@ -112,11 +112,11 @@ def small_models():
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params["ds"] = dataset_id
     at.run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     for extractor in ("phys_feat1", "volume_fraction"):
         at.selectbox(key="extractor").set_value(extractor).run()
         at.button(key="compute_features").click().run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("msdash/app/screens/models.py").run()
     assert not at.exception
     at.selectbox(key="model_target").set_value("hardness (HV)").run()
     at.multiselect(key="model_sets").set_value(at.multiselect(key="model_sets").options).run()
@@ -187,8 +187,8 @@ def test_leakage_guard_and_settings_side_by_side(small_models):
     exported = at.session_state["model_history"]
     assert len(next(iter(exported.values()))) == 6
 
-    at.switch_page("pages/map.py").run()
-    at.switch_page("pages/models.py").run()  # back: the form that produced the latest results
+    at.switch_page("msdash/app/screens/map.py").run()
+    at.switch_page("msdash/app/screens/models.py").run()  # back: the form that produced the latest results
     assert at.number_input(key="model_repeats").value == 1 and at.multiselect(key="model_extra").value == []
     assert at.number_input(key="model_outer").value == 5 and at.multiselect(key="model_models").value == ["lr"]
     assert len(at.dataframe[0].value) == 6

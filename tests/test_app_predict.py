@@ -9,13 +9,13 @@ from msdash.synthetic import two_phase
 
 def test_tiles_of_an_upload_get_intervals_ood_flags_and_a_histogram():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("two_point_paper_a").run()
     at.button(key="compute_features").click().run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("msdash/app/screens/models.py").run()
     at.selectbox(key="model_groups").set_value("(none)").run()
     at.button(key="run_models").click().run()  # pr on volume_fraction
-    at.switch_page("pages/predict.py").run()
+    at.switch_page("msdash/app/screens/predict.py").run()
     assert not at.exception
     micrograph = two_phase(1, (192, 192), volume_fraction=0.6, correlation_length=4.0, seed=3)[0]
     at.file_uploader(key="predict_files").set_value([("big.png", png_bytes(micrograph * 255), "image/png")]).run()
@@ -34,13 +34,13 @@ def test_tiles_of_an_upload_get_intervals_ood_flags_and_a_histogram():
 
 def test_grouped_run_gives_group_aware_intervals_and_says_which_ood_part_fired():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("two_point_paper_a").run()
     at.button(key="compute_features").click().run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("msdash/app/screens/models.py").run()
     assert at.selectbox(key="model_groups").value == "family"  # random folds and grouped by family
     at.button(key="run_models").click().run()
-    at.switch_page("pages/predict.py").run()
+    at.switch_page("msdash/app/screens/predict.py").run()
     assert not at.exception
     assert "intervals grouped by family" in at.selectbox(key="predict_run").format_func(0)
     field = two_phase(1, (64, 64), volume_fraction=0.5, correlation_length=4.0, seed=5)[0]

@@ -16,7 +16,7 @@ def _views_script():
     import pandas as pd
 
     from msdash.app import vaeview
-    from msdash.dataset import Dataset
+    from msdash.data.dataset import Dataset
     from msdash.learned import runs
     from msdash.learned import texture_vae as tv
     from msdash.synthetic import two_phase

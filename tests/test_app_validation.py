@@ -7,7 +7,7 @@ from conftest import ROOT
 
 def test_checks_run_on_demand_and_show_verdict_figure_and_downloads():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/validation.py").run()
+    at.switch_page("msdash/app/screens/validation.py").run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == 0  # nothing is computed before the button
     at.multiselect(key="validation_checks").set_value(["two_point", "homogenisation"]).run()

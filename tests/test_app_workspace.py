@@ -7,9 +7,10 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from msdash import atomic, config
-from msdash.dataset import Dataset
-from msdash.datastore import save_dataset
+from msdash import config
+from msdash.data import atomic
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
 from msdash.errors import WorkspaceError
 
 APP = str(ROOT / "app.py")
@@ -36,7 +37,7 @@ def test_leftovers_of_a_killed_save_are_removed_and_reported():
 
 
 def test_read_only_workspace_is_said_in_the_sidebar(monkeypatch):
-    from msdash import datastore
+    from msdash.data import datastore
 
     monkeypatch.setattr(datastore, "workspace_problem", lambda: "The workspace /x is read-only (test).")
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -67,7 +68,7 @@ def test_read_only_empty_workspace_says_why_and_stops(monkeypatch):
 
 
 def test_open_the_demo_after_it_was_deleted_saves_it_again():
-    from msdash.datastore import dataset_exists
+    from msdash.data.datastore import dataset_exists
     from msdash.saved import delete_saved
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()

@@ -1,4 +1,4 @@
-"""Tests of msdash.atomic: atomic file writes, writer-named temp files, locks and write probes."""
+"""Tests of msdash.data.atomic: atomic file writes, writer-named temp files, locks and write probes."""
 
 import os
 import stat
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from msdash import atomic
+from msdash.data import atomic
 from msdash.errors import WorkspaceError
 
 

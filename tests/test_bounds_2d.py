@@ -10,7 +10,7 @@ from msdash.errors import InputError
 from msdash.synthetic.bounds import voigt_reuss_modulus_x
 from msdash.synthetic.homogenisation import effective_stiffness, youngs_modulus_x
 
-DEMO_CSV = Path(__file__).resolve().parents[1] / "data" / "demo" / "properties.csv"
+DEMO_CSV = Path(__file__).resolve().parents[1] / "msdash" / "data" / "demo" / "properties.csv"
 FFT, VOIGT, REUSS = ("E_x plane strain FFT (GPa)", "E_x plane strain Voigt bound (GPa)",
                      "E_x plane strain Reuss bound (GPa)")
 

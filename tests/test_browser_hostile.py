@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, png_bytes, require_chromium, zip_bytes
-from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+from msdash.launcher import Server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"

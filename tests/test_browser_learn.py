@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, require_chromium
-from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+from msdash.launcher import Server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
@@ -18,8 +19,8 @@ pytest.importorskip("torch")
 def test_texture_vae_trains_with_progress_and_shows_its_views(workspace):
     from playwright.sync_api import sync_playwright
 
-    from msdash.dataset import Dataset
-    from msdash.datastore import save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
     from msdash.synthetic import two_phase
 
     images = two_phase(10, (64, 64), volume_fraction=0.5, correlation_length=4, seed=3).astype(np.float32)

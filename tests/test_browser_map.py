@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, require_chromium
-from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server, saved_random_maps
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS, saved_random_maps
+from msdash.launcher import Server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
@@ -17,7 +18,7 @@ require_chromium()
 
 def page_map_coords(dataset_id):
     """The PCA coordinates the Map page draws (default settings: two-point features, not standardised)."""
-    from msdash.datastore import load_dataset
+    from msdash.data.datastore import load_dataset
     from msdash.features import extract
     from msdash.maps import pca_map
 

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import ROOT, require_chromium
-from msdash.devserver import CHROMIUM, CHROMIUM_ARGS, Server
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+from msdash.launcher import Server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"

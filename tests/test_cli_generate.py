@@ -5,7 +5,7 @@ import sys
 import zipfile
 
 from conftest import ROOT
-from msdash.datastore import list_datasets
+from msdash.data.datastore import list_datasets
 
 
 def test_generate_ising_saves_and_exports(workspace, tmp_path):

@@ -60,12 +60,12 @@ def _peak_bytes(*args):
 
 class TestOnlyTheShardIsRead:
     def test_a_shard_opens_and_decodes_only_its_own_files(self, tmp_path, monkeypatch):
-        import msdash.io
+        import msdash.data.loader as loader
 
         root = _noise_folder(tmp_path / "pngs", 24, 16)
         decoded = []
-        real = msdash.io.read_pil
-        monkeypatch.setattr(msdash.io, "read_pil", lambda fh, name, **kw: decoded.append(name) or real(fh, name, **kw))
+        real = loader.read_pil
+        monkeypatch.setattr(loader, "read_pil", lambda fh, name, **kw: decoded.append(name) or real(fh, name, **kw))
         with _opened() as opened:
             assert _main("extract", root, "-e", "volume_fraction", "--shard", "1/8", "--out", tmp_path / "x.csv") == 0
         mine = [f"img{i:02d}" for i in range(1, 24, 8)]
@@ -149,7 +149,7 @@ class TestBlocksEqualOneCall:
 
     def test_listing_and_blocks_read_what_load_images_reads(self, mixed):
         from msdash.io import load_images
-        from msdash.sources import list_images, plan_blocks, read_block
+        from msdash.data.sources import list_images, plan_blocks, read_block
 
         listing = list_images(mixed)
         images, errors = {}, list(listing.errors)
@@ -167,7 +167,7 @@ class TestBlocksEqualOneCall:
     def test_streamed_table_equals_one_extract_call(self, mixed, name, params):
         from msdash.features import extract
         from msdash.io import load_images
-        from msdash.sources import list_images
+        from msdash.data.sources import list_images
         from msdash.streamed import extract_streamed
 
         slots = list_images(mixed).slots
@@ -203,7 +203,7 @@ class TestBudget:
     def test_default_is_a_quarter_of_the_ram(self, monkeypatch):
         import os
 
-        from msdash.sources import memory_budget
+        from msdash.data.sources import memory_budget
 
         monkeypatch.delenv("MSDASH_MEMORY_BUDGET", raising=False)
         assert memory_budget() == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
@@ -218,7 +218,7 @@ class TestBudget:
         assert "MSDASH_MEMORY_BUDGET" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
 
     def test_estimates_come_from_headers(self, tmp_path):
-        from msdash.sources import ImageSource, estimate_bytes, plan_blocks
+        from msdash.data.sources import ImageSource, estimate_bytes, plan_blocks
 
         rgb = tmp_path / "c.png"
         rgb.write_bytes(png_bytes(np.zeros((30, 20, 3), np.uint8)))  # compresses to almost nothing
@@ -269,7 +269,7 @@ class TestMixedSizes:
     def test_header_shapes_are_what_the_loader_keeps(self, tmp_path):
         from PIL import Image
 
-        from msdash.sources import header_shapes, list_images
+        from msdash.data.sources import header_shapes, list_images
 
         root = tmp_path / "mixed"
         root.mkdir()

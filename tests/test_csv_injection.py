@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msdash.dataset import Dataset
+from msdash.data.dataset import Dataset
 from msdash.selection import FORMULA_START, csv_bytes, csv_safe, defuse_formula, selection_table
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1", "=HYPERLINK(\"http://x\")"]

@@ -1,4 +1,4 @@
-"""Tests of msdash.dataset: the Dataset container and its content-addressed workspace store."""
+"""Tests of msdash.data.dataset: the Dataset container and its content-addressed workspace store."""
 
 import json
 import os
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from msdash import config
-from msdash import dataset as dataset_module
-from msdash import datastore as store_module
-from msdash.dataset import Dataset, DatasetInfo, demo_dataset
-from msdash.datastore import delete_dataset, list_datasets, load_dataset, save_dataset
+from msdash.data import dataset as dataset_module
+from msdash.data import datastore as store_module
+from msdash.data.dataset import Dataset, DatasetInfo, demo_dataset
+from msdash.data.datastore import delete_dataset, list_datasets, load_dataset, save_dataset
 from msdash.errors import InputError, WorkspaceError
 
 
@@ -148,7 +148,7 @@ class TestStore:
     def test_list_and_delete(self, monkeypatch):
         first = save_dataset(_mixed())
         # created has one-second resolution: make the second save visibly newer.
-        from msdash import dataset_entry
+        from msdash.data import dataset_entry
 
         real_now = dataset_entry.datetime.now
         monkeypatch.setattr(
@@ -293,7 +293,7 @@ class TestDemoDataset:
 
 class TestDatasetExists:
     def test_saved_missing_and_malformed_ids(self, workspace):
-        from msdash.datastore import dataset_exists
+        from msdash.data.datastore import dataset_exists
 
         saved = save_dataset(Dataset("x", {"a": np.eye(3, dtype=np.float32)}))
         assert dataset_exists(saved)

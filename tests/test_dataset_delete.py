@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from msdash.dataset import Dataset
-from msdash.datastore import list_datasets, load_dataset, save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import list_datasets, load_dataset, save_dataset
 from msdash.features import extract
 from msdash.features.imported import import_features, load_imported, save_imported
 from msdash.features.store import default_store

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from msdash import atomic, datastore
-from msdash.dataset import Dataset
-from msdash.datastore import list_datasets, save_dataset
+from msdash.data import atomic, datastore
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import list_datasets, save_dataset
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from msdash import datastore
-from msdash.dataset import Dataset
-from msdash.datastore import list_datasets, load_dataset, save_dataset
+from msdash.data import datastore
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import list_datasets, load_dataset, save_dataset
 
 
 @pytest.fixture(autouse=True)

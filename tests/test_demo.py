@@ -9,7 +9,7 @@ import pytest
 from msdash.synthetic.demo import DEMO_SEED, PROPERTY_COLUMNS, make_demo
 from msdash.synthetic.fields import interface_density
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "msdash" / "data" / "demo"
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,8 @@ class TestCommittedFiles:
 
     def test_small_and_seed_recorded(self):
         assert sum(f.stat().st_size for f in DEMO_DIR.iterdir()) < 1_000_000
-        readme = (DEMO_DIR.parent / "README.md").read_text(encoding="utf-8")
-        assert str(DEMO_SEED) in readme and "data/make_demo.py" in readme
+        readme = (DEMO_DIR / "README.md").read_text(encoding="utf-8")
+        assert str(DEMO_SEED) in readme and "python -m msdash.synthetic.demo" in readme
 
 
 class TestWriteReadDemo:

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from msdash import derived
-from msdash.dataset import Dataset
-from msdash.datastore import load_dataset, save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import load_dataset, save_dataset
 from msdash.derived import (
     MAX_PATTERN_LENGTH,
     UNIT_CONVERSIONS,

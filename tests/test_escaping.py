@@ -17,8 +17,8 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from msdash.dataset import Dataset
-from msdash.datastore import save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
 from msdash.display import escape_markdown, escape_plotly
 
 APP = str(ROOT / "app.py")
@@ -210,7 +210,7 @@ class TestPages:
         shown = check_page(at)
         assert html.escape(IMAGE, quote=False) in shown  # the data set name is shown, as text
         assert html.escape(f"{LINK} (HV)", quote=False) in shown  # the property header
-        at.switch_page("pages/gallery.py").run()
+        at.switch_page("msdash/app/screens/gallery.py").run()
         at.multiselect(key="gallery_captions").set_value([f"{LINK} (HV)", "paper"]).run()
         at.selectbox(key="viewer_sample").set_value(f"{BOLD}\n# heading").run()
         shown = check_page(at)
@@ -220,18 +220,18 @@ class TestPages:
 
     def test_features_map_models_predict_learn(self, hostile_id):
         at = open_app({"ds": hostile_id}, timeout=300)
-        at.switch_page("pages/features.py").run()
+        at.switch_page("msdash/app/screens/features.py").run()
         at.selectbox(key="extractor").set_value("two_point").run()
         at.button(key="compute_features").click().run()
         check_page(at)
-        at.switch_page("pages/map.py").run()
+        at.switch_page("msdash/app/screens/map.py").run()
         at.selectbox(key="map_color").set_value("paper").run()
         check_page(at)
         spec = json.dumps([json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")][0])
         legend = [t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
         assert html.escape(TAG, quote=False) in legend and TAG not in legend
         assert "<a " not in spec.replace(json.dumps(LINK)[1:-1], "")  # only the raw names in customdata
-        for path in ("pages/models.py", "pages/predict.py", "pages/learn.py"):
+        for path in ("msdash/app/screens/models.py", "msdash/app/screens/predict.py", "msdash/app/screens/learn.py"):
             at.switch_page(path).run()
             check_page(at)
 

@@ -5,7 +5,7 @@ import importlib
 import numpy as np
 import pytest
 
-from msdash.dataset import Dataset
+from msdash.data.dataset import Dataset
 from msdash.errors import InputError
 from msdash.features import EXTRACTORS, ExtractorSpec, Param, extract, register
 from msdash.io import to_grey

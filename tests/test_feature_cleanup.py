@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from msdash import config
-from msdash.dataset import Dataset
-from msdash.datastore import save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
 from msdash.errors import InputError
 from msdash.features import extract, tablecache
 from msdash.features.cleanup import delete_dataset_features, rename_imported

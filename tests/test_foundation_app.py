@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 
 def features_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    at = at.switch_page("pages/features.py").run()
+    at = at.switch_page("msdash/app/screens/features.py").run()
     return at.selectbox(key="extractor").set_value("dinov2").run()
 
 
@@ -63,7 +63,7 @@ def test_map_shows_foundation_and_classical_maps_side_by_side(tiny, hub_cache):
     at.selectbox(key="extractor").set_value("two_point_paper_a").run()
     at.button(key="compute_features").click().run()
     assert not at.exception and not at.error
-    at.switch_page("pages/map.py").run()
+    at.switch_page("msdash/app/screens/map.py").run()
     labels = at.multiselect(key="map_sets").options
     dino = next(label for label in labels if "dinov2" in label)
     classical = next(label for label in labels if "two_point_paper_a" in label)

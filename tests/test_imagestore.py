@@ -8,10 +8,10 @@ import pytest
 
 from conftest import png_bytes
 from msdash import config
-from msdash.dataset import Dataset
-from msdash.datastore import load_dataset, save_dataset
-from msdash.imagestore import Images, to_float32
-from msdash.images import normalise
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import load_dataset, save_dataset
+from msdash.data.imagestore import Images, to_float32
+from msdash.data.images import normalise
 from msdash.io import load_images
 
 RNG = np.random.default_rng(7)

@@ -10,8 +10,9 @@ from conftest import ROOT
 HEAVY = ("torch", "transformers", "umap", "streamlit")
 
 
-@pytest.mark.parametrize("module", ["msdash", "msdash.io", "msdash.dataset", "msdash.display", "msdash.ingest",
-                                    "msdash.synthetic", "msdash.features.sections", "msdash.devserver",
+@pytest.mark.parametrize("module", ["msdash", "msdash.io", "msdash.data.dataset", "msdash.display",
+                                    "msdash.data.ingest",
+                                    "msdash.synthetic", "msdash.features.sections", "msdash.launcher",
                                     "msdash.features", "msdash.maps", "msdash.plots", "msdash.models",
                                     "msdash.predict", "msdash.selection", "msdash.cli"])
 def test_library_modules_do_not_import_heavy_packages(module):

@@ -51,7 +51,7 @@ def test_plotly_is_inlined_and_names_cannot_break_out():
 def test_exported_map_opens_offline_shows_points_and_hover_image(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from msdash.devserver import CHROMIUM, CHROMIUM_ARGS
+    from msdash._testing import CHROMIUM, CHROMIUM_ARGS
 
     names, images, coords, colour = _study()
     fig = map_figure(coords, names, color=colour, color_label="volume fraction")

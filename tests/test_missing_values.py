@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msdash.ingest import guess_name_column
-from msdash.tables import MISSING_MARKERS, is_missing, match_properties, name_key, name_keys, read_properties
+from msdash.data.ingest import guess_name_column
+from msdash.data.tables import MISSING_MARKERS, is_missing, match_properties, name_key, name_keys, read_properties
 
 
 def _table(text, name="p.csv"):

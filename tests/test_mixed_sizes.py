@@ -14,14 +14,14 @@ def _binary(shape, seed):
 
 def _open_features(images):
     """The Features page of a saved data set holding ``images``."""
-    from msdash.dataset import Dataset
-    from msdash.datastore import save_dataset
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
 
     dataset_id = save_dataset(Dataset("mixed", images))
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ds"] = dataset_id
     at.run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     return at, dataset_id
 
 
@@ -48,7 +48,7 @@ class TestDefaultTwoPointOnMixedSizes:
 
         (record,) = list_tables(dataset_id)
         assert record["params"]["cutoff"] == 20 and any("fixed at 20 px" in n for n in record["provenance"]["notes"])
-        from msdash.datastore import load_dataset
+        from msdash.data.datastore import load_dataset
         from msdash.features import extract
 
         table = extract(load_dataset(dataset_id), "two_point", **record["params"])  # read back from the store

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msdash.dataset import Dataset
+from msdash.data.dataset import Dataset
 from msdash.errors import InputError
 from msdash.features.table import FeatureTable
 from msdash.models import nested_cv

@@ -7,7 +7,7 @@ import pytest
 
 from msdash.errors import InputError
 from msdash.io import load_images
-from msdash.pixelsize import format_length, parse_pixel_size, scale_bar_length
+from msdash.data.pixelsize import format_length, parse_pixel_size, scale_bar_length
 
 
 def _tiff(**kwargs):
@@ -92,8 +92,8 @@ def test_scale_bar_is_a_round_length_near_a_quarter_of_the_width():
 
 class TestDatasetPixelSize:
     def test_upload_keeps_the_files_pixel_size_through_save_and_load(self):
-        from msdash.datastore import load_dataset, save_dataset
-        from msdash.ingest import build_dataset
+        from msdash.data.datastore import load_dataset, save_dataset
+        from msdash.data.ingest import build_dataset
 
         data = _tiff(imagej=True, resolution=(80.0, 80.0), metadata={"unit": "micron"})
         loaded = load_images([("a.tif", data), ("b.tif", data)])
@@ -102,8 +102,8 @@ class TestDatasetPixelSize:
         assert load_dataset(save_dataset(ds)).pixel_size_um == pytest.approx(0.0125)
 
     def test_pixel_size_is_not_part_of_the_id_and_can_be_set_and_cleared(self):
-        from msdash.dataset import Dataset
-        from msdash.datastore import load_dataset, save_dataset, set_pixel_size
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import load_dataset, save_dataset, set_pixel_size
 
         images = {"a": np.zeros((4, 4)), "b": np.ones((4, 4))}
         plain, scaled = Dataset("x", images), Dataset("x", images, pixel_size_um=0.5)
@@ -120,8 +120,8 @@ class TestDatasetPixelSize:
         from streamlit.testing.v1 import AppTest
 
         from conftest import ROOT
-        from msdash.dataset import Dataset
-        from msdash.datastore import load_dataset, save_dataset
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import load_dataset, save_dataset
 
         dataset_id = save_dataset(Dataset("x", {"a": np.zeros((4, 4)), "b": np.ones((4, 4))}))
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -139,7 +139,7 @@ class TestDatasetPixelSize:
 
 class TestScaleBar:
     def test_the_bar_is_as_long_as_its_label_says(self):
-        from msdash.pixelsize import draw_scale_bar
+        from msdash.data.pixelsize import draw_scale_bar
 
         # a 1,024 px image at 0.0125 µm/px shown at 128 px: a 2 µm bar is 160 source px, 20 shown px
         shown = draw_scale_bar(np.zeros((128, 128), np.uint8), pixel_um=0.0125, source_width=1024)
@@ -150,7 +150,7 @@ class TestScaleBar:
         assert (shown[:64, :64] == 0).all()  # nothing drawn outside the corner
 
     def test_the_original_picture_is_left_as_it_was(self):
-        from msdash.pixelsize import draw_scale_bar
+        from msdash.data.pixelsize import draw_scale_bar
 
         picture = np.full((64, 80), 100, np.uint8)
         draw_scale_bar(picture, pixel_um=0.5, source_width=80)
@@ -160,15 +160,15 @@ class TestScaleBar:
         from streamlit.testing.v1 import AppTest
 
         from conftest import ROOT
-        from msdash.dataset import Dataset
-        from msdash.datastore import save_dataset
+        from msdash.data.dataset import Dataset
+        from msdash.data.datastore import save_dataset
 
         ds = Dataset("sem", {"a": np.zeros((100, 200)), "b": np.ones((100, 200))}, pixel_size_um=0.05)
         dataset_id = save_dataset(ds)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.query_params["ds"] = dataset_id
         at.run()
-        at.switch_page("pages/gallery.py").run()
+        at.switch_page("msdash/app/screens/gallery.py").run()
         assert not at.exception
         captions = [img.caption for image in at.image for img in image.proto.imgs]
         assert any("10 µm wide (50 nm per pixel)" in c for c in captions), captions

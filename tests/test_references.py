@@ -46,7 +46,7 @@ def test_the_features_page_cites_the_study_a_preset_reproduces():
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/features.py").run()
+    at.switch_page("msdash/app/screens/features.py").run()
     at.selectbox(key="extractor").set_value("volume_fraction").run()
     assert not any("Reproduces study" in c.value for c in at.caption)
     at.selectbox(key="extractor").set_value("two_point_paper_b").run()

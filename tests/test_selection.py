@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from msdash.dataset import Dataset
+from msdash.data.dataset import Dataset
 from msdash.features import extract
 from msdash.selection import selection_table, selection_zip
 

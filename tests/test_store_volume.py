@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from msdash import atomic
+from msdash.data import atomic
 from msdash.features.store import FeatureStore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,7 +27,7 @@ def _values(rows, d, dtype, seed):
 
 
 def _child(code, home, **kwargs):
-    env = dict(os.environ, MSDASH_HOME=str(home), PYTHONPATH=ROOT)
+    env = dict(os.environ, MSDASH_HOME=str(home))
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, **kwargs)
 
@@ -165,7 +165,7 @@ for t in threads: t.join()
 def test_processes_and_threads_writing_at_once_lose_nothing(workspace):
     processes, n = 3, 40
     FeatureStore()
-    env = dict(os.environ, MSDASH_HOME=str(workspace), PYTHONPATH=ROOT)
+    env = dict(os.environ, MSDASH_HOME=str(workspace))
     children = [subprocess.Popen([sys.executable, "-c", _WRITER, str(w), str(n)], env=env, stderr=subprocess.PIPE)
                 for w in range(processes)]
     for child in children:

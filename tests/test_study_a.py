@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import stats
 
-from msdash.dataset import demo_dataset
+from msdash.data.dataset import demo_dataset
 from msdash.features import extract
 from msdash.maps import pc_property_correlation, pca_map
 

@@ -7,12 +7,12 @@ import os
 import numpy as np
 import pandas as pd
 
-from msdash.dataset import Dataset
+from msdash.data.dataset import Dataset
 from msdash.features import EXTRACTORS, ExtractorSpec, blockfile, extract, register, tablecache
 from msdash.features.blockfile import read_header
 from msdash.features.labels import WindowLabels
 from msdash.features.store import default_store
-from msdash.datastore import save_dataset
+from msdash.data.datastore import save_dataset
 from msdash.features.table import FeatureError, FeatureTable
 
 
@@ -210,7 +210,7 @@ class TestTableBlock:
         assert [p.name for p in folder.iterdir()] == [tablecache.table_blocks()[key].name]  # the orphan went
 
     def test_a_saved_data_sets_image_hashes_are_not_recomputed_by_reloading_it(self, monkeypatch):
-        from msdash import datastore
+        from msdash.data import datastore
 
         ds = _dataset()
         ds_id = save_dataset(ds)

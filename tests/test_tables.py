@@ -1,4 +1,4 @@
-"""Tests of msdash.tables (read_properties, match_properties), reached through msdash.io as the app does."""
+"""Tests of msdash.data.tables (read_properties, match_properties), reached through msdash.io as the app does."""
 
 import io
 

@@ -16,9 +16,9 @@ import traceback
 import numpy as np
 import pytest
 
-from msdash import datastore
-from msdash.dataset import Dataset
-from msdash.datastore import list_datasets, load_dataset, save_dataset
+from msdash.data import datastore
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import list_datasets, load_dataset, save_dataset
 from msdash.errors import WorkspaceError
 from msdash.features import extract, tablecache
 from msdash.features.store import FeatureStore, default_store, extractor_key

@@ -4,10 +4,10 @@ import os
 
 import numpy as np
 
-from msdash.dataset import Dataset
-from msdash.datastore import save_dataset
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
 from msdash.features import extract
-from msdash.imagestore import Images
+from msdash.data.imagestore import Images
 
 
 def _disk(root):

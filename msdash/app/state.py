@@ -7,8 +7,8 @@ uploaded but not saved lives in its own ``st.session_state`` and is never seen b
 import streamlit as st
 
 from msdash import config
-from msdash.dataset import demo_dataset
-from msdash.datastore import dataset_exists, list_datasets, load_dataset, save_dataset
+from msdash.data.dataset import demo_dataset
+from msdash.data.datastore import dataset_exists, list_datasets, load_dataset, save_dataset
 from msdash.errors import WorkspaceError
 from msdash.display import escape_markdown
 
@@ -41,24 +41,12 @@ def open_dataset(dataset_id):
     st.query_params[QUERY_DATASET] = dataset_id
 
 
-def _require_navigation():
-    # A fresh server whose first request is a deep link (/map) runs the page under Streamlit's legacy
-    # pages/ discovery, skipping app.py's st.navigation. Switch that off and rerun through app.py.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if not st.session_state:  # the session's very first run: no widget event can be lost
-            st.rerun()
-
-
 def current_dataset_id():
     """Return the id of the open data set, choosing one on the first run of a session.
 
     Order: this session's choice; else the id in the URL when that data set is saved here; else the
     demo, which is saved to the workspace on first use so it is there when the app first opens.
     """
-    _require_navigation()
     workspace = str(config.workspace())
     dataset_id = st.session_state.get(DATASET_ID)
     if dataset_id and dataset_exists(dataset_id):
@@ -109,7 +97,7 @@ def workspace_notices():
 
     The clean-up removes leftovers of saves killed mid-write (never those of a save in progress).
     """
-    from msdash import datastore
+    from msdash.data import datastore
 
     summary = datastore.cleanup_summary(datastore.startup_cleanup())
     if summary:
@@ -121,7 +109,7 @@ def workspace_notices():
 
 
 def current_dataset():
-    """Return the open :class:`msdash.dataset.Dataset` (shared cache: treat it as read-only)."""
+    """Return the open :class:`msdash.data.dataset.Dataset` (shared cache: treat it as read-only)."""
     return _load(current_dataset_id(), str(config.workspace()))
 
 

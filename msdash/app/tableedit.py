@@ -10,10 +10,10 @@ import streamlit as st
 from msdash import derived
 from msdash.app import state, widgets
 from msdash.app.upload import table_and_report
-from msdash.datastore import rename_dataset, set_pixel_size
+from msdash.data.datastore import rename_dataset, set_pixel_size
 from msdash.saved import replace_saved
 from msdash.display import escape_markdown
-from msdash.ingest import with_properties
+from msdash.data.ingest import with_properties
 
 _CUSTOM = "Custom factor and offset"
 _NO_CONVERSION = "No conversion"
@@ -58,7 +58,7 @@ def _rename(dataset, dataset_id):
 
 
 def _pixel_size(dataset, dataset_id):
-    from msdash.pixelsize import format_length, parse_pixel_size
+    from msdash.data.pixelsize import format_length, parse_pixel_size
 
     now = "" if dataset.pixel_size_um is None else format_length(dataset.pixel_size_um)
     left, right = st.columns([4, 1], vertical_alignment="bottom")

@@ -5,7 +5,7 @@ import streamlit as st
 from msdash import budget
 from msdash.app import state, widgets
 from msdash.display import escape_markdown
-from msdash.ingest import guess_name_column
+from msdash.data.ingest import guess_name_column
 from msdash.io import load_images, match_properties, read_properties
 
 _MAT_CHOICES = "mat_variables"

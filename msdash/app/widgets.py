@@ -188,7 +188,7 @@ def sample_view(dataset, name, *, key="viewer"):
         else:
             picture, size_text = thumbnail(image, size=448), f"{image.shape[1]}×{image.shape[0]} px"
             if dataset.pixel_size_um is not None:
-                from msdash.pixelsize import draw_scale_bar, format_length
+                from msdash.data.pixelsize import draw_scale_bar, format_length
 
                 picture = draw_scale_bar(picture, pixel_um=dataset.pixel_size_um, source_width=image.shape[1])
                 size_text += (f" · {format_length(image.shape[1] * dataset.pixel_size_um)} wide "
@@ -204,7 +204,7 @@ def sample_view(dataset, name, *, key="viewer"):
 
 
 def match_report(report):
-    """Render a :class:`msdash.tables.MatchReport`: counts first, details in expanders."""
+    """Render a :class:`msdash.data.tables.MatchReport`: counts first, details in expanders."""
     st.markdown(f"**Match report.** {escape_markdown(report.summary())}")
     cols = st.columns(4)
     cols[0].metric("Matched images", len(report.matched))

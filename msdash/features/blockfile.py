@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from msdash import atomic
+from msdash.data import atomic
 from msdash.errors import WorkspaceError
 
 _MAGIC = b"MSDFBLK1"

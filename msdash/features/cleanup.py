@@ -7,7 +7,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-from msdash import atomic, config
+from msdash import config
+from msdash.data import atomic
 from msdash.errors import InputError, WorkspaceError
 from msdash.features.blockfile import BLOCK_NAME, key_of, read_header, values_of, write_block
 from msdash.features.imported_store import imported_dir, rename_imported
@@ -29,7 +30,7 @@ def delete_dataset_features(dataset_id, *, root=None):
     (moved out of the data set's table blocks into a plain block); rows of other images are not touched.
 
     The data set's image hashes come from its table blocks, or from the saved data set when it has none:
-    call this before :func:`msdash.datastore.delete_dataset` to also reach rows stored without a table
+    call this before :func:`msdash.data.datastore.delete_dataset` to also reach rows stored without a table
     (:func:`msdash.saved.delete_saved` does both, in that order).
     Other saved data sets' hashes come from their table blocks, else from loading them (in the current
     workspace only); when one cannot be read, every row is kept (shared ones cannot be told apart).

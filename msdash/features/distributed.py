@@ -1,7 +1,6 @@
 """Feature extraction fanned out over a Ray cluster, its rows put into this machine's feature store."""
 
 import os
-from pathlib import Path
 
 from msdash.errors import InputError
 
@@ -39,8 +38,8 @@ def extract_on_ray(images, name, params, *, workers=2, gpus=0.0):
 
     Notes
     -----
-    Ray is started with ``RAY_ADDRESS`` when set, else a local instance; ``PYTHONPATH`` of the workers includes
-    the folder msdash is imported from, so a checkout that is not installed still works.
+    Ray is started with ``RAY_ADDRESS`` when set, else a local instance. The workers import msdash as the driver
+    does, so msdash must be installed in their environment (``pip install .``, or ``-e .`` for a checkout).
     """
     import numpy as np
 
@@ -48,16 +47,12 @@ def extract_on_ray(images, name, params, *, workers=2, gpus=0.0):
         import ray
     except ImportError:
         raise InputError("--engine ray needs Ray: pip install -r requirements-cluster.txt") from None
-    import msdash
     from msdash.features.registry import get_spec
     from msdash.features.store import default_store, image_hash
     from msdash.features.storekeys import feature_key
 
     spec = get_spec(name)
-    root = str(Path(msdash.__file__).resolve().parent.parent)  # a local Ray instance imports msdash from here
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True,
-             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
 
     class Worker:  # one per actor, so a foundation model is loaded once per worker
         def __call__(self, batch):

@@ -15,7 +15,7 @@ import numpy as np
 
 import msdash
 from msdash.errors import InputError
-from msdash.imagestore import Images, to_float32
+from msdash.data.imagestore import Images, to_float32
 from msdash.features.registry import get_spec, resolve_params
 from msdash.features.store import FeatureStore, default_store, image_hash
 from msdash.features.storekeys import feature_key
@@ -198,8 +198,8 @@ def _blocks(todo, samples):
 def _as_samples(images):
     """Names, arrays and how to read one as float32 (None: the arrays are read as they are).
 
-    A Dataset's (or a LoadResult's) :class:`~msdash.imagestore.Images` gives its compact arrays and
-    :func:`~msdash.imagestore.to_float32`, so images are converted block by block, not all at once.
+    A Dataset's (or a LoadResult's) :class:`~msdash.data.imagestore.Images` gives its compact arrays and
+    :func:`~msdash.data.imagestore.to_float32`, so images are converted block by block, not all at once.
     """
     if hasattr(images, "images") and hasattr(images, "names"):
         images = images.images
@@ -260,7 +260,7 @@ def _prepare(spec, params, array):
     """The 2-D (or native) parts one sample is computed on, and how many parts were segmented."""
     kind = _kind(array)
     if kind == "rgb" and spec.input != "any":
-        array, kind = importlib.import_module("msdash.io").to_grey(array), "2d"
+        array, kind = importlib.import_module("msdash.data.loader").to_grey(array), "2d"
     if kind == "3d" and 3 not in spec.dims:
         parts = importlib.import_module("msdash.features.sections").orthogonal_sections(array)
     else:

@@ -16,7 +16,7 @@ import numpy as np
 from msdash import config
 from msdash.errors import InputError
 from msdash.features.extract import FeatureError, FeatureTable
-from msdash.tables import _name_key, _name_keys  # one matching rule for properties and features
+from msdash.data.tables import _name_key, _name_keys  # one matching rule for properties and features
 
 __all__ = ["import_features", "feature_table_columns", "save_imported", "load_imported", "list_imported"]
 
@@ -81,7 +81,7 @@ def import_features(source, names, *, name_column=None):
         frame.columns = [str(c) for c in frame.columns]
         decimal_comma = False
     else:
-        from msdash.io import read_properties
+        from msdash.data.loader import read_properties
 
         limit = _max_rows(len(names))
         frame = read_properties((file_name, data), max_rows=limit)
@@ -132,7 +132,7 @@ def feature_table_columns(source):
     if extension == ".npy":
         return []
     if extension != ".parquet":
-        from msdash.io import read_properties
+        from msdash.data.loader import read_properties
 
         return list(read_properties((file_name, data), max_rows=0).columns)
     import pyarrow as pa

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msdash import atomic, config
+from msdash import config
+from msdash.data import atomic
 from msdash.errors import InputError
 from msdash.features.labels import LIST_LABELS_MAX, decode_labels, encode_labels
 from msdash.features.table import FeatureError, FeatureTable

@@ -33,9 +33,9 @@ The overhead is the header, ~70 bytes per row, so written/kept ≤ 1.5 holds for
 features; a one-number feature (volume fraction) costs ~10× its 8 bytes (~4 MB for 50,000 images).
 ``get_many`` of 1,000 random rows of those 50,000 takes 0.07 s (0.35 s from the SQLite store).
 
-Safety: a block is written under a temp name (:func:`msdash.atomic.temp_name`, recording the writer),
+Safety: a block is written under a temp name (:func:`msdash.data.atomic.temp_name`, recording the writer),
 fsynced and renamed into place, so readers see whole blocks or none, and a process killed mid-write leaves
-only a temp file, removed by the next write or :func:`msdash.datastore.startup_cleanup`. Names are unique,
+only a temp file, removed by the next write or :func:`msdash.data.datastore.startup_cleanup`. Names are unique,
 so threads and processes write at once with no lock; the name's sequence (a per-process monotonic
 nanosecond clock) orders blocks and a later block's row replaces an earlier one's (the old row's bytes
 stay until :meth:`~FeatureStore.clear`: ``extract`` only stores rows it did not find, so replacing is rare).
@@ -59,7 +59,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msdash import atomic, config
+from msdash import config
+from msdash.data import atomic
 from msdash.errors import WorkspaceError
 from msdash.features.blockfile import (BLOCK_NAME, Entry, folder_name, key_of, read_header, read_rows,
                                        write_block)

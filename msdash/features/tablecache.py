@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msdash import atomic, config
+from msdash import config
+from msdash.data import atomic
 from msdash.errors import WorkspaceError
 from msdash.features.blockfile import BLOCK_NAME, read_header, values_of, write_table_block
 from msdash.features.labels import decode_labels, encode_labels
@@ -108,7 +109,7 @@ def save_table(table_key, table, *, hashes=None, store=None):
         ``"<data set content hash>-<extractor key>"``.
     table : FeatureTable
     hashes : list of (str or None), optional
-        Image hash of each row (:meth:`msdash.dataset.Dataset.image_hashes`; None for a sample that could
+        Image hash of each row (:meth:`msdash.data.dataset.Dataset.image_hashes`; None for a sample that could
         not be read). When None, they are taken from the saved data set of that content hash if there is
         one; otherwise the table block serves this table only.
     store : FeatureStore, optional
@@ -255,7 +256,7 @@ def dataset_hashes(dataset_id, *, root=None, keep=True):
     A data set is only loaded from the current workspace; of another ``root`` only kept files are read.
     ``keep=False`` does not write the file (a data set about to be deleted).
     """
-    from msdash import datastore
+    from msdash.data import datastore
 
     workspace = Path(root) if root is not None else config.workspace()
     path = hashes_file(dataset_id, root=workspace)

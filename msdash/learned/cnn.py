@@ -107,7 +107,7 @@ def _save_best(run_dir, model):
 
     from safetensors.torch import save
 
-    from msdash.atomic import fsync_dir, write_bytes
+    from msdash.data.atomic import fsync_dir, write_bytes
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     tmp = Path(run_dir) / f".tmp-{uuid.uuid4().hex}-{BEST}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msdash.atomic import write_file_atomic
+from msdash.data.atomic import write_file_atomic
 from msdash.learned import runs
 
 __all__ = ["KIND", "RANDOM_STATE", "model_folds", "run_cnn_cv", "finished_results"]

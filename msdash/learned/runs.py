@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from msdash.atomic import write_file_atomic
+from msdash.data.atomic import write_file_atomic
 from msdash.config import workspace
 from msdash.errors import InputError
 

@@ -14,7 +14,7 @@ def _grey_unit(image, what):
     """One image as float32 grey (H, W) in [0, 1] (uint8 is divided by 255, RGB converted to luminance)."""
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] == 3:
-        from msdash.io import to_grey
+        from msdash.data.loader import to_grey
 
         array = to_grey(array / 255.0 if array.dtype == np.uint8 else array)
     elif array.dtype == np.uint8:

@@ -34,8 +34,8 @@ Properties, one row per sample (phase 1 = label 1 = white):
   exceed them, so they are not given (the 3-D Hashin–Shtrikman bound on ``E`` of earlier versions was not a
   bound on this plane-strain modulus).
 
-``data/make_demo.py`` calls :func:`write_demo` to store the set in ``data/demo``;
-:func:`msdash.dataset.demo_dataset` reads it back with :func:`read_demo`.
+``python -m msdash.synthetic.demo`` calls :func:`write_demo` to store the set in ``msdash/data/demo`` (package data);
+:func:`msdash.data.dataset.demo_dataset` reads it back with :func:`read_demo`.
 
 References
 ----------
@@ -52,7 +52,7 @@ from .fields import interface_density, two_phase
 
 __all__ = ["make_demo", "write_demo", "read_demo", "DEMO_SEED", "PROPERTY_COLUMNS"]
 
-#: Seed of the committed demo set (``data/demo``).
+#: Seed of the committed demo set (``msdash/data/demo``).
 DEMO_SEED = 20261123
 #: Columns of the properties table, in order.
 PROPERTY_COLUMNS = [
@@ -217,3 +217,27 @@ def read_demo(folder):
     if list(properties.columns) != PROPERTY_COLUMNS or properties["name"].tolist() != names:
         raise ValueError(f"{folder}: demo.npz and properties.csv do not match")
     return images.astype(np.float32), properties
+
+
+def main(argv=None):
+    """Write the demo set (``python -m msdash.synthetic.demo [--out DIR] [--n N] [--size PX] [--seed S]``).
+
+    The output is fully determined by the arguments; by default it replaces the package's own files
+    (``msdash/data/demo``), which ``tests/test_demo.py`` compares with a fresh generation.
+    """
+    import argparse
+    import importlib.resources
+
+    default_out = Path(str(importlib.resources.files("msdash.data") / "demo"))
+    parser = argparse.ArgumentParser(prog="python -m msdash.synthetic.demo", description="Write the demo set.")
+    parser.add_argument("--out", default=str(default_out), help="folder for demo.npz and properties.csv")
+    parser.add_argument("--n", type=int, default=300, help="samples")
+    parser.add_argument("--size", type=int, default=64, help="side in px")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    args = parser.parse_args(argv)
+    for path in write_demo(args.out, n=args.n, size=args.size, seed=args.seed):
+        print(f"{path}  {path.stat().st_size / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()

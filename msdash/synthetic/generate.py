@@ -1,6 +1,6 @@
 """Whole data sets from the physics generators, for the Data page and ``python -m msdash generate``.
 
-Each generator returns a :class:`msdash.dataset.Dataset` whose properties come from the physics:
+Each generator returns a :class:`msdash.data.dataset.Dataset` whose properties come from the physics:
 
 - ``two-phase`` (Gaussian random fields), ``disks`` (overlapping disks/spheres) and ``lamellae``, 2D or 3D,
   with their volume fraction and, by FFT
@@ -71,7 +71,7 @@ def generate_dataset(kind, *, progress=None, **params):
 
 
 def _two_phase(p, progress):
-    from msdash.dataset import Dataset
+    from msdash.data.dataset import Dataset
     from msdash.synthetic import effective_stiffness, two_phase, youngs_modulus_x
     from msdash.synthetic.shapes import disks, lamellae
 
@@ -107,7 +107,7 @@ def _two_phase(p, progress):
 
 
 def _ising(p, progress):
-    from msdash.dataset import Dataset
+    from msdash.data.dataset import Dataset
     from msdash.synthetic import ising_dataset
 
     spins, temperatures, scaled = ising_dataset(int(p["n"]), size=int(p["size"]), seed=int(p["seed"]))
@@ -120,7 +120,7 @@ def _ising(p, progress):
 
 
 def _cahn_hilliard(p, progress):
-    from msdash.dataset import Dataset
+    from msdash.data.dataset import Dataset
     from msdash.synthetic import cahn_hilliard
     from msdash.synthetic.cahn_hilliard import time_schedule
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from msdash.errors import InputError
 from msdash.budget import check_decode
-from msdash.images import check_shape, check_pixels
+from msdash.data.images import check_shape, check_pixels
 
 _MAT_ITEMSIZE = {
     "double": "f8", "single": "f4", "logical": "u1", "int8": "i1", "uint8": "u1", "int16": "i2",

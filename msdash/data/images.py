@@ -70,7 +70,7 @@ def normalise(array, name, *, colour=False, compact=False):
         Whether the last axis holds channels.
     compact : bool
         Return 8-bit and 16-bit images in their own dtype and binary maps as bool, the form
-        :class:`msdash.imagestore.Images` keeps (``to_float32`` of it is the float32 result, bit for bit).
+        :class:`msdash.data.imagestore.Images` keeps (``to_float32`` of it is the float32 result, bit for bit).
 
     Returns
     -------
@@ -265,7 +265,7 @@ def read_tiff(fh, name, *, max_pixels, budget=None, meta=None):
     """Decode a TIFF with tifffile, falling back to PIL; return (array, colour).
 
     Equal-shaped pages become a ``(D, H, W)`` volume; pages of different shapes are refused. When ``meta`` is
-    a dict, the pixel size the file states (:func:`msdash.pixelsize.tiff_pixel_size`) is put under
+    a dict, the pixel size the file states (:func:`msdash.data.pixelsize.tiff_pixel_size`) is put under
     ``"pixel_size"``.
     """
     try:
@@ -288,7 +288,7 @@ def read_tiff(fh, name, *, max_pixels, budget=None, meta=None):
 def _read_tiff_pages(fh, name, max_pixels, budget, meta=None):
     import tifffile
 
-    from msdash.pixelsize import tiff_pixel_size
+    from msdash.data.pixelsize import tiff_pixel_size
 
     # Never open other files: multi-file OME series name them by path, Micro-Manager and NDTiff series
     # look for siblings in the file's folder. An uploaded TIFF is read from its own bytes only.

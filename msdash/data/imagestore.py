@@ -1,7 +1,7 @@
 """Images kept in their source type (8-bit, 16-bit, binary labels) and handed out as float32 in [0, 1].
 
 A 64×64 8-bit micrograph takes 4 KiB as uint8 and 16 KiB as float32. :class:`Images` keeps the compact
-array and converts on access, with exactly the arithmetic of :func:`msdash.images.normalise`, so every
+array and converts on access, with exactly the arithmetic of :func:`msdash.data.images.normalise`, so every
 reader sees the same float32 values (and the same content hashes) as when float32 was kept.
 """
 

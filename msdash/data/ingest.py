@@ -4,10 +4,10 @@ import re
 
 import pandas as pd
 
-from msdash.dataset import Dataset
+from msdash.data.dataset import Dataset
 from msdash.errors import InputError
-from msdash.imagestore import Images
-from msdash.tables import name_key, name_keys
+from msdash.data.imagestore import Images
+from msdash.data.tables import name_key, name_keys
 
 _NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
 
@@ -16,7 +16,7 @@ def guess_name_column(table, names=()):
     """Guess which column of a property table holds the image names.
 
     The column that matches the most image names wins, names compared by the one matching rule of
-    :func:`msdash.tables.name_key` (case and surrounding spaces ignored, image extension stripped); ties and
+    :func:`msdash.data.tables.name_key` (case and surrounding spaces ignored, image extension stripped); ties and
     tables that match nothing fall back to the first column whose header looks like a name
     ("name", "file", "image", "sample", "id"), then to the first column.
 
@@ -74,7 +74,7 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
         Leave out the images that have no row in the table.
     notes : iterable of str
         Remarks kept with the data set (conversions made while reading, etc.).
-    pixel_size : msdash.pixelsize.PixelSize, optional
+    pixel_size : msdash.data.pixelsize.PixelSize, optional
         The pixel size the files state (:attr:`msdash.io.LoadResult.pixel_size`); kept with the set and
         said in its notes.
 
@@ -101,7 +101,7 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
             else {n: images[n] for n in names})
     notes = list(notes)
     if pixel_size is not None:
-        from msdash.pixelsize import format_length
+        from msdash.data.pixelsize import format_length
 
         notes.append(f"pixel size {format_length(pixel_size.um)} from the {pixel_size.source}")
     return Dataset(name=name, images=kept, properties=properties, group_column=group, source=source, notes=notes,

@@ -5,12 +5,12 @@ A saved data set lives in ``<workspace>/datasets/<id>/`` where ``id`` is :meth:`
 - ``meta.json`` — name, source, notes, group column, formulas of derived columns, sample names (in order),
   creation time, format;
 - ``images.npz`` — one array per sample under the keys ``"0"``, ``"1"``, … (uncompressed ``np.savez``), in
-  the compact form of :class:`msdash.imagestore.Images` (uint8, uint16, bool or float32; format 2; format 1
+  the compact form of :class:`msdash.data.imagestore.Images` (uint8, uint16, bool or float32; format 2; format 1
   entries hold float32 only and still load);
 - ``properties.parquet`` — the property columns without the index (absent when there are none);
   parquet keeps float64 (NaN included), strings and any column name exactly.
 
-Saving writes a hidden temp folder (named after its writer, see :mod:`msdash.atomic`), fsyncs it and
+Saving writes a hidden temp folder (named after its writer, see :mod:`msdash.data.atomic`), fsyncs it and
 renames it to ``<id>`` in one step, so a killed save never leaves a half entry that lists or loads.
 Saves of one id are serialised by a lock file (``.lock-<id>``, removed after the save): when two sessions
 save the same contents at once, the first to start writes the entry and keeps its label, the second waits
@@ -31,12 +31,13 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from . import atomic, config
+from .. import config
+from . import atomic
 from . import dataset as _sets
 # One entry's files and its meta.json (writing and checking them) have their own module; same names here.
 from .dataset_entry import IMAGES as _IMAGES, META as _META, PROPERTIES as _PROPERTIES
 from .dataset_entry import read_meta as _read_meta, write_entry as _write_entry
-from .errors import InputError, WorkspaceError
+from ..errors import InputError, WorkspaceError
 from .imagestore import Images
 # Workspace upkeep (leftovers of killed saves, the read-only check) has its own module; same names here.
 from .workspace_upkeep import _LOCK_PREFIX, clean_stale_temporaries, cleanup_summary, startup_cleanup, workspace_problem

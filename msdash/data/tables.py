@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from msdash.errors import InputError
-from msdash.images import SUPPORTED_EXTENSIONS
-from msdash.workbook import check_workbook_parts, first_rows, workbook_rows
+from msdash.data.images import SUPPORTED_EXTENSIONS
+from msdash.data.workbook import check_workbook_parts, first_rows, workbook_rows
 
 _TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 _EXCEL_EXTENSIONS = (".xlsx", ".xlsm")  # .xlsm: macros are never run (openpyxl reads cell values only)

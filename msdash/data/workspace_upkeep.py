@@ -3,16 +3,17 @@
 import os
 import threading
 
-from . import atomic, config
+from .. import config
+from . import atomic
 
-_LOCK_PREFIX = ".lock-"  # the data set store's save locks (msdash.datastore)
+_LOCK_PREFIX = ".lock-"  # the data set store's save locks (msdash.data.datastore)
 
 
 def clean_stale_temporaries(max_age_s=atomic.STALE_AFTER_S):
     """Remove what killed saves left in the workspace and say what it was.
 
     Looks in the workspace and three levels below it (data sets, feature tables, imported tables,
-    training runs) for temp and trash entries (see :func:`msdash.atomic.stale`): those of a process of
+    training runs) for temp and trash entries (see :func:`msdash.data.atomic.stale`): those of a process of
     this machine that is gone are removed, a save in progress in another process or session is never
     touched, and entries whose writer cannot be checked (another machine, older names) are removed
     once untouched for ``max_age_s`` seconds. Lock files of killed saves go too.

@@ -99,7 +99,7 @@ def list_images(sources):
     >>> listing.errors[0].name.endswith("notes.txt")
     True
     """
-    from msdash.io import SUPPORTED_EXTENSIONS, LoadResult, _as_list, _files_of, _split_name, _unsupported
+    from msdash.data.loader import SUPPORTED_EXTENSIONS, LoadResult, _as_list, _files_of, _split_name, _unsupported
 
     refused = LoadResult()
     slots = {}
@@ -194,7 +194,7 @@ def read_block(slots, **options):
         same messages (naming the file as the folder walk does).
     """
     from msdash.errors import InputError
-    from msdash.io import LoadError, LoadResult, _is_clutter, _ZipMember, load_images
+    from msdash.data.loader import LoadError, LoadResult, _is_clutter, _ZipMember, load_images
 
     pairs, failed = [], []
     with contextlib.ExitStack() as stack:

@@ -4,9 +4,9 @@ import streamlit as st
 
 from msdash.app import forms, state, tableedit, widgets
 from msdash.app.upload import parsed_upload, table_and_report
-from msdash.datastore import list_datasets, save_dataset
+from msdash.data.datastore import list_datasets, save_dataset
 from msdash.display import escape_markdown
-from msdash.ingest import build_dataset
+from msdash.data.ingest import build_dataset
 
 st.title("Data")
 dataset_id = state.current_dataset_id()

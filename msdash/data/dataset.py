@@ -1,10 +1,11 @@
 """Data sets: named images plus a property table, with content hashes.
 
-Saved, listed, loaded and deleted by :mod:`msdash.datastore` (``save_dataset``, ``load_dataset``…), which imports
+Saved, listed, loaded and deleted by :mod:`msdash.data.datastore` (``save_dataset``, ``load_dataset``…), which imports
 this module and is not imported by it.
 """
 
 import hashlib
+import importlib.resources
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .imagestore import Images
 
 __all__ = ["Dataset", "DatasetInfo", "demo_dataset"]
 
-_DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+#: The demo set's files, package data of :mod:`msdash.data` (a folder on disk in every install, wheel or tree).
+_DEMO_DIR = Path(str(importlib.resources.files("msdash.data") / "demo"))
 DEMO_NAME = "Demo: 300 two-phase microstructures (64×64)"
 
 
@@ -27,7 +29,7 @@ class Dataset:
     """Named images with a property table: what the dashboard works on.
 
     Construction checks and normalises the contents: images are read as float32 arrays of shape
-    ``(H, W)``, ``(H, W, 3)`` or ``(D, H, W)`` (kept compactly: an :class:`~msdash.imagestore.Images`
+    ``(H, W)``, ``(H, W, 3)`` or ``(D, H, W)`` (kept compactly: an :class:`~msdash.data.imagestore.Images`
     passed in, e.g. ``LoadResult.images``, keeps its 8-bit, 16-bit and binary arrays as they are);
     properties are re-ordered to the sample order, numeric columns become
     float64 and all other columns text (``str`` dtype, missing values NaN).
@@ -50,7 +52,7 @@ class Dataset:
     derived : dict of str to str, optional
         Provenance of derived columns: column → formula (see :mod:`msdash.derived`), saved with the set.
     pixel_size_um : float, optional
-        Micrometres per pixel when known (read from the files, see :mod:`msdash.pixelsize`, or set by the
+        Micrometres per pixel when known (read from the files, see :mod:`msdash.data.pixelsize`, or set by the
         user); lengths are then shown in µm. Not part of the content hash: it describes the images, it does
         not change them or their features.
 
@@ -125,7 +127,7 @@ class Dataset:
         list of str
         """
         if self._image_hashes is None:
-            from .features.storekeys import image_hash
+            from ..features.storekeys import image_hash
 
             self._image_hashes = [image_hash(self.images[name]) for name in self.images]
         return self._image_hashes
@@ -236,7 +238,7 @@ class DatasetInfo:
 
 
 def demo_dataset():
-    """The built-in demo set (``data/demo``), regenerated in memory when its files are missing.
+    """The built-in demo set (``msdash/data/demo``), regenerated in memory when its files are missing.
 
     Returns
     -------
@@ -244,7 +246,7 @@ def demo_dataset():
         300 two-phase 64×64 microstructures with the properties described in :mod:`msdash.synthetic.demo`,
         grouped by ``family``.
     """
-    from .synthetic.demo import make_demo, read_demo  # scipy only when needed
+    from ..synthetic.demo import make_demo, read_demo  # scipy only when needed
 
     notes = []
     try:

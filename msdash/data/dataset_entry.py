@@ -1,6 +1,6 @@
 """One saved data set's entry on disk: writing its files and its ``meta.json``, and checking them on reading.
 
-The layout is described in :mod:`msdash.datastore`, which names, locks and lists entries.
+The layout is described in :mod:`msdash.data.datastore`, which names, locks and lists entries.
 """
 
 import io
@@ -13,7 +13,7 @@ import numpy as np
 
 from . import atomic
 from .dataset import _count_kinds
-from .errors import WorkspaceError
+from ..errors import WorkspaceError
 
 __all__ = ["FORMAT", "READABLE_FORMATS", "META", "IMAGES", "PROPERTIES", "write_entry", "read_meta"]
 
