@@ -204,3 +204,22 @@ def test_a_derived_target_hides_the_columns_it_was_made_from(small_models):
     assert "hardness (GPa) (the target is derived from it)" in note.replace("\\", "")
     at.selectbox(key="model_target").set_value("hardness (HV)").run()
     assert at.multiselect(key="model_extra").options == ["hardness (GPa)"]  # the combined column is the target's
+
+
+def test_figures_download_as_png_or_svg_as_the_sidebar_says(models_page):
+    at = models_page
+    at.multiselect(key="model_models").set_value(["pr"]).run()
+    at.number_input(key="model_repeats").set_value(1).run()
+    at.button(key="run_models").click().run()
+    assert not at.exception
+
+    def options():
+        found = [json.loads(c.proto.config)["toImageButtonOptions"] for c in at.get("plotly_chart")]
+        return {o["filename"]: o for o in found}
+
+    shown = options()
+    assert shown["fold_errors"]["format"] == "png" and shown["fold_errors"]["scale"] == 2
+    assert shown["parity"]["format"] == "png"
+    at.sidebar.radio(key="figure_download_format").set_value("svg").run()
+    shown = options()
+    assert {o["format"] for o in shown.values()} == {"svg"} and {"fold_errors", "parity"} <= set(shown)

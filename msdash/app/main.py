@@ -35,6 +35,9 @@ def main():
     from msdash.app.state import workspace_notices
 
     workspace_notices()  # leftovers of killed saves removed once per process; a read-only workspace said
+    from msdash.app.charts import format_picker
+
+    format_picker()  # what the camera button of every chart saves: PNG or SVG
     st.sidebar.caption("msdash · microstructure dashboard")
     page.run()
 

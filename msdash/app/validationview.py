@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from msdash.app.charts import chart
 from msdash.display import escape_markdown
 
 #: Session-state key: the last results of :func:`msdash.validation.run_checks` (dict of name → Check).
@@ -12,7 +13,7 @@ def show_check(name, check):
     """Render one :class:`msdash.validation.Check`: verdict, numbers, figure, note and downloads."""
     st.subheader(f"{'✅' if check.passed else '❌'} {escape_markdown(check.title)}")
     st.caption(escape_markdown(f"{check.summary} Computed in {check.seconds:.1f} s on this machine."))
-    st.plotly_chart(check.figure, key=f"validation_figure_{name}")
+    chart(check.figure, key=f"validation_figure_{name}", filename=f"validation-{name}")
     if check.note:
         st.info(escape_markdown(check.note))
     left, right = st.columns(2)

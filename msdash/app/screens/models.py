@@ -8,6 +8,7 @@ import streamlit as st
 
 from msdash import jobs
 from msdash.app import features, modelview, panels, selectionview, state, widgets
+from msdash.app.charts import chart
 from msdash.display import escape_markdown
 from msdash.selection import csv_bytes
 
@@ -172,7 +173,7 @@ boxed = [run for run in runs if run.settings.scoring == latest.scoring]
 box = box_figure(fold_scores_frame(boxed, series), score_label=modelview.score_label(latest.scoring, target),
                  title=" | ".join(f"{tag}: {s.label()}" if len(tags) > 1 else s.label() for s, tag in tags.items()
                                   if s.scoring == latest.scoring))
-st.plotly_chart(box, key="model_box")
+chart(box, key="model_box", filename="fold_errors")
 if other := len({run.settings for run in runs if run.settings.scoring != latest.scoring}):
     st.caption(f"{other} set(s) of settings scored with another error measure are in the table, not in this plot.")
 if box.layout.meta and box.layout.meta["outliers"]:
@@ -190,7 +191,7 @@ selected = selectionview.sync_selection(["parity_chart"], "parity_pick", dataset
 figure = parity_figure(run.result.y, run.result.predictions, run.names, label=target,
                        selected=selectionview.highlighted("parity_chart", selected),
                        title=f"{run.title()} — {run.settings.label()}")
-st.plotly_chart(figure, key="parity_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+chart(figure, key="parity_chart", filename="parity", on_select="rerun", selection_mode=("points", "box", "lasso"))
 st.download_button("Out-of-fold predictions (CSV)",
                    lambda: csv_bytes(pd.DataFrame({"name": run.names, target: run.result.y,
                                                    "predicted": run.result.predictions}), index=False),
@@ -219,6 +220,6 @@ with st.expander("Learning curve: error against training-set size"):
         curve = modelview.learning(run.X, run.result.y, run.groups, run.key, run.model, run.settings.scoring,
                                    run.settings.standardize)
         curve = curve.assign(size=curve["n_train"], series=series(run))
-        st.plotly_chart(learning_curve_figure(curve, score_label=modelview.score_label(run.settings.scoring, target),
-                                              title=f"{run.title()} — {run.settings.label()}"),
-                        key="learning_chart")
+        chart(learning_curve_figure(curve, score_label=modelview.score_label(run.settings.scoring, target),
+                                    title=f"{run.title()} — {run.settings.label()}"),
+              key="learning_chart", filename="learning_curve")

@@ -5,6 +5,7 @@ and, for tiled micrographs, the histogram of tile predictions."""
 import streamlit as st
 
 from msdash.app import modelview, panels, state, widgets
+from msdash.app.charts import chart
 from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
 from msdash.selection import csv_bytes
@@ -127,7 +128,6 @@ if images:
         st.download_button("Predictions (CSV)", csv_bytes(out, index=False), file_name="predictions.csv",
                            mime="text/csv", key="download_predictions")
         if len(out) > 1 and source == "Upload micrographs" and st.session_state.get("predict_tiles"):
-            st.plotly_chart(histogram_figure(out[f"predicted {target}"].to_numpy(),
-                                             label=f"predicted {target} per tile", marker=truth,
-                                             marker_label="true value" if truth is not None else None),
-                            key="tile_histogram")
+            chart(histogram_figure(out[f"predicted {target}"].to_numpy(), label=f"predicted {target} per tile",
+                                   marker=truth, marker_label="true value" if truth is not None else None),
+                  key="tile_histogram", filename="predicted_per_tile")
