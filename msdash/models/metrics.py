@@ -39,11 +39,6 @@ def score(y_true, y_pred, scoring):
     return float(r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan")
 
 
-def higher_is_better(value, scoring):
-    """The inner-search sign convention of scikit-learn's scorers: negate errors, keep R²."""
-    return value if scoring == "r2" else -value
-
-
 def regression_metrics(y_true, y_pred):
     """MAPE (%), RMSE, MAE and R² of one set of predictions.
 
