@@ -71,6 +71,29 @@ def saved_datasets(infos, open_id):
                 st.rerun()
 
 
+def page_header(title):
+    """The top of every page that works on the open data set: title, pending messages, which set is open.
+
+    Parameters
+    ----------
+    title : str
+        The page's title.
+
+    Returns
+    -------
+    dataset_id : str
+        The open data set's id (the demo on a session's first run).
+    dataset : msdash.data.dataset.Dataset
+        The open data set.
+    """
+    st.title(title)
+    dataset_id = state.current_dataset_id()
+    state.show_flash()
+    dataset = state.current_dataset()
+    dataset_header(dataset, dataset_id)
+    return dataset_id, dataset
+
+
 def dataset_header(dataset, dataset_id):
     """Show which data set is open, with its size and property columns."""
     summary = dataset.summary()

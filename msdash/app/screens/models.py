@@ -7,16 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from msdash import jobs
-from msdash.app import features, modelview, panels, selectionview, state, widgets
+from msdash.app import features, modelview, panels, selectionview, widgets
 from msdash.app.charts import chart
 from msdash.display import escape_markdown
 from msdash.selection import csv_bytes
 
-st.title("Property models")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-dataset = state.current_dataset()
-widgets.dataset_header(dataset, dataset_id)
+dataset_id, dataset = widgets.page_header("Property models")
 
 targets = list(dataset.numeric_columns)
 sets = features.feature_sets(dataset_id)

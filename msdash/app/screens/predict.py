@@ -4,26 +4,22 @@ and, for tiled micrographs, the histogram of tile predictions."""
 
 import streamlit as st
 
-from msdash.app import modelview, panels, state, widgets
+from msdash.app import modelview, panels, widgets
 from msdash.app.charts import chart
 from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
 from msdash.selection import csv_bytes
 from msdash.predict import dump_model
 
-st.title("Predict")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-dataset = state.current_dataset()
-widgets.dataset_header(dataset, dataset_id)
+dataset_id, dataset = widgets.page_header("Predict")
 
 saved = st.session_state.get(modelview.RUNS)
 # one choice per feature set, model and settings; when it also ran grouped, that run (held-out groups) is used
 choices = {}
 for run in (saved or {}).get("runs", []):
-    if run["X"] is not None:
-        choice = (run["feature_set"], run["model"], run.get("settings"))
-        choices.setdefault(choice, {})["grouped" if run["grouped"] else "random"] = run
+    if run.X is not None:
+        choice = (run.feature_set, run.model, run.settings)
+        choices.setdefault(choice, {})["grouped" if run.grouped else "random"] = run
 if not choices:
     st.info("Run nested cross-validation on the Models page first; its models predict here.")
     st.stop()
@@ -35,7 +31,7 @@ several_settings = len({settings for _, _, settings in keys}) > 1
 def choice_label(i):
     feature_set, model, settings = keys[i]
     pair = choices[keys[i]]
-    grouped = f" · intervals grouped by {pair['grouped']['grouped']}" if "grouped" in pair else ""
+    grouped = f" · intervals grouped by {pair['grouped'].grouped}" if "grouped" in pair else ""
     return f"{feature_set} · {model}{grouped}" + (f" · {settings.label()}" if several_settings else "")
 
 
@@ -43,19 +39,18 @@ pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(keys)), fo
                     key="predict_run")
 pair = choices[keys[pick]]
 run, random_run = pair.get("grouped", pair.get("random")), pair.get("random")
-kind, extractor, params = run["entry"]
-if kind != "computed" or run["extra"]:
+kind, extractor, params = run.entry
+if kind != "computed" or run.extra:
     st.warning("This model uses imported features or extra property columns, which new micrographs do not "
                "have. Choose a model on computed features only.")
     st.stop()
 
 with widgets.user_errors("Fitting the final model"):
     # the cache key names the settings too: runs of one table with other settings choose other #PCs
-    pipeline = modelview.final_model(run["X"], run["result"].y, run["result"],
-                                     f"{run['key']}|{run.get('settings')!r}|{run['grouped']}", run["model"],
-                                     run["groups"] if run["grouped"] else None)
+    pipeline = modelview.final_model(run.X, run.result.y, run.result, f"{run.key}|{run.settings!r}|{run.grouped}",
+                                     run.model, run.groups if run.grouped else None)
     st.download_button("Download the fitted model (.skops)", lambda: dump_model(pipeline),
-                       file_name=f"{run['model']}-{target}.skops".replace(" ", "_"),
+                       file_name=f"{run.model}-{target}.skops".replace(" ", "_"),
                        key="download_model", help="Reload with skops.io.load; msdash.predict.load_model "
                                                   "checks its types first.")
 
@@ -104,9 +99,9 @@ if images:
         bar = st.progress(0.0, text="Computing features…")
         with st.spinner(f"Predicting {len(images):,} sample(s)…"):
             result = predict_samples(images, extractor=extractor, params=params, pipeline=pipeline,
-                                     X_train=run["X"], cv_result=run["result"], alpha=1 - alpha,
-                                     group_column=run["grouped"] or None,
-                                     random_result=random_run["result"] if run["grouped"] and random_run else None,
+                                     X_train=run.X, cv_result=run.result, alpha=1 - alpha,
+                                     group_column=run.grouped or None,
+                                     random_result=random_run.result if run.grouped and random_run else None,
                                      target=target, progress=lambda f, text: bar.progress(f, text=text))
         bar.empty()
         panels.feature_errors(result.errors, expanded=True)  # identical failures (143 tiles) are one line
