@@ -312,7 +312,7 @@ class TestNonFiniteProperties:
 
 
 def test_vectorised_name_keys_agree_with_the_single_name_rule():
-    from msdash.data.tables import _name_key, _name_keys
+    from msdash.data.tables import name_key as _name_key, name_keys as _name_keys
 
     cells = pd.Series([" Img_01.PNG ", "a.tif", "a.tiff", "b .jpeg", "x.png.png", "Straße", None, np.nan, 3, 2.5,
                        "", ".npy", "name.txt"], dtype=object)

@@ -7,7 +7,7 @@ import pandas as pd
 from msdash.data.dataset import Dataset
 from msdash.errors import InputError
 from msdash.data.imagestore import Images
-from msdash.data.tables import name_key, name_keys
+from msdash.data.names import best_name_column
 
 _NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
 
@@ -15,10 +15,10 @@ _NAME_HINTS = re.compile(r"name|file|image|sample|micrograph|id", re.IGNORECASE)
 def guess_name_column(table, names=()):
     """Guess which column of a property table holds the image names.
 
-    The column that matches the most image names wins, names compared by the one matching rule of
-    :func:`msdash.data.tables.name_key` (case and surrounding spaces ignored, image extension stripped); ties and
-    tables that match nothing fall back to the first column whose header looks like a name
-    ("name", "file", "image", "sample", "id"), then to the first column.
+    The column that matches the most image names wins, by :func:`msdash.data.names.best_name_column` (the rule
+    imported feature tables use too: names compared by :func:`~msdash.data.names.name_key`, case and surrounding
+    spaces ignored, image extension stripped; ties to the leftmost); tables that match nothing fall back to the
+    first column whose header looks like a name ("name", "file", "image", "sample", "id"), then to the first one.
 
     Parameters
     ----------
@@ -41,15 +41,9 @@ def guess_name_column(table, names=()):
     columns = list(table.columns)
     if not columns:
         raise InputError("The property table has no columns.")
-    wanted = {name_key(name) for name in names} - {""}
-
-    def hits(column):
-        return int(name_keys(table[column]).isin(wanted).sum())
-
-    scores = [hits(column) for column in columns] if wanted else [0] * len(columns)
-    best = max(scores)
-    if best > 0:
-        return columns[scores.index(best)]
+    best = best_name_column(table, names)
+    if best is not None:
+        return best
     for column in columns:
         if _NAME_HINTS.search(str(column)):
             return column

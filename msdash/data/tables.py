@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from msdash.errors import InputError
-from msdash.data.images import SUPPORTED_EXTENSIONS
+# The one name-matching rule (re-exported here, where it has always been found).
+from msdash.data.names import name_key, name_keys
 from msdash.data.workbook import check_workbook_parts, first_rows, workbook_rows
+
+__all__ = ["MISSING_MARKERS", "MatchReport", "is_missing", "match_properties", "name_key", "name_keys",
+           "read_properties", "read_source"]
 
 _TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 _EXCEL_EXTENSIONS = (".xlsx", ".xlsm")  # .xlsm: macros are never run (openpyxl reads cell values only)
 _DELIMITERS = ",;\t"
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_EXTENSION_TAIL = re.compile(r"\s*(?:" + "|".join(map(re.escape, SUPPORTED_EXTENSIONS)) + r")\Z")
 #: Cells (casefolded, stripped) that mean "no value" in a numeric column; they become NaN and are not
 #: reported as "not a number". Only numeric columns read them so: in a text column "NA" may be sodium.
 MISSING_MARKERS = frozenset({
@@ -66,7 +69,7 @@ def read_properties(source, *, sheet=None, max_rows=None):
     >>> df.columns.tolist(), df.iloc[0].tolist(), df.attrs["delimiter"]
     (['name', 'E [GPa]'], ['A', '12,5'], ';')
     """
-    name, data = _read_source(source)
+    name, data = read_source(source)
     extension = Path(name).suffix.lower()
     if not data:
         raise InputError(f"{name}: the file is empty (0 bytes)", name=name)
@@ -92,18 +95,47 @@ def read_properties(source, *, sheet=None, max_rows=None):
     return table
 
 
-def _read_source(source):
-    """Return ``(name, bytes)`` of a path, pair or file-like."""
+def read_source(source):
+    """Return ``(file name, bytes)`` of a table (or feature table) given as a path, pair or upload.
+
+    The one reader of both property tables and imported feature tables.
+
+    Parameters
+    ----------
+    source : path, (name, bytes) pair, or file-like
+        A file-like object has ``.getvalue()`` (Streamlit uploads) or ``.read()``; text is UTF-8 encoded.
+
+    Returns
+    -------
+    name : str
+        The file name without folders (``"sub/p.csv"`` gives ``"p.csv"``), as messages and feature-set
+        names show it.
+    data : bytes
+
+    Raises
+    ------
+    InputError
+        When a path cannot be read (the message names the file).
+
+    Examples
+    --------
+    >>> read_source(("sub/p.csv", b"a,b"))
+    ('p.csv', b'a,b')
+    """
     if isinstance(source, tuple) and len(source) == 2:
-        return str(source[0]), bytes(source[1])
+        return _file_name(source[0]), bytes(source[1])
     if hasattr(source, "getvalue") or hasattr(source, "read"):
         data = source.getvalue() if hasattr(source, "getvalue") else source.read()
-        return Path(str(getattr(source, "name", "table"))).name, data.encode() if isinstance(data, str) else data
+        return _file_name(getattr(source, "name", "table")), data.encode() if isinstance(data, str) else bytes(data)
     path = Path(source)
     try:
         return path.name, path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path.name}: could not be opened ({exc.strerror or exc})", name=path.name) from None
+
+
+def _file_name(name):
+    return Path(str(name).replace("\\", "/")).name
 
 
 def _decode(data):
@@ -348,41 +380,6 @@ def is_missing(cell):
     [True, True, True, True, False, False]
     """
     return _as_text(cell).casefold() in MISSING_MARKERS
-
-
-def name_key(name):
-    """Return the matching key of a sample name: stripped, casefolded, without an image extension.
-
-    The one rule by which names of images, property rows and imported features are matched.
-
-    >>> name_key("  Img_01.PNG ")
-    'img_01'
-    """
-    return _EXTENSION_TAIL.sub("", _as_text(name).casefold())
-
-
-def name_keys(cells):
-    """Return the matching keys of a column of names, as :func:`name_key` does, with pandas string methods.
-
-    Parameters
-    ----------
-    cells : pandas.Series
-        Names of any dtype; missing values give ``""``.
-
-    Returns
-    -------
-    pandas.Series of str
-        Same index as ``cells``.
-
-    >>> import pandas as pd
-    >>> name_keys(pd.Series([" Img_01.PNG ", None, 7])).tolist()
-    ['img_01', '', '7']
-    """
-    text = cells.astype(object).where(cells.notna(), "").astype(str).str.strip().str.casefold()
-    return text.str.replace(_EXTENSION_TAIL, "", regex=True)
-
-
-_name_key, _name_keys = name_key, name_keys  # older private names, still imported by msdash.features.imported
 
 
 def _parse_number(text, decimal_comma):

@@ -16,7 +16,9 @@ import numpy as np
 from msdash import config
 from msdash.errors import InputError
 from msdash.features.extract import FeatureError, FeatureTable
-from msdash.data.tables import _name_key, _name_keys  # one matching rule for properties and features
+# One matching rule and one reader for property tables and feature tables.
+from msdash.data.names import best_name_column, name_key, name_keys
+from msdash.data.tables import read_source
 
 __all__ = ["import_features", "feature_table_columns", "save_imported", "load_imported", "list_imported"]
 
@@ -67,7 +69,7 @@ def import_features(source, names, *, name_column=None):
     """
     import pandas as pd
 
-    file_name, data = _read_source(source)
+    file_name, data = read_source(source)
     names = [str(n) for n in names]
     extension = Path(file_name).suffix.lower()
     if extension == ".npy":
@@ -100,10 +102,10 @@ def import_features(source, names, *, name_column=None):
     if not labels:
         raise InputError(f"{file_name}: no feature columns besides the name column {name_column!r}", name=file_name)
     matrix = _numeric(frame[labels], frame[name_column], file_name, decimal_comma)
-    keys = _name_keys(frame[name_column])
+    keys = name_keys(frame[name_column])
     first = pd.Series(np.arange(len(keys)), index=keys.to_numpy())  # key → first row with it
     first = first[~first.index.duplicated(keep="first")]
-    rows = first.reindex([_name_key(n) for n in names]).to_numpy()
+    rows = first.reindex([name_key(n) for n in names]).to_numpy()
     found = ~np.isnan(rows)
     values = np.full((len(names), len(labels)), np.nan)
     values[found] = matrix[rows[found].astype(np.int64)]
@@ -127,7 +129,7 @@ def feature_table_columns(source):
     >>> feature_table_columns(("e.csv", b"name,e0\\na,1\\nb,2\\n"))
     ['name', 'e0']
     """
-    file_name, data = _read_source(source)
+    file_name, data = read_source(source)
     extension = Path(file_name).suffix.lower()
     if extension == ".npy":
         return []
@@ -247,18 +249,6 @@ def _decoded_bytes(column):
     return total
 
 
-def _read_source(source):
-    if isinstance(source, tuple) and len(source) == 2:
-        return Path(str(source[0])).name, bytes(source[1])
-    if hasattr(source, "getvalue"):
-        return Path(str(source.name)).name, bytes(source.getvalue())
-    path = Path(source)
-    try:
-        return path.name, path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot read the file ({exc.strerror or exc})", name=path.name) from None
-
-
 def _from_npy(file_name, data, names):
     """An NPY array checked from its header (shape, dtype, size) before its values are read."""
     buffer = io.BytesIO(data)
@@ -294,15 +284,8 @@ def _has_default_index(frame):
 
 
 def _best_column(frame, names):
-    """The column whose cells match the most sample names, or None when none matches.
-
-    Only the first 10 non-numeric columns and their first 500 cells are scored.
-    """
-    wanted = list({_name_key(n) for n in names})
-    candidates = [c for c in frame.columns if frame[c].dtype.kind not in "biufc"][:10]
-    scores = {c: int(_name_keys(frame[c].iloc[:500]).isin(wanted).sum()) for c in candidates}
-    best = max(scores, key=scores.get, default=None)
-    return str(best) if best is not None and scores[best] > 0 else None
+    """The column whose cells match the most sample names (scored on the first 500 rows), or None."""
+    return best_name_column(frame, names, max_rows=500)
 
 
 def _numeric(frame, row_names, file_name, decimal_comma):

@@ -5,7 +5,7 @@ with the sample names as index, the labels, errors and provenance in the file's 
 :data:`~msdash.features.labels.LIST_LABELS_MAX` columns is one fixed-size-list column ``values`` beside a
 ``sample`` column, and its labels are kept as their rule where they follow one
 (:func:`~msdash.features.labels.encode_labels`), never as a million column names. Written to a temporary
-file named after its writer, then renamed.
+file named after its writer, fsynced, then renamed (:func:`msdash.data.atomic.write_file_atomic`).
 """
 
 import hashlib
@@ -168,17 +168,17 @@ def rename_imported(dataset_id, name, new_name, *, root=None):
 
 
 def _write(folder, arrow, meta):
+    """Write ``arrow`` with ``meta`` as one Parquet file, by :func:`msdash.data.atomic.write_file_atomic`
+    (temp file named after its writer, fsync, rename, fsync of the folder); return its path."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            _META_KEY: json.dumps(meta, default=str).encode()})
     target = folder / f"{hashlib.sha256(meta['name'].encode()).hexdigest()[:16]}.parquet"
-    tmp = folder / atomic.temp_name(".parquet")  # names its writer: a killed save's leftover is removable
-    try:
-        pq.write_table(arrow, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buffer = pa.BufferOutputStream()  # the import limit (MSDASH_MAX_IMPORT_BYTES) bounds its size
+    pq.write_table(arrow, buffer)
+    atomic.write_file_atomic(target, buffer.getvalue().to_pybytes())
     return target
 
 
