@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from msdash.app import forms, state, tableedit, widgets
+from msdash.app import databarview, forms, state, tableedit, widgets
 from msdash.app.upload import parsed_upload, table_and_report
 from msdash.data.datastore import list_datasets, save_dataset
 from msdash.display import escape_markdown
@@ -16,6 +16,7 @@ if st.button("Open the demo data set", key="open_demo"):
     state.open_demo()
     st.rerun()
 tableedit.table_section(state.current_dataset(), dataset_id)
+databarview.saved_crop(state.current_dataset(), dataset_id)
 
 st.header("Load your micrographs")
 mode = st.segmented_control("Upload", ["Files or .zip", "A folder"], default="Files or .zip", key="upload_mode")
@@ -34,6 +35,7 @@ if result is not None:
             icon=":material/info:")
     if table_file is not None:
         report = table_and_report(table_file, list(result.images))
+    images, crop_note = databarview.upload_crop(result)
     st.subheader("Save")
     st.caption("Once saved, the set's table can be edited above without uploading again: groups from the names, "
                "unit conversions, combined columns, renamed columns or a new table.")
@@ -42,8 +44,8 @@ if result is not None:
     drop = st.checkbox("Leave out images without a table row", key="drop_unmatched", disabled=report is None)
     if st.button("Save and open data set", type="primary", key="save_upload", disabled=not result.images):
         with widgets.user_errors("Saving the data set"):
-            notes = [f"{note.name}: {note.message}" for note in result.notes]
-            dataset = build_dataset(result.images, report, name=name, drop_unmatched=drop, notes=notes,
+            notes = [f"{note.name}: {note.message}" for note in result.notes] + [crop_note] * bool(crop_note)
+            dataset = build_dataset(images, report, name=name, drop_unmatched=drop, notes=notes,
                                     pixel_size=result.pixel_size)
             new_id = save_dataset(dataset)
             state.open_dataset(new_id)
