@@ -1,5 +1,6 @@
 """``import msdash`` stays light: no torch, transformers, umap or streamlit behind it."""
 
+import pkgutil
 import subprocess
 import sys
 
@@ -19,6 +20,49 @@ def test_library_modules_do_not_import_heavy_packages(module):
     code = f"import sys, {module}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == ""
+
+
+def _torch_modules(name):
+    """Modules that hold torch classes (``nn.Module`` subclasses) and so import torch at module level: ``*_net``."""
+    return name.rsplit(".", 1)[-1] == "net" or name.endswith("_net")
+
+
+def _walk():
+    import msdash.features
+    import msdash.learned
+
+    found = []
+    for package in (msdash.learned, msdash.features):
+        found += [package.__name__] + [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+    return sorted(found)
+
+
+LEARNED_AND_FEATURES = _walk()
+
+
+def test_the_walk_finds_the_learned_and_feature_modules():
+    # the parametrisation below is only as good as this list
+    assert "msdash.learned.resnet" in LEARNED_AND_FEATURES and "msdash.features.registry" in LEARNED_AND_FEATURES
+    assert len(LEARNED_AND_FEATURES) > 30
+
+
+@pytest.mark.parametrize("module", [m for m in LEARNED_AND_FEATURES if not _torch_modules(m)])
+def test_learned_and_feature_modules_import_no_torch(module):
+    """Each module alone, in a fresh interpreter: torch and transformers load only when a model is used."""
+    code = f"import sys, {module}; print(','.join(m for m in ('torch', 'transformers') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""
+
+
+def test_the_torch_modules_are_the_net_modules():
+    # the modules left out above are exactly those that define torch classes; none else may import torch at the top
+    def source(module):
+        path = ROOT / module.replace(".", "/")
+        return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text(encoding="utf-8")
+
+    defining = sorted(m for m in LEARNED_AND_FEATURES if "(nn.Module)" in source(m))
+    assert defining and all(_torch_modules(m) for m in defining)
+    assert [m for m in LEARNED_AND_FEATURES if _torch_modules(m)] == defining
 
 
 def test_only_the_app_package_imports_streamlit():

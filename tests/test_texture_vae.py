@@ -14,6 +14,7 @@ from msdash.learned import runs, texture_vae as tv  # noqa: E402
 from msdash.learned.style import gram, style_loss  # noqa: E402
 from msdash.learned.vae_analysis import latent_property_correlation, patch_predictions  # noqa: E402
 from msdash.learned.vae_spec import extractor_spec, run_reference  # noqa: E402
+from msdash.learned.texture_vae_net import TextureVAE  # noqa: E402
 
 TINY = {"patch": 32, "stride": 32, "latent": 8, "batch_size": 2, "lr": 2e-3, "seed": 0}
 
@@ -65,7 +66,7 @@ class TestStyleLoss:
         assert float(style_loss(tx, tx)) == 0.0
 
     def test_on_vgg_feature_maps(self, micrographs):
-        from msdash.learned.vgg import load_vgg19, vgg_features
+        from msdash.learned.vgg_net import load_vgg19, vgg_features
         vgg = load_vgg19()
         x = torch.from_numpy(micrographs[:, :, :32])
         y = torch.from_numpy(micrographs[:, :, 32:])
@@ -91,7 +92,7 @@ class TestPatches:
         with pytest.raises(InputError, match=r"in \[0, 1\]"):
             tv.patch_stack([np.full((32, 32), 2.0)], patch=32)
         with pytest.raises(InputError, match="multiple of 16"):
-            tv.TextureVAE(latent=8, patch=40)
+            TextureVAE(latent=8, patch=40)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from msdash.errors import InputError
 
 torch = pytest.importorskip("torch")
-from msdash.learned import vgg as V  # noqa: E402
+from msdash.learned import vgg as V, vgg_net as N  # noqa: E402
 
 CONV_INDICES = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
 POOL_INDICES = [4, 9, 18, 27, 36]
@@ -15,7 +15,7 @@ POOL_INDICES = [4, 9, 18, 27, 36]
 @pytest.fixture(scope="module")
 def donor():
     """A VGG19 with weights other than the default random ones, standing in for pretrained weights."""
-    return V.VGG19(seed=3)
+    return N.VGG19(seed=3)
 
 
 def torchvision_state(model, scale=1.0):
@@ -29,7 +29,7 @@ def torchvision_state(model, scale=1.0):
 
 class TestLayout:
     def test_sixteen_convolutions_and_five_pools_at_torchvision_indices(self):
-        features = V.VGG19().features
+        features = N.VGG19().features
         assert len(features) == 37
         assert [i for i, m in enumerate(features) if isinstance(m, torch.nn.Conv2d)] == CONV_INDICES
         assert [i for i, m in enumerate(features) if isinstance(m, torch.nn.MaxPool2d)] == POOL_INDICES
@@ -44,10 +44,10 @@ class TestLayout:
 
 class TestLoad:
     def test_random_fallback_is_seeded_and_flagged(self):
-        first, second = V.load_vgg19(), V.load_vgg19()
+        first, second = N.load_vgg19(), N.load_vgg19()
         assert first.pretrained is False and "random" in first.source
-        assert V.fingerprint(first) == V.fingerprint(second)
-        assert V.fingerprint(first) != V.fingerprint(V.VGG19(seed=3))
+        assert N.fingerprint(first) == N.fingerprint(second)
+        assert N.fingerprint(first) != N.fingerprint(N.VGG19(seed=3))
         assert not any(p.requires_grad for p in first.parameters())
 
     @pytest.mark.parametrize("fmt", ["safetensors", "pth"])
@@ -58,25 +58,25 @@ class TestLoad:
             save_file(state, tmp_path / "vgg19.safetensors")
         else:
             torch.save(state, tmp_path / "vgg19-dcbb9e9d.pth")
-        loaded = V.load_vgg19(tmp_path)
+        loaded = N.load_vgg19(tmp_path)
         assert loaded.pretrained is True and loaded.source.endswith(fmt)
         x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
-            expected = donor.features(V._as_batch(x, "cpu"))  # the whole stack, torchvision-style
-            got = loaded.features(V._as_batch(x, "cpu"))
+            expected = donor.features(N._as_batch(x, "cpu"))  # the whole stack, torchvision-style
+            got = loaded.features(N._as_batch(x, "cpu"))
         assert torch.equal(got, expected)
-        assert V.fingerprint(loaded) == V.fingerprint(donor)
+        assert N.fingerprint(loaded) == N.fingerprint(donor)
 
     def test_features_alone_and_safetensors_preferred(self, donor, tmp_path):
         from safetensors.torch import save_file
-        doubled = V.VGG19(seed=3)
+        doubled = N.VGG19(seed=3)
         with torch.no_grad():
             for p in doubled.parameters():
                 p.mul_(2.0)
         torch.save(doubled.features.state_dict(), tmp_path / "features.pth")  # keys "0.weight", ...
-        assert V.fingerprint(V.load_vgg19(tmp_path)) == V.fingerprint(doubled)
+        assert N.fingerprint(N.load_vgg19(tmp_path)) == N.fingerprint(doubled)
         save_file(torchvision_state(donor), tmp_path / "vgg19.safetensors")
-        assert V.fingerprint(V.load_vgg19(tmp_path)) == V.fingerprint(donor)
+        assert N.fingerprint(N.load_vgg19(tmp_path)) == N.fingerprint(donor)
 
     def test_default_folder_is_used_when_it_holds_weights(self, donor, workspace):
         from safetensors.torch import save_file
@@ -84,28 +84,28 @@ class TestLoad:
         assert V.vgg_status()["present"] is False
         save_file(torchvision_state(donor), V.default_vgg_folder() / "vgg19.safetensors")
         assert V.vgg_status()["present"] is True
-        assert V.load_vgg19().pretrained is True
+        assert N.load_vgg19().pretrained is True
 
     def test_bad_folders_raise(self, tmp_path):
         with pytest.raises(InputError, match="No VGG19 weights"):
-            V.load_vgg19(tmp_path)
+            N.load_vgg19(tmp_path)
         torch.save({"features.0.weight": torch.zeros(3, 3, 3, 3)}, tmp_path / "bad.pth")
         with pytest.raises(InputError, match="do not fit VGG19"):
-            V.load_vgg19(tmp_path)
+            N.load_vgg19(tmp_path)
 
 
 class TestFeatures:
     def test_shapes_and_grey_equals_repeated_rgb(self):
-        vgg = V.load_vgg19()
+        vgg = N.load_vgg19()
         grey = torch.rand(2, 32, 48, generator=torch.Generator().manual_seed(1))
-        maps = V.vgg_features(vgg, grey)
+        maps = N.vgg_features(vgg, grey)
         assert [tuple(m.shape) for m in maps] == [(2, 64, 32, 48), (2, 64, 16, 24), (2, 128, 8, 12),
                                                   (2, 256, 4, 6), (2, 512, 2, 3)]
-        rgb = V.vgg_features(vgg, grey[:, None].expand(-1, 3, -1, -1))
+        rgb = N.vgg_features(vgg, grey[:, None].expand(-1, 3, -1, -1))
         assert all(torch.equal(a, b) for a, b in zip(maps, rgb))
 
     def test_conv1_1_is_the_rectified_convolution_of_the_imagenet_normalised_input(self):
-        vgg = V.load_vgg19()
+        vgg = N.load_vgg19()
         rng = np.random.default_rng(2)
         image = rng.random((1, 3, 8, 8)).astype(np.float32)
         mean, std = np.array(V.IMAGENET_MEAN)[:, None, None], np.array(V.IMAGENET_STD)[:, None, None]
@@ -116,15 +116,15 @@ class TestFeatures:
             for dx in range(3):
                 expected += np.einsum("oc,chw->ohw", w[:, :, dy, dx], x[:, dy:dy + 8, dx:dx + 8])
         expected = np.maximum(expected + b[:, None, None], 0)
-        got = V.vgg_features(vgg, torch.from_numpy(image), layers=("conv1_1",))[0][0].numpy()
+        got = N.vgg_features(vgg, torch.from_numpy(image), layers=("conv1_1",))[0][0].numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
     def test_gradients_reach_the_input_and_bad_input_raises(self):
-        vgg = V.load_vgg19()
+        vgg = N.load_vgg19()
         x = torch.rand(1, 32, 32, requires_grad=True)
-        sum(m.sum() for m in V.vgg_features(vgg, x)).backward()
+        sum(m.sum() for m in N.vgg_features(vgg, x)).backward()
         assert x.grad is not None and x.grad.abs().sum() > 0
         with pytest.raises(InputError, match="Unknown VGG19 layer"):
-            V.vgg_features(vgg, x, layers=("pool9",))
+            N.vgg_features(vgg, x, layers=("pool9",))
         with pytest.raises(InputError, match="must be"):
-            V.vgg_features(vgg, torch.rand(2, 2, 8, 8))
+            N.vgg_features(vgg, torch.rand(2, 2, 8, 8))

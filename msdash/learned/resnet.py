@@ -4,7 +4,8 @@ The layer layouts are those of the standard models (He et al. 2016; torchvision'
 depths (2, 2, 2, 2) / (3, 4, 6, 3) of basic blocks for ResNet-18/34 and (3, 4, 6, 3) of bottleneck blocks
 for ResNet-50, a 7×7 stride-2 stem of 64 channels and a 3×3 max-pool. Weights are either drawn at random
 (seeded) or read from a local folder written by ``save_pretrained``; nothing is ever downloaded and remote
-code is never run. torch and transformers are imported inside the functions.
+code is never run. torch and transformers are imported inside the functions; the regressor module (a torch
+``nn.Module``) is :mod:`msdash.learned.resnet_net`, imported by the functions that build it.
 """
 
 import functools
@@ -16,8 +17,7 @@ from msdash.errors import InputError
 from msdash.learned.resnet_layouts import ARCHS, LAYOUTS
 
 __all__ = ["LAYOUTS", "ARCHS", "resnet_config", "build_resnet", "resnet_embed", "make_regressor",
-           "regressor_from_config", "backbone_config", "default_device",
-           "ResNetRegressor"]  # noqa: F822 — made on first access by the module's __getattr__
+           "regressor_from_config", "backbone_config", "default_device"]
 
 _CONFIG_FIELDS = ("num_channels", "embedding_size", "hidden_sizes", "depths", "layer_type", "hidden_act",
                   "downsample_in_first_stage", "downsample_in_bottleneck")
@@ -252,62 +252,8 @@ def resnet_embed(images, *, depth=18, folder=None, batch_size=32, device=None, s
     return out
 
 
-@functools.cache
-def _regressor_class():
-    import torch
-    from torch import nn
-
-    class ResNetRegressor(nn.Module):
-        """ResNet backbone + linear head predicting one property, with its standardisation built in.
-
-        ``forward`` takes raw inputs ``x`` of shape (n, c, H, W), standardises each channel with the stored
-        training statistics (``input_mean``, ``input_std``, shape (c,)), repeats a single channel when the
-        backbone takes three, and returns the standardised prediction, shape (n,). :meth:`predict` returns
-        it in target units: ``forward(x) · target_std + target_mean``. The statistics are buffers, so they
-        travel in the ``state_dict`` (and the safetensors checkpoint) with the weights.
-        """
-
-        def __init__(self, backbone, *, in_channels=1):
-            super().__init__()
-            self.backbone = backbone
-            self.head = nn.Linear(backbone.config.hidden_sizes[-1], 1)
-            self.register_buffer("input_mean", torch.zeros(in_channels))
-            self.register_buffer("input_std", torch.ones(in_channels))
-            self.register_buffer("target_mean", torch.zeros(()))
-            self.register_buffer("target_std", torch.ones(()))
-            self.inputs = "image"  # "image" or "mucha": how predict_cnn prepares images (not a weight)
-
-        def set_standardisation(self, input_mean, input_std, target_mean, target_std):
-            """Store the training statistics (per-channel input mean/std, target mean/std)."""
-            for name, value in (("input_mean", input_mean), ("input_std", input_std),
-                                ("target_mean", target_mean), ("target_std", target_std)):
-                buffer = getattr(self, name)
-                buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype).reshape(buffer.shape))
-
-        def forward(self, x):
-            x = (x - self.input_mean.view(1, -1, 1, 1)) / self.input_std.view(1, -1, 1, 1)
-            if x.shape[1] == 1 and self.backbone.config.num_channels == 3:
-                x = x.expand(-1, 3, -1, -1)
-            pooled = self.backbone(pixel_values=x).pooler_output.flatten(1)
-            return self.head(pooled).squeeze(-1)
-
-        def predict(self, x):
-            """Prediction in target units, shape (n,)."""
-            return self.forward(x) * self.target_std + self.target_mean
-
-    ResNetRegressor.__module__ = __name__
-    return ResNetRegressor
-
-
-def __getattr__(name):
-    # the torch class is created on first use so that importing this module stays light
-    if name == "ResNetRegressor":
-        return _regressor_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def make_regressor(arch="resnet18", *, in_channels=1, folder=None, seed=0, overrides=None):
-    """A :class:`ResNetRegressor` with a random (seeded) or folder-initialised backbone.
+    """A :class:`~msdash.learned.resnet_net.ResNetRegressor` with a random (seeded) or folder-initialised backbone.
 
     Parameters
     ----------
@@ -332,8 +278,9 @@ def make_regressor(arch="resnet18", *, in_channels=1, folder=None, seed=0, overr
     if channels != in_channels and not (in_channels == 1 and channels == 3):
         raise InputError(f"The backbone takes {channels} channels but the inputs have {in_channels}",
                          name="folder")
-    cls = _regressor_class()
-    return _seeded(seed + 1, lambda: cls(backbone, in_channels=in_channels)).train()
+    from msdash.learned.resnet_net import ResNetRegressor
+
+    return _seeded(seed + 1, lambda: ResNetRegressor(backbone, in_channels=in_channels)).train()
 
 
 def backbone_config(model):
@@ -343,11 +290,15 @@ def backbone_config(model):
 
 
 def regressor_from_config(config, *, in_channels):
-    """An untrained :class:`ResNetRegressor` of the architecture ``config`` (from :func:`backbone_config`).
+    """An untrained :class:`~msdash.learned.resnet_net.ResNetRegressor` of the architecture ``config``.
+
+    ``config`` comes from :func:`backbone_config`.
 
     Used to rebuild a saved regressor before its weights are loaded; needs no weights folder.
     """
     from transformers import ResNetConfig, ResNetModel
 
+    from msdash.learned.resnet_net import ResNetRegressor
+
     backbone = ResNetModel(ResNetConfig(**{k: v for k, v in config.items() if k in _CONFIG_FIELDS}))
-    return _regressor_class()(backbone, in_channels=in_channels)
+    return ResNetRegressor(backbone, in_channels=in_channels)

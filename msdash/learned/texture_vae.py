@@ -18,9 +18,11 @@ the typical texture difference between two patches. The value used is stored in 
 (``beta_used``, with ``style_scale`` = S_pair).
 
 VGG19 is not part of the checkpoint (it is frozen and 80 MB): the run's meta records whether it was pretrained,
-its weight file and a :func:`~msdash.learned.vgg.fingerprint`, and :func:`load_texture_vae` refuses a VGG whose
-weights differ. The views (:func:`encode`, :func:`reconstruct`, :func:`sample`, :func:`traverse`) live in
-:mod:`msdash.learned.vae_views`, the analysis (latent–property correlation, leave-one-micrograph-out patch
+its weight file and a :func:`~msdash.learned.vgg_net.fingerprint`, and :func:`load_texture_vae` refuses a VGG
+whose weights differ. The network (:class:`~msdash.learned.texture_vae_net.TextureVAE`) and its loss live in
+:mod:`msdash.learned.texture_vae_net`, which imports torch and is imported inside the functions here, so this
+module imports no torch. The views (:func:`encode`, :func:`reconstruct`, :func:`sample`, :func:`traverse`) live
+in :mod:`msdash.learned.vae_views`, the analysis (latent–property correlation, leave-one-micrograph-out patch
 predictions) in :mod:`msdash.learned.vae_analysis`; both are re-exported here.
 
 References
@@ -36,128 +38,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from msdash.errors import InputError
 from msdash.learned import runs
-from msdash.learned.style import style_loss
-from msdash.learned.vgg import STYLE_LAYERS, fingerprint, load_vgg19, random_vgg19, vgg_features
 from msdash.learned.vae_analysis import latent_property_correlation, patch_latents, patch_predictions
 from msdash.learned.vae_patches import patch_stack
 from msdash.learned.vae_views import AUTO_KL_NATS, encode, reconstruct, sample, traverse
 
-__all__ = ["KIND", "GRID", "AUTO_KL_NATS", "TextureVAE", "patch_stack", "vae_loss", "train_texture_vae",
+__all__ = ["KIND", "AUTO_KL_NATS", "patch_stack", "train_texture_vae",
            "load_texture_vae", "encode", "reconstruct", "sample", "traverse", "latent_property_correlation",
            "patch_latents", "patch_predictions"]
 
 KIND = "texture_vae"
-#: Side of the grid the pool4 maps are averaged to before the fully connected heads.
-GRID = 2
-_ENCODER_LAYER = STYLE_LAYERS.index("pool4")
-_CHANNELS = (256, 128, 64, 32, 32)
-
-
-def _device(device):
-    """None → CPU; "auto" → CUDA when available; "cuda" must be available."""
-    if device is None:
-        return torch.device("cpu")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'.", name="device")
-    return device
-
-
-class TextureVAE(nn.Module):
-    """Frozen VGG19 encoder + trained μ / log σ² heads, and a convolutional decoder to grey patches.
-
-    Parameters
-    ----------
-    latent : int
-        Latent dimensions (study C compared 8–64 and kept 64).
-    patch : int
-        Patch side in pixels, a multiple of 16, at least 32.
-    vgg : VGG19, optional
-        The frozen feature network; default :func:`~msdash.learned.vgg.load_vgg19` (random if no weights).
-        It is not a registered submodule: not in ``parameters()`` nor in ``state_dict()``, but ``.to()`` moves it.
-    """
-
-    def __init__(self, latent=64, patch=128, *, vgg=None):
-        super().__init__()
-        if not isinstance(latent, (int, np.integer)) or not 1 <= latent <= 1024:
-            raise InputError(f"`latent` must be an integer from 1 to 1024, got {latent!r}", name="latent")
-        if not isinstance(patch, (int, np.integer)) or patch < 32 or patch % 16:
-            raise InputError(f"`patch` must be a multiple of 16 of at least 32 pixels, got {patch!r}", name="patch")
-        self.latent, self.patch = int(latent), int(patch)
-        object.__setattr__(self, "vgg", vgg if vgg is not None else load_vgg19())
-        inputs = 512 * GRID * GRID
-        self.pool = nn.AdaptiveAvgPool2d(GRID)
-        self.mu_head = nn.Linear(inputs, self.latent)
-        self.logvar_head = nn.Linear(inputs, self.latent)
-        self.start = self.patch // 16
-        self.decoder_input = nn.Linear(self.latent, _CHANNELS[0] * self.start**2)
-        blocks = []
-        for c_in, c_out in zip(_CHANNELS[:-1], _CHANNELS[1:]):
-            blocks += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.Upsample(scale_factor=2, mode="nearest"),
-                       nn.LeakyReLU(0.3)]
-        self.decoder = nn.Sequential(*blocks)
-        self.to_grey = nn.Conv2d(_CHANNELS[-1], 1, 3, padding=1)
-
-    @property
-    def pretrained_vgg(self):
-        """Whether the VGG19 behind the encoder and the loss has pretrained weights (False: random)."""
-        return bool(self.vgg.pretrained)
-
-    def _apply(self, fn, *args, **kwargs):
-        self.vgg._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
-    def heads(self, pool4):
-        """(μ, log σ²), each (n, latent), from pool4 maps (n, 512, h, w)."""
-        flat = self.pool(pool4).flatten(1)
-        return self.mu_head(flat), self.logvar_head(flat)
-
-    def encode(self, patches):
-        """(μ, log σ²), each (n, latent), of grey patches (n, patch, patch) or (n, 1, patch, patch) in [0, 1]."""
-        with torch.no_grad():
-            pool4 = vgg_features(self.vgg, patches, layers=("pool4",))[0]
-        return self.heads(pool4)
-
-    def decode(self, z):
-        """Grey patches (n, 1, patch, patch) in [0, 1] from latent vectors z (n, latent)."""
-        x = self.decoder_input(z).view(-1, _CHANNELS[0], self.start, self.start)
-        x = self.decoder(nn.functional.leaky_relu(x, 0.3))
-        return torch.sigmoid(self.to_grey(x))
-
-
-def vae_loss(model, patches, *, beta=1.0, generator=None):
-    """Batch loss of a TextureVAE: mean over patches of style loss + ``beta`` · KL.
-
-    Parameters
-    ----------
-    model : TextureVAE
-    patches : tensor, shape (n, patch, patch), values in [0, 1], on the model's device
-    beta : float
-        Weight of the KL term.
-    generator : torch.Generator, optional
-        CPU generator of the reparameterisation noise (seeded runs).
-
-    Returns
-    -------
-    dict
-        ``loss``, ``kl``, ``style``: scalar tensors (batch means; ``loss`` carries the gradient).
-    """
-    with torch.no_grad():
-        target = vgg_features(model.vgg, patches, layers=STYLE_LAYERS)
-    mu, logvar = model.heads(target[_ENCODER_LAYER])
-    noise = torch.randn(mu.shape, generator=generator).to(mu.device)
-    recon = model.decode(mu + torch.exp(0.5 * logvar) * noise)
-    style = style_loss(vgg_features(model.vgg, recon, layers=STYLE_LAYERS), target, reduction="none")
-    kl = -0.5 * (1.0 + logvar - mu.square() - logvar.exp()).sum(dim=1)
-    loss = (style + beta * kl).mean()
-    return {"loss": loss, "kl": kl.mean().detach(), "style": style.mean().detach()}
 
 
 def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, epochs=10, batch_size=16, lr=1e-3,
@@ -189,7 +81,7 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
         after every saved epoch (``event="epoch"``: the history record plus ``epochs``). Returning ``False``
         stops: at an epoch event after it is saved; at a step event at once, dropping the unfinished epoch.
     vgg_folder : path, optional
-        Pretrained VGG19 weights (:func:`~msdash.learned.vgg.load_vgg19`); without any, random weights
+        Pretrained VGG19 weights (:func:`~msdash.learned.vgg_net.load_vgg19`); without any, random weights
         (meta ``pretrained_vgg`` is False; figures must warn).
     device : str, optional
         ``None``/``"cpu"``, ``"cuda"`` or ``"auto"``.
@@ -201,7 +93,12 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
         ``images_per_s`` in patches per second, ``seconds``, ``lr``), ``status`` ("done" or "cancelled"),
         ``pretrained_vgg``, ``vgg_source``, ``vgg_fingerprint``, ``run_dir``.
     """
-    device = _device(device)
+    import torch
+
+    from msdash.learned.texture_vae_net import TextureVAE, torch_device, vae_loss
+    from msdash.learned.vgg_net import fingerprint, load_vgg19
+
+    device = torch_device(device)
     if resume:
         if run_dir is None:
             raise InputError("`resume=True` needs the `run_dir` of the run to continue", name="run_dir")
@@ -290,6 +187,11 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
 
 def _pair_style(vgg, patches, seed, device, pairs=16):
     """Mean style loss between ``pairs`` random pairs of distinct patches (the data's typical texture distance)."""
+    import torch
+
+    from msdash.learned.style import style_loss
+    from msdash.learned.vgg_net import vgg_features
+
     order = torch.randperm(len(patches), generator=torch.Generator().manual_seed(seed))
     k = min(pairs, len(patches) // 2)
     x = torch.from_numpy(patches[order[:2 * k].numpy()]).to(device)
@@ -321,7 +223,10 @@ def load_texture_vae(run_dir, *, vgg_folder=None, device=None):
     InputError
         Unknown run, no weights yet, or a VGG19 different from the one the run was trained with.
     """
-    run_dir, device = _run_folder(run_dir), _device(device)
+    from msdash.learned.texture_vae_net import TextureVAE, torch_device
+    from msdash.learned.vgg_net import fingerprint, load_vgg19, random_vgg19
+
+    run_dir, device = _run_folder(run_dir), torch_device(device)
     meta = runs.read_meta(run_dir)
     config = meta["config"]
     if meta.get("pretrained_vgg"):

@@ -1,6 +1,6 @@
 """What a trained TextureVAE shows: latent means of patches, reconstructions, random samples, latent traversals.
 
-All functions take a :class:`msdash.learned.texture_vae.TextureVAE` (from ``load_texture_vae``), run without
+All functions take a :class:`msdash.learned.texture_vae_net.TextureVAE` (from ``load_texture_vae``), run without
 gradients on the model's device and return float32 NumPy arrays; images are grey in [0, 1].
 
 References
@@ -12,7 +12,6 @@ References
 """
 
 import numpy as np
-import torch
 
 from msdash.errors import InputError
 
@@ -24,6 +23,8 @@ __all__ = ["encode", "reconstruct", "sample", "traverse", "traversal_values", "b
 
 
 def _batches(model, patches, batch_size):
+    import torch
+
     array = np.asarray(patches, dtype=np.float32)
     if array.ndim == 2:
         array = array[None]
@@ -50,12 +51,16 @@ def encode(model, images, *, batch_size=64):
     -------
     ndarray of float32, shape (n, latent)
     """
+    import torch
+
     with torch.inference_mode():
         parts = [model.encode(x)[0].float().cpu().numpy() for x in _batches(model, images, batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, model.latent), np.float32)
 
 
 def _decode(model, z):
+    import torch
+
     with torch.inference_mode():
         z = torch.as_tensor(np.asarray(z, dtype=np.float32), device=next(model.parameters()).device)
         return model.decode(z)[:, 0].float().cpu().numpy()
@@ -97,6 +102,8 @@ def sample(model, n, seed=0):
     ndarray of float32, shape (n, patch, patch)
         Grey in [0, 1].
     """
+    import torch
+
     z = torch.randn((int(n), model.latent), generator=torch.Generator().manual_seed(int(seed)))
     return _decode(model, z.numpy())
 
