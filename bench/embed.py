@@ -44,7 +44,7 @@ def _model(hidden, layers, heads, dtype="float32", device="cpu"):
     import torch
     import transformers
 
-    from msdash.features.foundation_models import FoundationModel
+    from msdash.features.foundation.models import FoundationModel
 
     torch.manual_seed(0)
     config = transformers.Dinov2Config(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,

@@ -191,7 +191,7 @@ class TestEmbed:
         calls = []
         out = embed(_images(3), model=folders["dinov2"], batch_size=2, progress=lambda d, t, m: calls.append((d, t)))
         assert out.shape == (3, DIM) and calls == [(2, 3), (3, 3)]
-        from msdash.features.foundation_extract import extract_foundation
+        from msdash.features.foundation.extract import extract_foundation
 
         assert extract_foundation(np.stack(_images(2)), model=folders["dinov2"]).shape == (2, DIM)
 
@@ -222,7 +222,7 @@ class TestRegistry:
     def test_extract_from_fake_cache(self, folders, tmp_path, monkeypatch):
         import shutil
 
-        from msdash.features import foundation_models
+        from msdash.features.foundation import models as foundation_models
         from msdash.features.extract import extract
 
         snapshot = tmp_path / "models--facebook--dinov2-small" / "snapshots" / "0123"
@@ -236,7 +236,7 @@ class TestRegistry:
         np.testing.assert_allclose(table.values, expected, atol=1e-5)
 
     def test_extract_without_weights_reports_the_id(self, tmp_path, monkeypatch):
-        from msdash.features import foundation_models
+        from msdash.features.foundation import models as foundation_models
         from msdash.features.extract import extract
 
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))

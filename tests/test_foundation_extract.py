@@ -7,7 +7,7 @@ from foundation_tiny import DIM, save_tiny_models
 from msdash.errors import InputError
 from msdash.features import EXTRACTORS, extract
 from msdash.features.foundation import EmbeddingCancelled, embed, load_model
-from msdash.features.foundation_extract import (extract_foundation, feature_dim, reporting,
+from msdash.features.foundation.extract import (extract_foundation, feature_dim, reporting,
                                                 section_indices)
 from msdash.features.store import FeatureStore
 

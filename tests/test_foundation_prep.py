@@ -9,7 +9,7 @@ from foundation_tiny import DIM, save_tiny_models
 from msdash.errors import InputError
 from msdash.features.foundation import (CPU_MAX_BATCH, EmbeddingCancelled, auto_batch_size, embed,
                                         load_model, rate_message)
-from msdash.features.foundation_prep import prepare, prepared_shape
+from msdash.features.foundation.prep import prepare, prepared_shape
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -107,7 +107,7 @@ class TestSizes:
 
 class TestBatching:
     def test_auto_batch_size_follows_the_memory(self, models):
-        from msdash.features.foundation import _activation_bytes
+        from msdash.features.foundation.embedding import _activation_bytes
 
         fm, shape = models["dinov2"], (3, 56, 56)
         per_image = _activation_bytes(fm, shape)

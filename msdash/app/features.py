@@ -56,7 +56,7 @@ def feature_table(dataset_id, name, params):
     dataset = state.current_dataset()
     fitted, note = fit_to_sizes(name, params, sample_shapes(dataset_id, dataset))
     if get_spec(name).kind == "foundation":
-        from msdash.features.foundation_extract import reporting
+        from msdash.features.foundation.extract import reporting
 
         # Per-batch progress (images/s, time left); a rerun (the Cancel button) stops at the next batch.
         with reporting(progress, total=len(dataset.names)):
@@ -172,7 +172,7 @@ def load_feature_set(dataset_id, entry):
 
 def weights_provenance(params):
     """Which weights a foundation extractor used: source, hub id, folder and fingerprint (for provenance)."""
-    from msdash.features.foundation_models import model_status
+    from msdash.features.foundation.models import model_status
 
     source = params.get("folder") or params.get("model")
     status = model_status(source)
@@ -195,8 +195,8 @@ def foundation_weights(family, params):
     bool
         True when the chosen weights are present, loadable and of ``family`` (the extractor can run).
     """
-    from msdash.features.foundation_download import offline
-    from msdash.features.foundation_models import PRESETS, model_status, status_table
+    from msdash.features.foundation.download import offline
+    from msdash.features.foundation.models import PRESETS, model_status, status_table
 
     folder = params.get("folder")
     with st.expander("Model weights on this machine", expanded=False):
@@ -227,7 +227,7 @@ def foundation_weights(family, params):
 
 
 def _download(model):
-    from msdash.features.foundation_download import download_model
+    from msdash.features.foundation.download import download_model
 
     bar = st.progress(0.0, text=f"Downloading {escape_markdown(model)}…")
 

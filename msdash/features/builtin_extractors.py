@@ -114,7 +114,7 @@ def _foundation_name(params):
 
 
 def _foundation_labels(params, shape, d):
-    module = importlib.import_module("msdash.features.foundation_extract")
+    module = importlib.import_module("msdash.features.foundation.extract")
     name = _foundation_name(params)
     base = module.feature_dim(params.get("folder") or params["model"], params["pooling"])
     if params.get("sections") == "concat" and base and d == 3 * base:  # volumes: z, y, x sections side by side
@@ -130,7 +130,7 @@ def _foundation_kwargs(family):
 
 def _register_foundation():
     # The registry adapter handles volumes itself (section position, k slices), so dims include 3.
-    presets = importlib.import_module("msdash.features.foundation_models").PRESETS
+    presets = importlib.import_module("msdash.features.foundation.models").PRESETS
     families = (("dinov2", "DINOv2", "dinov2-small", "normed CLS token (or patch-token mean) of a DINOv2 ViT"),
                 ("clip", "CLIP", "clip-b16", "pooler output of a CLIP ViT vision tower"),
                 ("sam", "SAM", "sam-base", "globally averaged image embedding of a SAM ViT encoder"))
@@ -160,7 +160,7 @@ def _register_foundation():
                   help="Volumes: average the three orthogonal sections' features, or concatenate them."))
         register(ExtractorSpec(
             family, f"{title} features", "foundation", f"Task-agnostic image features: {what}.",
-            "msdash.features.foundation_extract:extract_foundation", params, input="any", dims=(2, 3),
+            "msdash.features.foundation.extract:extract_foundation", params, input="any", dims=(2, 3),
             needs_weights=True, label_function=_foundation_labels, call_kwargs=_foundation_kwargs(family)))
 
 _register_foundation()

@@ -1,9 +1,8 @@
-"""Foundation-model image features (DINOv2, CLIP, SAM): batched embedding in study B's "paper" mode or "standard" mode.
+"""Batched foundation-model embedding (:func:`embed`) in study B's "paper" mode or "standard" mode.
 
-Presets, weight status and loading live in :mod:`msdash.features.foundation_models`, preprocessing in
-:mod:`~msdash.features.foundation_prep`, downloads in :mod:`~msdash.features.foundation_download`, volumes and
-tiles in :mod:`~msdash.features.foundation_extract`; the public names are re-exported here. Nothing touches
-the network, and torch/transformers are imported inside the functions that need them.
+Presets, weight status and loading live in :mod:`msdash.features.foundation.models`, preprocessing in
+:mod:`~msdash.features.foundation.prep`; the package :mod:`msdash.features.foundation` re-exports the public
+names. Nothing touches the network, and torch/transformers are imported inside the functions that need them.
 
 References
 ----------
@@ -17,13 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from msdash.errors import InputError
-from msdash.features.foundation_models import (PRESETS, FoundationModel, Preset, _get_model, load_model,
-                                               model_status, status_table, weights_fingerprint)
-from msdash.features.foundation_prep import FITS, MODES, prepare, prepared_shape
+from msdash.features.foundation.models import _get_model
+from msdash.features.foundation.prep import FITS, MODES, prepare, prepared_shape
 
-__all__ = ["Preset", "PRESETS", "FoundationModel", "model_status", "status_table", "weights_fingerprint",
-           "load_model", "embed", "embed_labels", "auto_batch_size", "rate_message", "EmbeddingCancelled",
-           "download_model", "MODES", "FITS", "POOLINGS"]
+__all__ = ["embed", "embed_labels", "auto_batch_size", "rate_message", "EmbeddingCancelled", "POOLINGS",
+           "CPU_MAX_BATCH", "GPU_MAX_BATCH", "CPU_BUDGET"]
 
 POOLINGS = ("cls", "mean", "cls+mean")
 #: Bytes of activations one CPU batch may take.
@@ -175,7 +172,7 @@ def embed(images, *, model, mode="paper", pooling="cls", batch_size=None, device
     mode : {"paper", "standard"}
         ``"paper"`` reproduces study B's notebook (top-left crops, PIL resize for CLIP/SAM, no normalisation);
         ``"standard"`` resizes, crops or pads (``fit``) to ``size`` and normalises. See
-        :func:`msdash.features.foundation_prep.prepare`, which also says what happens to sizes that are not
+        :func:`msdash.features.foundation.prep.prepare`, which also says what happens to sizes that are not
         multiples of the patch size (never a silent truncation).
     pooling : {"cls", "mean", "cls+mean"}
         ViTs: ``pooler_output`` (DINOv2: normed CLS; CLIP: post-layernorm CLS of the vision tower), the mean
@@ -250,11 +247,3 @@ def embed_labels(d, name):
     ['dinov2-small[0]', 'dinov2-small[1]']
     """
     return [f"{name}[{i}]" for i in range(int(d))]
-
-
-def download_model(preset, **kwargs):
-    """Fetch a preset's weights on request: see :func:`msdash.features.foundation_download.download_model`."""
-    from msdash.features.foundation_download import download_model as run
-
-    return run(preset, **kwargs)
-

@@ -8,7 +8,7 @@ Only what loading needs is fetched (``allow_patterns``: safetensors weights, the
 import os
 
 from msdash.errors import InputError
-from msdash.features.foundation_models import PRESETS, _hub_cache, model_status
+from msdash.features.foundation.models import PRESETS, _hub_cache, model_status
 
 __all__ = ["ALLOW_PATTERNS", "download_model", "offline"]
 
@@ -56,7 +56,7 @@ def download_model(preset, *, cache_dir=None, progress=None):
     Parameters
     ----------
     preset : str
-        A :data:`~msdash.features.foundation_models.PRESETS` name (e.g. ``"dinov2-small"``) or its hub id.
+        A :data:`~msdash.features.foundation.models.PRESETS` name (e.g. ``"dinov2-small"``) or its hub id.
     cache_dir : str or Path, optional
         Hugging Face hub cache; default ``HF_HUB_CACHE``, else ``HF_HOME/hub`` (where loading looks).
     progress : callable, optional
@@ -66,7 +66,7 @@ def download_model(preset, *, cache_dir=None, progress=None):
     Returns
     -------
     dict
-        :func:`~msdash.features.foundation_models.model_status` of the preset after the download
+        :func:`~msdash.features.foundation.models.model_status` of the preset after the download
         (``present`` True, ``path`` the snapshot folder).
 
     Raises

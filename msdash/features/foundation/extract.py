@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from msdash.errors import InputError
-from msdash.features.foundation import EmbeddingCancelled, embed, rate_message
-from msdash.features.foundation_models import PRESETS, _get_model, model_status
+from msdash.features.foundation.embedding import EmbeddingCancelled, embed, rate_message
+from msdash.features.foundation.models import PRESETS, _get_model, model_status
 from msdash.features.patches import tile as tile_image
 from msdash.features.sections import orthogonal_sections
 
