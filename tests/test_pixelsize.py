@@ -172,3 +172,94 @@ class TestScaleBar:
         assert not at.exception
         captions = [img.caption for image in at.image for img in image.proto.imgs]
         assert any("10 µm wide (50 nm per pixel)" in c for c in captions), captions
+
+
+class TestLengthsInMicrometres:
+    """Values stay in px; what is shown converts them with the pixel size (compared with hand arithmetic)."""
+
+    def test_length_labels(self):
+        from msdash.data.lengths import length_label
+
+        assert length_label(32, 0.0125) == "400 nm"  # 32 × 12.5 nm
+        assert length_label(7, 2.0) == "14 µm"
+        assert length_label(3000, 1.0) == "3 mm"
+        assert length_label(32, None) == "32 px"
+        assert length_label(0.08, 0.0125, power=-1) == "6.4 1/µm"  # 0.08 / 0.0125
+        assert length_label(100, 0.5, power=2) == "25 µm²"  # 100 × 0.25
+        with pytest.raises(ValueError, match="power"):
+            length_label(1, 1.0, power=3)
+
+    def test_lag_axis(self):
+        from msdash.data.lengths import lag_axis_um
+
+        lags, unit = lag_axis_um(32, 0.0125)
+        assert unit == "µm" and len(lags) == 65
+        assert np.allclose(lags, [k * 0.0125 for k in range(-32, 33)], rtol=0, atol=1e-15)
+        assert lag_axis_um(3, None)[1] == "px" and lag_axis_um(3, None)[0].tolist() == [-3, -2, -1, 0, 1, 2, 3]
+
+    @pytest.mark.parametrize("column,expected", [
+        ("correlation_length (px)", ("correlation_length (µm)", 0.25)),
+        ("interface_density (1/px)", ("interface_density (1/µm)", 4.0)),
+        ("grain area [px²]", ("grain area [µm²]", 0.0625)),
+        ("width (pixels)", ("width (µm)", 0.25)),
+        ("hardness (HV)", None), ("pixels", None), ("px", None)])
+    def test_which_columns_convert(self, column, expected):
+        from msdash.data.lengths import column_in_um
+
+        assert column_in_um(column, 0.25) == expected
+
+    def test_the_table_is_converted_for_display_and_the_stored_one_is_not(self):
+        import pandas as pd
+
+        from msdash.data.lengths import properties_in_um
+
+        table = pd.DataFrame({"correlation_length (px)": [2.0, 8.0], "interface_density (1/px)": [0.1, 0.25],
+                              "family": ["a", "b"], "L (px)": [1.0, 2.0], "L (µm)": [5.0, 6.0]}, index=["s0", "s1"])
+        before = table.copy()
+        shown = properties_in_um(table, 0.0125)
+        assert list(shown.columns) == ["correlation_length (µm)", "interface_density (1/µm)", "family", "L (px)",
+                                       "L (µm)"]  # "L (px)" stays: its µm name is taken
+        assert shown["correlation_length (µm)"].tolist() == pytest.approx([2.0 * 0.0125, 8.0 * 0.0125])
+        assert shown["interface_density (1/µm)"].tolist() == pytest.approx([0.1 / 0.0125, 0.25 / 0.0125])
+        assert shown["family"].tolist() == ["a", "b"] and shown["L (µm)"].tolist() == [5.0, 6.0]
+        pd.testing.assert_frame_equal(table, before)
+        assert properties_in_um(table, None) is table
+
+    def test_the_dataset_as_shown_shares_its_images_and_keeps_its_group(self):
+        import pandas as pd
+
+        from msdash.data.dataset import Dataset
+        from msdash.data.lengths import dataset_in_um
+
+        table = pd.DataFrame({"d (px)": [1.0, 3.0], "group (px)": ["x", "y"]}, index=["a", "b"])
+        ds = Dataset("t", {"a": np.zeros((4, 4), np.uint8), "b": np.ones((4, 4), np.uint8)}, table,
+                     group_column="group (px)", derived={"d (px)": "d (px) = 1 × e"}, pixel_size_um=2.0)
+        shown = dataset_in_um(ds)
+        assert shown.properties["d (µm)"].tolist() == [2.0, 6.0]
+        assert shown.group_column == "group (µm)" and shown.derived == {"d (µm)": "d (px) = 1 × e"}
+        assert shown.images.raw("a") is ds.images.raw("a")
+        assert list(ds.properties.columns) == ["d (px)", "group (px)"]  # the set itself is unchanged
+        plain = Dataset("t", {"a": np.zeros((4, 4))}, pd.DataFrame({"d (px)": [1.0]}, index=["a"]))
+        assert dataset_in_um(plain) is plain
+
+    def test_the_two_point_lags_of_a_computed_table(self):
+        from msdash.data.lengths import feature_axis_note
+        from msdash.features import extract
+        from msdash.data.dataset import Dataset
+
+        rng = np.random.default_rng(0)
+        ds = Dataset("t", {f"s{i}": (rng.random((32, 32)) < 0.4).astype(np.float32) for i in range(2)})
+        table = extract(ds, "two_point", cutoff=4)
+        note = feature_axis_note(table.labels, 0.0125)
+        assert note.startswith("Two-point lags dy, dx run from −4 to 4 px in steps of 1 px")
+        assert note.endswith(": −50 nm to 50 nm in steps of 12.5 nm.")  # 4 × 12.5 nm
+        assert "set it on the Data page" in feature_axis_note(table.labels, None)
+
+    def test_the_psd_bins_in_inverse_micrometres(self):
+        from msdash.data.lengths import feature_axis_note
+        from msdash.features.spectral import psd_labels
+
+        note = feature_axis_note(psd_labels(32), 0.5)
+        low, high = 0.5 / 64, 31.5 / 64  # bin centres in cycles per pixel
+        assert f"{low / 0.5:.3g} 1/µm to {high / 0.5:.3g} 1/µm" in note
+        assert feature_axis_note(["vf"], 0.5) is None and feature_axis_note([], 0.5) is None

@@ -45,12 +45,16 @@ def _segmented(dataset_id, workspace, name, method, _dataset):
     return thumbnail(image, size=320), thumbnail(labels, size=320), float(np.mean(labels))
 
 
-def feature_summary(table):
+def feature_summary(table, *, pixel_size_um=None):
     """Counts, failures, provenance and a preview of a FeatureTable, with a CSV download built on demand.
 
     Nothing here grows with the table's width: the preview reads 50 × 40 values, and the CSV (20 s for a
-    149 × 25,281 table) is only written when the download is clicked, not on every rerun.
+    149 × 25,281 table) is only written when the download is clicked, not on every rerun. The lags of a
+    two-point table and the wavenumbers of a PSD table are said in µm when ``pixel_size_um`` is known (the
+    values and labels stay in px: :func:`msdash.data.lengths.feature_axis_note`).
     """
+    from msdash.data.lengths import feature_axis_note
+
     n, d = table.values.shape
     failed = n - int(np.count_nonzero(table.ok))
     cols = st.columns(3)
@@ -60,6 +64,8 @@ def feature_summary(table):
     feature_errors(table.errors, expanded=True)
     with st.expander("Provenance"):
         st.json(table.provenance)
+    if note := feature_axis_note(table.labels, pixel_size_um):
+        st.caption(note)
     st.dataframe(preview_frame(table), height=240)
     if d:
         st.download_button("Download features (CSV)", lambda: csv_bytes(table.to_frame()),
@@ -151,7 +157,9 @@ def selected_panel(dataset, dataset_id, names, tables=()):
         Feature sets whose values go into the CSV export (columns prefixed by the extractor).
     """
     from msdash.app import widgets
+    from msdash.data.lengths import dataset_in_um
 
+    dataset = dataset_in_um(dataset)  # px columns in µm (shown and exported) when the pixel size is known
     st.subheader(f"Selected samples: {len(names)}")
     if not names:
         st.caption("Click a point, or draw a box or lasso on a map (or pick names above) to see micrographs here.")

@@ -11,6 +11,7 @@ from msdash import derived
 from msdash.app import state, widgets
 from msdash.app.upload import table_and_report
 from msdash.data.datastore import rename_dataset, set_pixel_size
+from msdash.data.lengths import properties_in_um
 from msdash.saved import replace_saved
 from msdash.display import escape_markdown
 from msdash.data.ingest import with_properties
@@ -81,7 +82,12 @@ def _show_table(dataset):
     else:
         st.caption(f"The table: {len(table)} rows × {len(table.columns)} columns"
                    + (" (the first 500 shown)" if len(table) > 500 else ""))
-        st.dataframe(table.head(500), height=240)
+        head = table.head(500)
+        shown = properties_in_um(head, dataset.pixel_size_um)
+        if shown is not head:
+            st.caption("Columns in px are shown in µm (the pixel size); they are kept in px, under the names "
+                       "the edits below use.")
+        st.dataframe(shown, height=240)
     if dataset.derived:
         lines = "\n".join(f"- {escape_markdown(formula)}" for formula in dataset.derived.values())
         st.markdown(f"**Derived columns** (formula saved with the data set):\n{lines}")

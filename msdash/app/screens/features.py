@@ -40,7 +40,7 @@ if st.button("Compute features", type="primary", key="compute_features", disable
 last = st.session_state.get("last_features")
 if last and last[0] == dataset_id:
     with widgets.user_errors("Showing the features"):
-        panels.feature_summary(features.feature_table(*last))
+        panels.feature_summary(features.feature_table(*last), pixel_size_um=dataset.pixel_size_um)
 
 st.header("Feature sets of this data set")
 sets = features.feature_sets(dataset_id)

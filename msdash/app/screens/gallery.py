@@ -6,6 +6,7 @@ import math
 import streamlit as st
 
 from msdash.app import selectionview, state, widgets
+from msdash.data.lengths import dataset_in_um
 from msdash.display import escape_markdown, order_samples
 from msdash.selection import in_categories
 
@@ -15,7 +16,7 @@ _NO_FILTER = "(no filter)"
 st.title("Gallery")
 dataset_id = state.current_dataset_id()
 state.show_flash()
-dataset = state.current_dataset()
+dataset = dataset_in_um(state.current_dataset())  # columns in px shown in µm when the pixel size is known
 widgets.dataset_header(dataset, dataset_id)
 properties = dataset.properties
 numeric = list(dataset.numeric_columns)
