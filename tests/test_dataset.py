@@ -27,7 +27,7 @@ def _mixed(label="mixed"):
     images = {
         "grey_01.png": rng.random((5, 7)).astype(np.float32),
         "binary big": (rng.random((12, 9)) > 0.5).astype(np.float32),
-        "colour.tif": rng.random((6, 4, 3)).astype(np.float32),
+        "colour.tif": rng.random((6, 5, 3)).astype(np.float32),  # 4 px wide would read as a volume
         "volume ü": rng.random((3, 4, 5)).astype(np.float32),
     }
     properties = pd.DataFrame(

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .imagestore import Images
+from .kinds import KINDS, image_kind, sample_hash
 
 __all__ = ["Dataset", "DatasetInfo", "demo_dataset"]
 
@@ -55,6 +56,12 @@ class Dataset:
         Micrometres per pixel when known (read from the files, see :mod:`msdash.data.pixelsize`, or set by the
         user); lengths are then shown in µm. Not part of the content hash: it describes the images, it does
         not change them or their features.
+    kinds : dict of str to str, optional
+        Sample name → ``"rgb"`` or ``"3d"`` where the sample is not what its shape alone says
+        (:func:`msdash.data.images.image_kind`: a 4×4 RGB PNG, a TIFF stack 3 pixels wide). Images from
+        :func:`msdash.io.load_images` bring the loader's record (``LoadResult.images.kinds``); entries equal to
+        the shape rule are dropped. Part of the content hash when not empty (the same bytes read as colour
+        or as a volume are different data).
 
     Examples
     --------
@@ -64,6 +71,8 @@ class Dataset:
     >>> same = Dataset("other label", {"a": np.zeros((4, 4)), "b": np.ones((2, 4, 4))})
     >>> ds.content_hash() == same.content_hash()
     True
+    >>> Dataset("tiny", {"c": np.zeros((4, 4, 3))}, kinds={"c": "rgb"}).kind("c")
+    'rgb'
     """
 
     name: str
@@ -74,13 +83,16 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     derived: dict[str, str] = field(default_factory=dict)
     pixel_size_um: float | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
     _image_hashes: list | None = field(default=None, init=False, repr=False, compare=False)
     _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
     _summary: dict | None = field(default=None, init=False, repr=False, compare=False)
     _images_digest: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        recorded = getattr(self.images, "kinds", None) or {}  # the loader's record (LoadedImages)
         self.images = _normalise_images(self.images)
+        self.kinds = _normalise_kinds({**recorded, **(self.kinds or {})}, self.images)
         self.properties = _normalise_properties(self.properties, list(self.images))
         if self.group_column is not None and self.group_column not in self.properties.columns:
             raise InputError(
@@ -103,8 +115,9 @@ class Dataset:
         return len(self.images)
 
     def kind(self, name):
-        """``"2d"`` for ``(H, W)``, ``"rgb"`` for ``(H, W, 3)``, ``"3d"`` for any other ``(D, H, W)``."""
-        return _kind(self.images.raw(name))
+        """What sample ``name`` is: ``"2d"``, ``"rgb"`` or ``"3d"`` (its entry in :attr:`kinds`, else
+        :func:`~msdash.data.images.image_kind` of its shape)."""
+        return self.kinds.get(name) or image_kind(self.images.raw(name))
 
     @property
     def numeric_columns(self):
@@ -120,16 +133,16 @@ class Dataset:
         """Content hash of every sample (as :func:`msdash.features.store.image_hash`), in sample order.
 
         Computed once per object (samples are treated as read-only), so repeated feature-store look-ups
-        of a data set skip the hashing.
+        of a data set skip the hashing. A sample whose kind is recorded in :attr:`kinds` gets
+        :func:`~msdash.data.kinds.sample_hash` with its kind (its features differ from those of the same
+        bytes read by their shape).
 
         Returns
         -------
         list of str
         """
         if self._image_hashes is None:
-            from ..features.storekeys import image_hash
-
-            self._image_hashes = [image_hash(self.images[name]) for name in self.images]
+            self._image_hashes = [sample_hash(self.images[name], self.kinds.get(name)) for name in self.images]
         return self._image_hashes
 
     def content_hash(self):
@@ -159,6 +172,8 @@ class Dataset:
         digest.update(json.dumps([kinds, self.group_column], ensure_ascii=False).encode() + b"\0")
         if self.derived:
             digest.update(json.dumps(sorted(self.derived.items()), ensure_ascii=False).encode() + b"\0")
+        if self.kinds:  # only then, so ids of sets whose samples are what their shapes say are as before
+            digest.update(json.dumps(["kinds", sorted(self.kinds.items())], ensure_ascii=False).encode() + b"\0")
         # "\N" tells a missing value from an empty string.
         table = self.properties.to_csv(lineterminator="\n", na_rep="\\N")
         digest.update(table.encode())
@@ -191,9 +206,17 @@ class Dataset:
         """
         edited = Dataset(self.name, self.images, properties, group_column=group_column, source=self.source,
                          notes=list(self.notes if notes is None else notes), derived=dict(derived or {}),
-                         pixel_size_um=self.pixel_size_um)
+                         pixel_size_um=self.pixel_size_um, kinds=self.kinds)
         edited._image_hashes, edited._images_digest = self._image_hashes, self._images_digest
         return edited
+
+    def kind_counts(self):
+        """Samples of each kind (dict ``"2d"``/``"rgb"``/``"3d"`` → count, kinds present only)."""
+        counts = {}
+        for name in self.images:
+            kind = self.kind(name)
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
 
     def summary(self):
         """Counts for display: samples, kinds, smallest/largest shape (by pixels), columns.
@@ -209,7 +232,7 @@ class Dataset:
         by_size = sorted(self.images.raw_values(), key=lambda a: (a.size, a.shape))
         self._summary = {
             "n_samples": len(self),
-            "kinds": _count_kinds(self.images.raw_values()),
+            "kinds": self.kind_counts(),
             "shape_min": tuple(by_size[0].shape) if by_size else None,
             "shape_max": tuple(by_size[-1].shape) if by_size else None,
             "columns": list(self.properties.columns),
@@ -259,17 +282,30 @@ def demo_dataset():
                    notes=notes)
 
 
-def _kind(image):
-    if image.ndim == 2:
-        return "2d"
-    return "rgb" if image.shape[-1] == 3 else "3d"
-
-
 def _count_kinds(images):
+    """Kinds by shape alone (:func:`image_kind`) of a list of arrays; :meth:`Dataset.kind_counts` knows more."""
     counts = {}
     for image in images:
-        counts[_kind(image)] = counts.get(_kind(image), 0) + 1
+        counts[image_kind(image)] = counts.get(image_kind(image), 0) + 1
     return counts
+
+
+def _normalise_kinds(kinds, images):
+    """Check recorded kinds against the images; keep only those the shape rule would not give."""
+    if not isinstance(kinds, Mapping):
+        raise InputError(f"`kinds` must be a dict sample name → kind, got {type(kinds).__name__}", name="kinds")
+    out = {}
+    for name, kind in kinds.items():
+        if name not in images:
+            continue  # a sample left out (unmatched, dropped): its record goes with it
+        if kind not in KINDS:
+            raise InputError(f"`kinds` of {name!r} must be one of {', '.join(KINDS)}, got {kind!r}", name="kinds")
+        shape = images.raw(name).shape
+        if (kind == "2d") != (len(shape) == 2) or (kind == "rgb" and shape[-1] != 3):
+            raise InputError(f"Sample {name!r} of shape {shape} cannot be {kind!r}", name="kinds")
+        if kind != image_kind(shape):
+            out[name] = kind
+    return out
 
 
 def _normalise_images(images):

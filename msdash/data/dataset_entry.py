@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 import numpy as np
 
 from . import atomic
-from .dataset import _count_kinds
 from ..errors import WorkspaceError
 
 __all__ = ["FORMAT", "READABLE_FORMATS", "META", "IMAGES", "PROPERTIES", "write_entry", "read_meta"]
@@ -54,7 +53,9 @@ def write_entry(folder, ds, dataset_id, images_from=None):
         "pixel_size_um": ds.pixel_size_um,
         "names": ds.names,
         "columns": list(ds.properties.columns),
-        "kinds": _count_kinds(ds.images.raw_values()),
+        "kinds": ds.kind_counts(),
+        # Samples whose kind the file decided, not their shape (Dataset.kinds); usually none.
+        "sample_kinds": ds.kinds,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     atomic.write_bytes(folder / META, json.dumps(meta, ensure_ascii=False, indent=1).encode())
@@ -77,6 +78,7 @@ def read_meta(folder, dataset_id, *, quiet=False):
             and (meta["group_column"] is None or meta["group_column"] in columns)
             and isinstance(derived, dict) and all(c in columns and isinstance(f, str) for c, f in derived.items())
             and _valid_pixel_size(meta.get("pixel_size_um"))
+            and _valid_sample_kinds(meta.get("sample_kinds", {}), names)
             and _file_sizes(folder) == meta["files"]
         )
         if not valid:
@@ -92,6 +94,12 @@ def read_meta(folder, dataset_id, *, quiet=False):
 
 def _valid_pixel_size(value):
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e300)
+
+
+def _valid_sample_kinds(value, names):
+    # Absent in entries saved before kinds were recorded: those samples are what their shapes say.
+    return (isinstance(value, dict) and all(kind in ("rgb", "3d") for kind in value.values())
+            and set(value) <= set(names))
 
 
 def _file_sizes(folder):

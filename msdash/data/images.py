@@ -14,11 +14,12 @@ import numpy as np
 
 from msdash.budget import check_decode
 from msdash.errors import InputError
+# What a sample is and how RGB becomes grey: one rule each, in their own module, re-exported here.
+from msdash.data.kinds import KINDS, LUMA_WEIGHTS, RGB_MIN_SIDE, _luma, image_kind, to_grey  # noqa: F401
 
 #: File extensions msdash reads as images (compared case-insensitively); ``.zip`` archives are opened too.
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy", ".mat")
-#: ITU-R BT.601 luma weights for R, G, B.
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
 
 def format_pixels(count):
     """Return a pixel count in words, in megapixels when large.
@@ -154,7 +155,7 @@ def _flatten_colour(array, name, compact=False):
         return array[..., 0], notes, False
     if array.ndim == 4:
         notes.append("colour volume converted to grey (ITU-R BT.601 luminance)")
-        return _scale_colour(array) @ np.asarray(LUMA_WEIGHTS, np.float32), notes, False
+        return _luma(_scale_colour(array)), notes, False
     if compact and array.dtype in (np.uint8, np.uint16):
         return array, notes, True
     return _scale_colour(array), notes, True
@@ -392,5 +393,5 @@ def check_shape(shape, dtype, name):
         raise InputError(f"{name}: holds {dtype} data, not pixel values; save a numeric array", name=name)
     if len(shape) not in (2, 3):
         raise InputError(f"{name}: expected a 2-D image or 3-D volume, got shape {tuple(shape)}", name=name)
-    # (D, H, W) is a volume; (H, W, 3) with a large H and W can only sensibly be RGB.
-    return len(shape) == 3 and shape[-1] == 3 and min(shape[:2]) > 4
+    # (D, H, W) is a volume; (H, W, 3) with a large H and W can only sensibly be RGB (the one rule).
+    return image_kind(tuple(shape)) == "rgb"

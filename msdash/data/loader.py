@@ -19,12 +19,12 @@ from msdash import config
 from msdash.budget import DecodeBudget
 from msdash.errors import InputError
 from msdash.data.imagestore import Images
-from msdash.data.images import LUMA_WEIGHTS, SUPPORTED_EXTENSIONS, normalise, read_npy, read_pil, read_tiff
+from msdash.data.images import SUPPORTED_EXTENSIONS, image_kind, normalise, read_npy, read_pil, read_tiff, to_grey
 from msdash.data.matfile import MatChoiceError, read_mat
 from msdash.data.tables import MatchReport, match_properties, read_properties
 
 __all__ = [
-    "SUPPORTED_EXTENSIONS", "LoadError", "LoadResult", "load_images", "to_grey",
+    "SUPPORTED_EXTENSIONS", "LoadError", "LoadResult", "LoadedImages", "load_images", "to_grey", "image_kind",
     "read_properties", "match_properties", "MatchReport",
 ]
 
@@ -52,15 +52,36 @@ class LoadError:
         return self.message
 
 
+class LoadedImages(Images):
+    """:class:`~msdash.data.imagestore.Images` that also say what the files said their samples are.
+
+    Attributes
+    ----------
+    kinds : dict of str to str
+        Sample name → ``"rgb"`` or ``"3d"``, only where the file's colour tag says otherwise than the shape
+        rule of :func:`~msdash.data.images.image_kind` (a 4×4 RGB PNG; a TIFF stack 3 pixels wide). A
+        :class:`~msdash.data.dataset.Dataset` built from these images keeps them.
+    """
+
+    def __init__(self, raw=None, kinds=None):
+        super().__init__(raw)
+        self.kinds = dict(kinds or {})
+
+    def __delitem__(self, name):
+        super().__delitem__(name)
+        self.kinds.pop(name, None)
+
+
 @dataclass
 class LoadResult:
     """What :func:`load_images` read.
 
     Attributes
     ----------
-    images : msdash.data.imagestore.Images
+    images : LoadedImages
         Sample name (file name without folders and extension) → float32 image, in input order. The
-        images are kept in their source type (8-bit, 16-bit, binary as bool) and converted on access.
+        images are kept in their source type (8-bit, 16-bit, binary as bool) and converted on access;
+        ``images.kinds`` records the samples whose kind the file's colour tag decides, not their shape.
     errors : list of LoadError
         Files that could not be loaded.
     choices : dict of str to list of str
@@ -73,7 +94,7 @@ class LoadResult:
         samples whose file states none are absent.
     """
 
-    images: Images = field(default_factory=Images)
+    images: LoadedImages = field(default_factory=LoadedImages)
     errors: list = field(default_factory=list)
     choices: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
@@ -292,6 +313,8 @@ def _load_one(name, data, state):
             array, colour = _decode(fh, name, extension, state["max_pixels"], variable, state["budget"], meta)
         image, notes = normalise(array, name, colour=colour, compact=True)
         state["budget"].add(image.nbytes)
+        # Colour stays colour unless normalise made it grey (equal channels, a colour volume).
+        kind = image_kind(image, colour=colour and image.ndim == np.ndim(array))
         if colour and extension in (".npy", ".mat"):
             # A plain array has no colour tag: say how an (H, W, 3) array was read.
             notes.insert(0, f"array of shape {array.shape} read as an RGB image, not a 3-slice volume")
@@ -307,6 +330,8 @@ def _load_one(name, data, state):
         result.errors.append(LoadError(name, f"{name}: could not be read ({exc}); the file may be damaged"))
     else:
         result.images[sample] = image
+        if kind != image_kind(image):
+            result.images.kinds[sample] = kind
         if meta.get("pixel_size") is not None:
             result.pixel_sizes[sample] = meta["pixel_size"]
         seen[key] = (name, raw != name)
@@ -338,36 +363,3 @@ def _decode(fh, name, extension, max_pixels, variable, budget, meta=None):
     if extension in (".tif", ".tiff"):
         return read_tiff(fh, name, max_pixels=max_pixels, budget=budget, meta=meta)
     return read_pil(fh, name, label=_PIL_LABELS[extension], max_pixels=max_pixels, budget=budget)
-
-
-def to_grey(image):
-    """Return the grey-level version of an image for classical descriptors.
-
-    Parameters
-    ----------
-    image : ndarray
-        ``(H, W, 3)`` RGB, or ``(H, W)`` grey / ``(D, H, W)`` volume (returned unchanged as float32).
-        A 3-D array whose last axis has length 3 is taken as RGB.
-
-    Returns
-    -------
-    ndarray, float32
-        ``(H, W)`` luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601) for RGB, else the input.
-
-    Examples
-    --------
-    >>> rgb = np.zeros((2, 2, 3), dtype=np.float32)
-    >>> rgb[..., 1] = 1.0  # pure green
-    >>> round(float(to_grey(rgb)[0, 0]), 3)
-    0.587
-    >>> to_grey(np.zeros((4, 5))).shape
-    (4, 5)
-    """
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 3:
-        return image.astype(np.float32) @ np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-    if image.ndim in (2, 3):
-        return image.astype(np.float32, copy=False)
-    raise InputError(
-        f"`image` must be (H, W), (H, W, 3) or (D, H, W), got shape {image.shape}", name="image"
-    )

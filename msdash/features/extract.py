@@ -16,8 +16,9 @@ import numpy as np
 import msdash
 from msdash.errors import InputError
 from msdash.data.imagestore import Images, to_float32
+from msdash.data.kinds import image_kind, sample_hash, to_grey
 from msdash.features.registry import get_spec, resolve_params
-from msdash.features.store import FeatureStore, default_store, image_hash
+from msdash.features.store import FeatureStore, default_store
 from msdash.features.storekeys import feature_key
 from msdash.features.failures import Failure, failure, length_message, off_length, summary_text, error_summary
 from msdash.features.table import FeatureError, FeatureTable
@@ -37,7 +38,9 @@ def extract(images, name, *, progress=None, store=None, **params):
 
     Input preparation, per sample (recorded in ``provenance``):
 
-    1. RGB ``(H, W, 3)`` becomes grey (:func:`msdash.io.to_grey`) unless the extractor takes ``"any"``.
+    1. RGB ``(H, W, 3)`` becomes grey (:func:`msdash.io.to_grey`) unless the extractor takes ``"any"``. What a
+       sample is comes from the data set (:meth:`~msdash.data.dataset.Dataset.kind`, which keeps what the file
+       said), else from its shape (:func:`msdash.data.images.image_kind`).
     2. A volume ``(D, H, W)`` given to a 2-D-only extractor is cut into its three orthogonal sections
        (:func:`~msdash.features.sections.orthogonal_sections`); their features are averaged
        (``sections="mean"``) or concatenated (``"concat"``, labels suffixed ``@z``, ``@y``, ``@x``).
@@ -87,7 +90,7 @@ def extract(images, name, *, progress=None, store=None, **params):
     spec = get_spec(name)
     params = resolve_params(spec, params)
     key = feature_key(spec, params)
-    names, raw, read = _as_samples(images)
+    names, raw, read, recorded = _as_samples(images)
     function = spec.load()
     store = _open_store(store)
     table_key = None
@@ -105,11 +108,12 @@ def extract(images, name, *, progress=None, store=None, **params):
                                 provenance, key, spec.kind)
     n = len(names)
     results, cacheable, kinds = [None] * n, [False] * n, Counter()
-    samples = []
+    samples, sample_kinds = [], [None] * n
     for i, array in enumerate(raw):
         try:
             samples.append(_check_array(array, convert=read is None))
-            kinds[_kind(samples[-1])] += 1
+            sample_kinds[i] = recorded.get(names[i]) or image_kind(samples[-1])
+            kinds[sample_kinds[i]] += 1
         except InputError as exc:
             samples.append(None)
             results[i] = Failure(str(exc))
@@ -121,7 +125,8 @@ def extract(images, name, *, progress=None, store=None, **params):
     elif hasattr(images, "image_hashes"):  # a Dataset remembers its hashes: no re-hashing on warm calls
         hashes = [None if s is None else h for s, h in zip(samples, images.image_hashes())]
     else:
-        hashes = _hash_all(samples if read is None else [None if s is None else read(s) for s in samples])
+        hashes = _hash_all(samples if read is None else [None if s is None else read(s) for s in samples],
+                           [recorded.get(name) for name in names])
     provenance = {"store": None, "store_hits": 0, "store_misses": 0}
     if store is not None:
         provenance["store"] = str(store.path)
@@ -146,7 +151,8 @@ def extract(images, name, *, progress=None, store=None, **params):
     for start, block in _blocks(todo, samples):
         # Compact (8/16-bit, bool) images become float32 one block at a time, never all at once.
         block_samples = [samples[i] if read is None else read(samples[i]) for i in block]
-        outcome, seg = _compute_block(spec, function, params, block_samples, progress, start, len(todo))
+        outcome, seg = _compute_block(spec, function, params, block_samples, [sample_kinds[i] for i in block],
+                                      progress, start, len(todo))
         del block_samples
         segmented += seg
         for i, result in zip(block, outcome):
@@ -161,7 +167,7 @@ def extract(images, name, *, progress=None, store=None, **params):
                 provenance["store_error"] = str(exc)
     if progress is not None:
         progress(n, n, "done" if todo else "read from the feature store")
-    values, labels, errors = _assemble(spec, params, names, samples, results)
+    values, labels, errors = _assemble(spec, params, names, samples, sample_kinds, results)
     if n and len(errors) == n:
         raise InputError(f"{spec.title}: no sample gave features. " + summary_text(errors), name="images")
     provenance.update({
@@ -196,13 +202,18 @@ def _blocks(todo, samples):
 
 
 def _as_samples(images):
-    """Names, arrays and how to read one as float32 (None: the arrays are read as they are).
+    """Names, arrays, how to read one as float32 (None: the arrays are read as they are) and the recorded kinds.
 
     A Dataset's (or a LoadResult's) :class:`~msdash.data.imagestore.Images` gives its compact arrays and
     :func:`~msdash.data.imagestore.to_float32`, so images are converted block by block, not all at once.
+    Recorded kinds (sample → kind where the shape alone would mislead) come from a Dataset's ``kinds`` or
+    a loader's ``images.kinds``; other samples are what :func:`~msdash.data.images.image_kind` says.
     """
+    recorded = {}
     if hasattr(images, "images") and hasattr(images, "names"):
+        recorded = dict(getattr(images, "kinds", None) or {})
         images = images.images
+    recorded = {**(getattr(images, "kinds", None) or {}), **recorded}
     read = None
     if isinstance(images, Images):
         names, arrays, read = [str(k) for k in images], images.raw_values(), to_float32
@@ -215,7 +226,7 @@ def _as_samples(images):
                          f"got {type(images).__name__}", name="images")
     if not arrays:
         raise InputError("`images` holds no samples", name="images")
-    return names, arrays, read
+    return names, arrays, read, recorded
 
 
 def _check_array(array, *, convert=True):
@@ -228,24 +239,23 @@ def _check_array(array, *, convert=True):
     return array
 
 
-def _hash_all(samples):
-    """Content hashes (None for bad samples), on a few threads: hashlib releases the GIL on large buffers."""
+def _hash_all(samples, kinds):
+    """Feature-store keys (:func:`~msdash.data.kinds.sample_hash`; None for bad samples), on a few threads:
+    hashlib releases the GIL on large buffers. ``kinds``: the recorded kind of each sample, or None."""
+    def hashes(pairs):
+        return [None if s is None else sample_hash(s, k) for s, k in pairs]
+
+    pairs = list(zip(samples, kinds))
     workers = min(8, os.cpu_count() or 1, max(1, len(samples) // 64))
     if workers == 1:
-        return [None if s is None else image_hash(s) for s in samples]
-    parts = [samples[w::workers] for w in range(workers)]
+        return hashes(pairs)
+    parts = [pairs[w::workers] for w in range(workers)]
     with ThreadPoolExecutor(workers) as pool:
-        done = list(pool.map(lambda part: [None if s is None else image_hash(s) for s in part], parts))
+        done = list(pool.map(hashes, parts))
     hashes = [None] * len(samples)
     for w, part in enumerate(done):
         hashes[w::workers] = part
     return hashes
-
-
-def _kind(array):
-    if array.ndim == 2:
-        return "2d"
-    return "rgb" if array.shape[-1] == 3 else "3d"
 
 
 def _open_store(store):
@@ -256,11 +266,10 @@ def _open_store(store):
     return store if isinstance(store, FeatureStore) else FeatureStore(store)
 
 
-def _prepare(spec, params, array):
-    """The 2-D (or native) parts one sample is computed on, and how many parts were segmented."""
-    kind = _kind(array)
+def _prepare(spec, params, array, kind):
+    """The 2-D (or native) parts one sample of ``kind`` is computed on, and how many parts were segmented."""
     if kind == "rgb" and spec.input != "any":
-        array, kind = importlib.import_module("msdash.data.loader").to_grey(array), "2d"
+        array, kind = to_grey(array, kind=kind), "2d"
     if kind == "3d" and 3 not in spec.dims:
         parts = importlib.import_module("msdash.features.sections").orthogonal_sections(array)
     else:
@@ -284,12 +293,12 @@ def _is_binary(image):
     return bool(((image == 0) | (image == 1)).all())
 
 
-def _compute_block(spec, function, params, samples, progress, offset, total):
-    """Results (vector or Failure) of a block of samples and the number of segmented parts."""
+def _compute_block(spec, function, params, samples, kinds, progress, offset, total):
+    """Results (vector or Failure) of a block of samples (of ``kinds``) and the number of segmented parts."""
     units, owner, failures, segmented = [], [], {}, 0
-    for j, sample in enumerate(samples):
+    for j, (sample, kind) in enumerate(zip(samples, kinds)):
         try:
-            parts, seg = _prepare(spec, params, sample)
+            parts, seg = _prepare(spec, params, sample, kind)
         except Exception as exc:
             failures[j] = failure(exc)
             continue
@@ -358,7 +367,7 @@ def _combine(parts, mode):
     return np.mean(parts, axis=0)
 
 
-def _assemble(spec, params, names, samples, results):
+def _assemble(spec, params, names, samples, kinds, results):
     """Values (n, d) with NaN rows, labels and errors; the most common feature length wins."""
     lengths = Counter(len(r) for r in results if not isinstance(r, Failure))
     d = max(lengths, key=lambda length: (lengths[length], length)) if lengths else 0
@@ -374,8 +383,7 @@ def _assemble(spec, params, names, samples, results):
             first = i if first is None else first
     if first is None:
         return values, [], errors
-    sample = samples[first]
-    kind = _kind(sample)
+    sample, kind = samples[first], kinds[first]
     shape = sample.shape[:2] if kind == "rgb" else sample.shape[-2:]
     if kind == "3d" and 3 not in spec.dims and params.get("sections") == "concat":
         base = spec.labels(params, shape, d // 3)
