@@ -95,6 +95,12 @@ class TestFindDataBar:
         assert find_data_bar(image) == 0
         assert abs(find_data_bar(image, max_fraction=0.7) - 120) <= 1
 
+    def test_a_small_memory_budget_reads_the_rows_in_blocks_with_the_same_answer(self, monkeypatch):
+        images = [_sem((480, 640)), _sem((300, 400), bar=12, background=255, ink=0), _texture((300, 300))]
+        whole = [find_data_bar(image) for image in images]
+        monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(20 * 640 * 3))  # 3 rows per block
+        assert [find_data_bar(image) for image in images] == whole == [40, 12, 0]
+
     def test_flat_and_tiny_images(self):
         assert find_data_bar(np.zeros((100, 100))) == 0
         assert find_data_bar(np.full((100, 100), np.nan)) == 0

@@ -66,20 +66,26 @@ def find_data_bar(image, *, max_fraction=0.4):
     >>> find_data_bar(sem), find_data_bar(sem[:52])
     (12, 0)
     """
-    grey = _grey(image)
-    height, width = grey.shape
+    image = np.asarray(image)
+    _grey(image[:1])  # checks the shape
+    height, width = image.shape[:2]
     if height < 16 or width < 8:
         return 0
-    low, high = float(grey.min()), float(grey.max())
-    span = high - low
+    tallest = int(height * max_fraction)
+    top = height - min(height, tallest + max(8, height // 10))  # rows above this cannot be bar or just above it
+    blocks = _row_blocks(top, height, width)
+    low = min(float(np.min(_grey(image[a:b]))) for a, b in blocks)
+    span = max(float(np.max(_grey(image[a:b]))) for a, b in blocks) - low
     if not np.isfinite(span) or span <= 0:
         return 0
     tol = span * _TOLERANCE
-    region = grey[height - min(height, int(height * max_fraction) + max(8, height // 10)):] - low
-    tallest = int(height * max_fraction)
-    background = _mode(region[-max(2, min(8, tallest // 4)):], tol)
-    share = np.mean(np.abs(region - background) <= tol, axis=1)
-    flat = np.mean(np.abs(region - np.median(region, axis=1, keepdims=True)) <= tol, axis=1) >= _FLAT_SHARE
+    background = _mode(_grey(image[height - max(2, min(8, tallest // 4)):]) - low, tol)
+    share, flat = np.empty(height - top), np.empty(height - top, bool)
+    for a, b in blocks:  # row statistics a block at a time: a 64-megapixel image is never copied whole
+        block = _grey(image[a:b]) - low
+        share[a - top: b - top] = np.mean(np.abs(block - background) <= tol, axis=1)
+        median = np.median(block, axis=1, keepdims=True)
+        flat[a - top: b - top] = np.mean(np.abs(block - median) <= tol, axis=1) >= _FLAT_SHARE
     bar_row = (share >= _BACKGROUND_SHARE) | flat
     rows = len(bar_row) if bar_row.all() else int(np.argmin(bar_row[::-1]))
     if not 3 <= rows <= tallest:
@@ -88,13 +94,27 @@ def find_data_bar(image, *, max_fraction=0.4):
     if bar_row[above].mean() > 0.1 or share[above].mean() > 0.1:
         return 0
     # A micrograph has many grey levels; a phase map (two values) with a blob at the bottom is no data bar.
-    if np.mean(np.abs(region[above] - _mode(region[above], tol)) <= tol) > 0.5:
+    step = max(1, (above.stop - above.start) * width // 1_000_000)  # a sample of rows is enough for a share
+    sample = _grey(image[top + above.start: top + above.stop: step]) - low
+    if np.mean(np.abs(sample - _mode(sample, tol)) <= tol) > 0.5:
         return 0
-    band = region[-rows:][~flat[-rows:]]
-    content = np.abs(band - background) > _CONTENT_CONTRAST * span
-    if content.sum() < max(4, 0.001 * band.size) or np.count_nonzero(content.any(axis=1)) < 2:
+    content = content_rows = pixels = 0
+    for a, b in _row_blocks(height - rows, height, width):
+        block = (_grey(image[a:b]) - low)[~flat[a - top: b - top]]
+        found = np.abs(block - background) > _CONTENT_CONTRAST * span
+        content, content_rows, pixels = (content + int(found.sum()),
+                                         content_rows + int(np.count_nonzero(found.any(axis=1))), pixels + found.size)
+    if content < max(4, 0.001 * pixels) or content_rows < 2:
         return 0
     return rows
+
+
+def _row_blocks(start, stop, width):
+    # Rows per block from the memory budget: about five float32 copies of a block are alive at once.
+    from ..config import memory_budget
+
+    step = max(1, memory_budget() // (20 * max(1, width)))
+    return [(a, min(stop, a + step)) for a in range(start, stop, step)]
 
 
 def data_bar_heights(images, *, names=None, max_fraction=0.4, progress=None):
