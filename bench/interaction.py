@@ -197,7 +197,7 @@ def _pick(at, key, name):
 
 def _run_models(at, feature_set):
     """Nested CV of the default model on ``feature_set`` for the numeric property; waits for a background run."""
-    from msdash import jobs
+    from msdash.learned import jobs
     from msdash.app import modelview
 
     at.selectbox(key="model_target").set_value("hardness (HV)").run()

@@ -62,7 +62,7 @@ def started_jobs(prefix):
 
     The app never lists jobs (each page keeps its own ids), so tests read the registry directly.
     """
-    from msdash import jobs
+    from msdash.learned import jobs
 
     found = [job for job in list(jobs._JOBS.values()) if job.job_id.startswith(prefix)]
     return sorted(found, key=lambda job: job.started, reverse=True)

@@ -138,7 +138,7 @@ class TestNestedFolds:
 
 class TestCancel:
     def test_cancel_stops_a_running_cv(self, monkeypatch):
-        from msdash import jobs
+        from msdash.learned import jobs
         from msdash.app import modelview
 
         _slower_machine(monkeypatch, 1e6)  # every run counts as long: it goes to the background
@@ -169,7 +169,7 @@ class TestCancel:
         assert not at.dataframe  # no results table from a cancelled run
 
     def test_long_run_in_the_background_gives_the_same_results(self, monkeypatch):
-        from msdash import jobs
+        from msdash.learned import jobs
         from msdash.app import modelview
 
         _slower_machine(monkeypatch, 1e6)

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, started_jobs
-from msdash import jobs
+from msdash.learned import jobs
 from msdash.data.dataset import Dataset
 from msdash.data.datastore import save_dataset
 from msdash.synthetic import two_phase
@@ -86,7 +86,7 @@ def test_cnn_cross_validates_on_the_models_pages_folds(learn_page):
     assert list(finished["model"]) == ["cnn-resnet18"] and finished["outer folds"].iloc[0] == 2
 
     from msdash.app.modelview import cnn_runs
-    from msdash.learned.cnn_runs import model_folds
+    from msdash.learned.cnn.runs import model_folds
 
     (run,) = cnn_runs(dataset_id, "vf", outer=2)
     assert run["folds"].endswith("(same as above)")

@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from msdash.learned import runs
-from msdash.learned import texture_vae as tv
+from msdash.learned import vae as tv
 from msdash.synthetic import two_phase
 
 TINY = {"patch": 32, "stride": 32, "latent": 8, "batch_size": 2, "lr": 2e-3, "seed": 0}
@@ -18,7 +18,7 @@ def _views_script():
     from msdash.app import vaeview
     from msdash.data.dataset import Dataset
     from msdash.learned import runs
-    from msdash.learned import texture_vae as tv
+    from msdash.learned import vae as tv
     from msdash.synthetic import two_phase
 
     images = two_phase(2, (32, 64), volume_fraction=[0.3, 0.6], correlation_length=3, seed=0).astype("float32")

@@ -14,8 +14,8 @@ torch = pytest.importorskip("torch")
 
 from msdash.errors import InputError  # noqa: E402
 from msdash.learned.cnn import load_cnn_regressor, predict_cnn, train_cnn_regressor  # noqa: E402
-from msdash.learned.cnn_cv import CNNCVResult, cnn_cv  # noqa: E402
-from msdash.learned.cnn_schedule import PlateauSchedule, validation_split  # noqa: E402
+from msdash.learned.cnn.cv import CNNCVResult, cnn_cv  # noqa: E402
+from msdash.learned.cnn.schedule import PlateauSchedule, validation_split  # noqa: E402
 from msdash.learned.resnet import build_resnet, make_regressor, resnet_config, resnet_embed  # noqa: E402
 from msdash.learned.runs import new_run, read_meta  # noqa: E402
 from msdash.synthetic import two_phase  # noqa: E402
@@ -147,7 +147,7 @@ class TestResnetEmbed:
     def test_extractor_through_extract(self, tmp_path):
         from msdash.features import extract
         from msdash.features.registry import EXTRACTORS, register
-        from msdash.learned.cnn_spec import extractor_spec
+        from msdash.learned.cnn.spec import extractor_spec
 
         build_resnet(18, seed=5, overrides=NARROW18).save_pretrained(tmp_path / "w")
         before = EXTRACTORS.get("resnet_embed")
@@ -360,7 +360,7 @@ def test_learned_modules_import_without_torch_or_pywt():
 
     from conftest import ROOT
 
-    names = ("mucha", "resnet", "cnn", "cnn_cv", "cnn_data", "cnn_schedule", "cnn_spec")
+    names = ("mucha", "resnet", "cnn", "cnn.train", "cnn.cv", "cnn.data", "cnn.schedule", "cnn.spec", "cnn.runs")
     modules = ", ".join(f"msdash.learned.{m}" for m in names)
     code = (f"import sys, {modules}; "
             "print(','.join(m for m in ('torch', 'transformers', 'pywt') if m in sys.modules))")

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from msdash import jobs
+from msdash.learned import jobs
 from msdash.errors import InputError
 
 

@@ -257,7 +257,7 @@ def test_run_estimate_grows_with_the_repeats():
 
 def test_learn_page_cnn_results_become_model_runs(data, monkeypatch):
     """modelview.cnn_runs wraps the Learn page's saved CNN CVs as ModelRuns (read by string key too)."""
-    import msdash.learned.cnn_runs as cnn
+    import msdash.learned.cnn.runs as cnn
     from msdash.app.modelview import cnn_runs
     from msdash.models.report import summary_frame
 

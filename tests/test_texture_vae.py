@@ -10,11 +10,11 @@ from msdash.errors import InputError
 from msdash.synthetic import two_phase
 
 torch = pytest.importorskip("torch")
-from msdash.learned import runs, texture_vae as tv  # noqa: E402
+from msdash.learned import runs, vae as tv  # noqa: E402
 from msdash.learned.style import gram, style_loss  # noqa: E402
-from msdash.learned.vae_analysis import latent_property_correlation, patch_predictions  # noqa: E402
-from msdash.learned.vae_spec import extractor_spec, run_reference  # noqa: E402
-from msdash.learned.texture_vae_net import TextureVAE  # noqa: E402
+from msdash.learned.vae.analysis import latent_property_correlation, patch_predictions  # noqa: E402
+from msdash.learned.vae.spec import extractor_spec, run_reference  # noqa: E402
+from msdash.learned.vae.net import TextureVAE  # noqa: E402
 
 TINY = {"patch": 32, "stride": 32, "latent": 8, "batch_size": 2, "lr": 2e-3, "seed": 0}
 
@@ -188,7 +188,7 @@ class TestViews:
 
 class TestTraversalScaleAndBeta:
     def test_traversal_values_span_the_encoded_means(self):
-        from msdash.learned.vae_views import traversal_values
+        from msdash.learned.vae.views import traversal_values
 
         mu = np.random.default_rng(5).normal([0.0, 0.3], [1.0, 0.02], size=(500, 2))
         values = traversal_values(mu, 1)
@@ -201,7 +201,7 @@ class TestTraversalScaleAndBeta:
             traversal_values(mu[:1], 0)
 
     def test_beta_summary_reports_the_beta_the_run_used(self, straight):
-        from msdash.learned.vae_views import beta_summary
+        from msdash.learned.vae.views import beta_summary
 
         config = runs.read_meta(straight["run_dir"])["config"]  # what the run card reads
         text = beta_summary(config)

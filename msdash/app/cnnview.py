@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from msdash import jobs
+from msdash.learned import jobs
 from msdash.app import learnview, widgets
 from msdash.display import escape_markdown
 
@@ -18,7 +18,8 @@ PRESETS = {
 
 def cnn_section(dataset, dataset_id):
     """Settings, background training with progress, and the finished runs of this data set."""
-    from msdash.learned import cnn_runs, runs
+    from msdash.learned import runs
+    from msdash.learned.cnn import runs as cnn_runs
 
     st.caption("CNN regressors trained from scratch on the micrographs, evaluated on the same outer folds as the "
                "Models page (seed 42), so their errors appear there next to the feature models. For CNN-PCA-SVR, "
@@ -73,7 +74,7 @@ def cnn_section(dataset, dataset_id):
 
 
 def _finished(dataset_id, target):
-    from msdash.learned import cnn_runs
+    from msdash.learned.cnn import runs as cnn_runs
 
     done = cnn_runs.finished_results(dataset_id, target)
     if not done:

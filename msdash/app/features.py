@@ -244,7 +244,7 @@ def _download(model):
 def texture_vae_runs(params):
     """Say which trained TextureVAE runs exist (the ``run`` parameter names one); whether one is chosen."""
     from msdash.learned import runs
-    from msdash.learned.vae_spec import run_reference
+    from msdash.learned.vae.spec import run_reference
 
     trained = [m for m in runs.list_runs("texture_vae") if m.get("history")]
     if not trained:

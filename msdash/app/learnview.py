@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from msdash import jobs
+from msdash.learned import jobs
 from msdash.display import escape_markdown
 
 

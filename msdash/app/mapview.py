@@ -192,7 +192,7 @@ def background_map(index, label, table, method, standardize, settings, estimate)
     """
     import json
 
-    from msdash import jobs
+    from msdash.learned import jobs
     from msdash.app.features import format_duration
     from msdash.display import escape_markdown
 
@@ -219,7 +219,7 @@ def background_map(index, label, table, method, standardize, settings, estimate)
 
 
 def _map_progress(job_id, what, estimate):
-    from msdash import jobs
+    from msdash.learned import jobs
 
     @st.fragment(run_every=1.0)
     def panel():

@@ -80,7 +80,7 @@ def cnn_runs(dataset_id, target, outer=None, dataset_label=""):
     Their ``folds`` note says whether they used the page's current number of outer folds (same seed, so
     the same folds for the same rows).
     """
-    from msdash.learned.cnn_runs import finished_results
+    from msdash.learned.cnn.runs import finished_results
     from msdash.models.run import ModelRun, RunSettings
 
     found = []
@@ -187,7 +187,7 @@ def start_cv_job(dataset, tables, form, **options):
     it; returns the id."""
     import uuid
 
-    from msdash import jobs
+    from msdash.learned import jobs
 
     n_runs = len(tables) * len(options["models"]) * (2 if options.get("group_column") else 1)
     job_id = f"models-cv:{st.session_state.setdefault('_cv_session', uuid.uuid4().hex)}"
@@ -253,7 +253,7 @@ def cv_job_panel(job_id, dataset_id):
 
     A cancelled job keeps the runs that finished; the page says how far it got.
     """
-    from msdash import jobs
+    from msdash.learned import jobs
     from msdash.display import escape_markdown
 
     job = jobs.get(job_id)

@@ -15,20 +15,20 @@ RANDOM_VGG = ("Made with a random-weight VGG19 (no pretrained weights found): ra
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the TextureVAE…")
 def _model(run_ref):
-    from msdash.learned.texture_vae import load_texture_vae
+    from msdash.learned.vae import load_texture_vae
 
     return load_texture_vae(run_ref.split("@")[0])
 
 
 @st.cache_data(max_entries=8, show_spinner="Encoding every patch…")
 def _latents(run_ref, dataset_id, _images, stride):
-    from msdash.learned.vae_analysis import patch_latents
+    from msdash.learned.vae import patch_latents
 
     return patch_latents(_model(run_ref), _images, stride=stride)
 
 
 def _patches(images, patch, stride, count, seed):
-    from msdash.learned.vae_patches import patch_stack
+    from msdash.learned.vae import patch_stack
 
     patches, parents = patch_stack(images, patch=patch, stride=stride)
     pick = np.sort(np.random.default_rng(seed).choice(len(patches), size=min(count, len(patches)), replace=False))
@@ -37,7 +37,7 @@ def _patches(images, patch, stride, count, seed):
 
 def views(dataset, dataset_id, names, images, meta):
     """All views of a trained run (``meta`` from :func:`msdash.learned.runs.list_runs`)."""
-    from msdash.learned import vae_views
+    from msdash.learned.vae import views as vae_views
 
     run_ref = f"{meta['run_id']}@{len(meta['history'])}"
     config = meta["config"]
@@ -109,7 +109,7 @@ def _numeric_property(dataset, key):
 def _correlation_view(dataset, dataset_id, names, images, run_ref, patch, warn):
     import plotly.graph_objects as go
 
-    from msdash.learned.vae_analysis import latent_property_correlation
+    from msdash.learned.vae import latent_property_correlation
 
     target = _numeric_property(dataset, "vae_corr_target")
     if target is None or not st.toggle("Encode every patch and correlate", key="vae_corr_on"):
@@ -129,7 +129,7 @@ def _correlation_view(dataset, dataset_id, names, images, run_ref, patch, warn):
 def _prediction_view(dataset, dataset_id, names, images, run_ref, patch):
     import plotly.graph_objects as go
 
-    from msdash.learned.vae_analysis import patch_predictions
+    from msdash.learned.vae import patch_predictions
 
     st.caption("Leave one micrograph out: a model fitted on the patches of all other micrographs predicts every "
                "patch of the held-out one (study C, Figure 7).")

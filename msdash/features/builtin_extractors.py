@@ -168,7 +168,7 @@ _register_foundation()
 
 def _register_learned():
     # Specs only (torch-free): the functions import torch when called.
-    for module in ("msdash.learned.vae_spec", "msdash.learned.cnn_spec"):
+    for module in ("msdash.learned.vae.spec", "msdash.learned.cnn.spec"):
         register(importlib.import_module(module).extractor_spec())
 
 _register_learned()

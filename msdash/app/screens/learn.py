@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from msdash import jobs
+from msdash.learned import jobs
 from msdash.app import learnview, state, widgets
 from msdash.display import escape_markdown
 
@@ -12,7 +12,7 @@ state.show_flash()
 dataset = state.current_dataset()
 widgets.dataset_header(dataset, dataset_id)
 
-from msdash.learned import runs, texture_vae as tv, vgg  # noqa: E402 — no torch: it loads when a model trains or shows
+from msdash.learned import runs, vae as tv, vgg  # noqa: E402 — no torch: it loads when a model trains or shows
 
 vae_tab, cnn_tab = st.tabs(["TextureVAE (study C)", "CNN regressors (study D)"])
 

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from msdash import jobs
+from msdash.learned import jobs
 from msdash.app import features, modelview, panels, selectionview, widgets
 from msdash.app.charts import chart
 from msdash.display import escape_markdown

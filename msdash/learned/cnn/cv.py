@@ -32,7 +32,7 @@ class CNNCVResult(CVResult):
     Attributes
     ----------
     histories : list of list of dict
-        Per fold, the per-epoch events of :func:`msdash.learned.cnn.train_cnn_regressor`.
+        Per fold, the per-epoch events of :func:`msdash.learned.cnn.train.train_cnn_regressor`.
     run_dir : str
         Folder of the CV run; fold ``k`` trained in ``<run_dir>/fold-<k>``.
     """
@@ -102,13 +102,13 @@ def cnn_cv(images, y, *, folds, scoring="mape", run_dir=None, resume=False, call
     resume : bool
         Continue a cancelled CV run: finished folds are reused, the interrupted one resumes.
     callback : callable, optional
-        As for :func:`msdash.learned.cnn.train_cnn_regressor`; events also carry ``fold`` (0-based),
+        As for :func:`msdash.learned.cnn.train.train_cnn_regressor`; events also carry ``fold`` (0-based),
         ``folds`` and ``run_dir``. Returning ``False`` cancels the whole CV.
     device : str, optional
     groups : array_like, shape (n,), optional
         Related images stay on one side of each fold's validation split.
     **train_options
-        Passed to :func:`msdash.learned.cnn.train_cnn_regressor` (``arch``, ``inputs``, ``loss``,
+        Passed to :func:`msdash.learned.cnn.train.train_cnn_regressor` (``arch``, ``inputs``, ``loss``,
         ``epochs``, ``patience``, ``seed``, ...).
 
     Returns
@@ -116,7 +116,7 @@ def cnn_cv(images, y, *, folds, scoring="mape", run_dir=None, resume=False, call
     CNNCVResult or None
         None when cancelled.
     """
-    from msdash.learned.cnn import predict_cnn, read_run, train_cnn_regressor
+    from msdash.learned.cnn.train import predict_cnn, read_run, train_cnn_regressor
 
     for name in ("run_dir", "resume", "callback"):
         train_options.pop(name, None)

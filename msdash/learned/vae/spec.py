@@ -1,7 +1,7 @@
 """The ``"texture_vae"`` feature extractor: latent means of a trained TextureVAE run, for maps and models.
 
 torch-free at import (the registry imports this module); the batch function imports
-:mod:`msdash.learned.texture_vae` when called.
+:mod:`msdash.learned.vae.training` when called.
 
 Caching: the feature store keys on the parameters, and a run trained further (resumed) gives other features
 under the same id. Pass ``run="<run id>@<epochs>"`` (:func:`run_reference`) to pin the checkpoint: the
@@ -27,14 +27,14 @@ def run_reference(run_dir):
 
 @lru_cache(maxsize=2)
 def _cached_model(folder, mtime_ns):
-    from msdash.learned.texture_vae import load_texture_vae
+    from msdash.learned.vae.training import load_texture_vae
 
     return load_texture_vae(folder, device="auto")
 
 
 def _model(run):
     from msdash.learned import runs
-    from msdash.learned.texture_vae import KIND
+    from msdash.learned.vae.training import KIND
 
     if run is None:
         known = ", ".join(m["run_id"] for m in runs.list_runs(KIND)) or "none yet"
@@ -76,7 +76,7 @@ def extract_texture_vae(images, *, run, stride=None, batch_size=64):
     -------
     ndarray of float32, shape (n, latent)
     """
-    from msdash.learned.vae_analysis import patch_latents
+    from msdash.learned.vae.analysis import patch_latents
 
     model = _model(run)
     images = np.asarray(images, dtype=np.float32)
@@ -110,5 +110,5 @@ def extractor_spec():
     return ExtractorSpec(
         "texture_vae", "TextureVAE latent means", "learned",
         "Mean latent vector μ of a trained TextureVAE (study C) over the patches of each image.",
-        "msdash.learned.vae_spec:extract_texture_vae", params, input="grey", needs_weights=True,
+        "msdash.learned.vae.spec:extract_texture_vae", params, input="grey", needs_weights=True,
         label_function=_labels)

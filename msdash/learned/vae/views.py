@@ -1,6 +1,6 @@
 """What a trained TextureVAE shows: latent means of patches, reconstructions, random samples, latent traversals.
 
-All functions take a :class:`msdash.learned.texture_vae_net.TextureVAE` (from ``load_texture_vae``), run without
+All functions take a :class:`msdash.learned.vae.net.TextureVAE` (from ``load_texture_vae``), run without
 gradients on the model's device and return float32 NumPy arrays; images are grey in [0, 1].
 
 References
@@ -16,7 +16,7 @@ import numpy as np
 from msdash.errors import InputError
 
 #: KL budget (nats per patch) that sets TextureVAE's automatic β: β = pair style loss / this
-#: (:mod:`msdash.learned.texture_vae`).
+#: (:mod:`msdash.learned.vae.training`).
 AUTO_KL_NATS = 100.0
 
 __all__ = ["encode", "reconstruct", "sample", "traverse", "traversal_values", "beta_summary"]

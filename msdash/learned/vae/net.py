@@ -1,6 +1,6 @@
-"""TextureVAE as a torch module (study C) and its loss; see :mod:`msdash.learned.texture_vae` for the method.
+"""TextureVAE as a torch module (study C) and its loss; see :mod:`msdash.learned.vae.training` for the method.
 
-Imports torch at module level: :mod:`msdash.learned.texture_vae` imports this module inside the functions that
+Imports torch at module level: :mod:`msdash.learned.vae.training` imports this module inside the functions that
 train or load a model, so importing the training module (and the Learn page) stays light.
 """
 

@@ -1,7 +1,7 @@
 """What a TextureVAE's latent space says about properties (study C): per-dimension correlation with a property,
 and leave-one-micrograph-out prediction from patch latents (the histograms of study C's Figure 7).
 
-torch-free at import; :func:`patch_latents` imports :mod:`msdash.learned.texture_vae` when called.
+torch-free at import; :func:`patch_latents` imports :mod:`msdash.learned.vae.training` when called.
 
 References
 ----------
@@ -26,7 +26,7 @@ def latent_property_correlation(mu, y):
     Parameters
     ----------
     mu : array_like, shape (n, latent)
-        Latent means (e.g. of patches, from :func:`msdash.learned.texture_vae.encode`).
+        Latent means (e.g. of patches, from :func:`msdash.learned.vae.training.encode`).
     y : array_like, shape (n,)
         The property of each row (e.g. of the patch's parent micrograph), any unit.
 
@@ -68,8 +68,8 @@ def patch_latents(model, images, *, stride=None, batch_size=64):
     mu : ndarray (n_patches, latent)
     parents : ndarray of int (n_patches,)
     """
-    from msdash.learned.vae_patches import patch_stack
-    from msdash.learned.vae_views import encode
+    from msdash.learned.vae.patches import patch_stack
+    from msdash.learned.vae.views import encode
 
     patches, parents = patch_stack(images, patch=model.patch, stride=stride or model.patch)
     return encode(model, patches, batch_size=batch_size), parents

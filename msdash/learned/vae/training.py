@@ -1,10 +1,11 @@
-"""TextureVAE (study C): a VAE whose reconstruction loss is the VGG19 style loss, trained on micrograph patches.
+"""Training and loading TextureVAE runs (study C): a VAE with the VGG19 style loss, trained on micrograph patches.
 
 Encoder: the frozen VGG19 features of the patch at pool4 (512 channels, patch / 16 pixels a side), average-pooled
-to a fixed 2×2 grid (:data:`GRID`) so the two trained fully connected heads (μ and log σ², 2048 → latent) stay
-small whatever the patch size, while keeping a coarse sense of where things are in the patch. Decoder: a linear
-map of z to 256 × (patch / 16)² values, then four blocks of 3×3 convolution + 2× nearest-neighbour upsampling +
-LeakyReLU(0.3) up to the patch size, and a 3×3 convolution to one grey channel squashed to [0, 1] by a sigmoid.
+to a fixed 2×2 grid (:data:`~msdash.learned.vae.net.GRID`) so the two trained fully connected heads (μ and log σ²,
+2048 → latent) stay small whatever the patch size, while keeping a coarse sense of where things are in the patch.
+Decoder: a linear map of z to 256 × (patch / 16)² values, then four blocks of 3×3 convolution + 2× nearest-neighbour
+upsampling + LeakyReLU(0.3) up to the patch size, and a 3×3 convolution to one grey channel squashed to [0, 1] by a
+sigmoid.
 
 Loss per patch = style loss (:func:`msdash.learned.style.style_loss` at conv1_1 and pool1–pool4 between the patch
 and its reconstruction) + ``beta`` × KL(N(μ, σ²) ‖ N(0, I)) summed over latent dimensions; the batch loss is the
@@ -19,11 +20,11 @@ the typical texture difference between two patches. The value used is stored in 
 
 VGG19 is not part of the checkpoint (it is frozen and 80 MB): the run's meta records whether it was pretrained,
 its weight file and a :func:`~msdash.learned.vgg_net.fingerprint`, and :func:`load_texture_vae` refuses a VGG
-whose weights differ. The network (:class:`~msdash.learned.texture_vae_net.TextureVAE`) and its loss live in
-:mod:`msdash.learned.texture_vae_net`, which imports torch and is imported inside the functions here, so this
-module imports no torch. The views (:func:`encode`, :func:`reconstruct`, :func:`sample`, :func:`traverse`) live
-in :mod:`msdash.learned.vae_views`, the analysis (latent–property correlation, leave-one-micrograph-out patch
-predictions) in :mod:`msdash.learned.vae_analysis`; both are re-exported here.
+whose weights differ. The network (:class:`~msdash.learned.vae.net.TextureVAE`) and its loss live in
+:mod:`msdash.learned.vae.net`, which imports torch and is imported inside the functions here, so this
+module imports no torch. The views (encode, reconstruct, sample, traverse) live in :mod:`msdash.learned.vae.views`,
+the analysis (latent–property correlation, leave-one-micrograph-out patch predictions) in
+:mod:`msdash.learned.vae.analysis`; the package :mod:`msdash.learned.vae` re-exports them with this module's names.
 
 References
 ----------
@@ -41,13 +42,10 @@ import numpy as np
 
 from msdash.errors import InputError
 from msdash.learned import runs
-from msdash.learned.vae_analysis import latent_property_correlation, patch_latents, patch_predictions
-from msdash.learned.vae_patches import patch_stack
-from msdash.learned.vae_views import AUTO_KL_NATS, encode, reconstruct, sample, traverse
+from msdash.learned.vae.patches import patch_stack
+from msdash.learned.vae.views import AUTO_KL_NATS
 
-__all__ = ["KIND", "AUTO_KL_NATS", "patch_stack", "train_texture_vae",
-           "load_texture_vae", "encode", "reconstruct", "sample", "traverse", "latent_property_correlation",
-           "patch_latents", "patch_predictions"]
+__all__ = ["KIND", "train_texture_vae", "load_texture_vae"]
 
 KIND = "texture_vae"
 
@@ -95,7 +93,7 @@ def train_texture_vae(images, *, run_dir=None, patch=128, stride=50, latent=64, 
     """
     import torch
 
-    from msdash.learned.texture_vae_net import TextureVAE, torch_device, vae_loss
+    from msdash.learned.vae.net import TextureVAE, torch_device, vae_loss
     from msdash.learned.vgg_net import fingerprint, load_vgg19
 
     device = torch_device(device)
@@ -223,7 +221,7 @@ def load_texture_vae(run_dir, *, vgg_folder=None, device=None):
     InputError
         Unknown run, no weights yet, or a VGG19 different from the one the run was trained with.
     """
-    from msdash.learned.texture_vae_net import TextureVAE, torch_device
+    from msdash.learned.vae.net import TextureVAE, torch_device
     from msdash.learned.vgg_net import fingerprint, load_vgg19, random_vgg19
 
     run_dir, device = _run_folder(run_dir), torch_device(device)

@@ -1,6 +1,6 @@
 """CNN cross-validation runs of the dashboard: the same outer folds as the Models page, saved for its comparisons.
 
-A run trains one CNN per outer fold (:func:`msdash.learned.cnn_cv.cnn_cv`) on the images of a data set and
+A run trains one CNN per outer fold (:func:`msdash.learned.cnn.cv.cnn_cv`) on the images of a data set and
 one property, with the folds the Models page makes for the same rows (``outer_splits`` with seed 42, grouped
 or not). The finished result is written to ``<run>/result.json`` with the sample names, so the Models page can
 put it in its box plots, summary table and parity plot next to the feature models, also after a restart.
@@ -59,11 +59,11 @@ def run_cnn_cv(images, y, names, *, run_dir, outer, groups=None, group_column=No
     group_column : str, optional
         Its name, recorded with the result.
     callback : callable, optional
-        Training events (see :func:`msdash.learned.cnn.train_cnn_regressor`); ``False`` cancels.
+        Training events (see :func:`msdash.learned.cnn.train.train_cnn_regressor`); ``False`` cancels.
     **options
-        ``scoring`` and the training options of :func:`~msdash.learned.cnn_cv.cnn_cv`.
+        ``scoring`` and the training options of :func:`~msdash.learned.cnn.cv.cnn_cv`.
     """
-    from msdash.learned.cnn_cv import cnn_cv
+    from msdash.learned.cnn.cv import cnn_cv
 
     folds = model_folds(y, groups, outer)
     result = cnn_cv(images, y, folds=folds, run_dir=run_dir, groups=groups, callback=callback, **options)

@@ -4,7 +4,7 @@ Study D's recipe: inputs standardised, targets standardised, Adam at 1e-3 halved
 down to 1e-5, early stopping with patience (best weights kept), 20% of the training images for validation,
 batch 32; MuCha-CNN is a ResNet-34 on three 64×64 channels trained with SGD (1e-3, momentum 0.9) and an L1
 loss. Training follows the contract of :mod:`msdash.learned.runs` (checkpoint and callback every epoch,
-cancel, resume). :func:`msdash.learned.cnn_cv.cnn_cv` evaluates the recipe on given outer folds.
+cancel, resume). :func:`msdash.learned.cnn.cv.cnn_cv` evaluates the recipe on given outer folds.
 
 References
 ----------
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from msdash.errors import InputError
-from msdash.learned.cnn_data import INPUTS, check_targets, fingerprint, prepare_inputs, statistics
-from msdash.learned.cnn_schedule import PlateauSchedule, validation_split
+from msdash.learned.cnn.data import INPUTS, check_targets, fingerprint, prepare_inputs, statistics
+from msdash.learned.cnn.schedule import PlateauSchedule, validation_split
 from msdash.learned.runs import has_checkpoint, load_checkpoint, read_meta, save_checkpoint, write_meta
 
 __all__ = ["CNNFit", "train_cnn_regressor", "load_cnn_regressor", "predict_cnn", "prepare_inputs", "read_run",
