@@ -263,3 +263,16 @@ class TestLengthsInMicrometres:
         low, high = 0.5 / 64, 31.5 / 64  # bin centres in cycles per pixel
         assert f"{low / 0.5:.3g} 1/µm to {high / 0.5:.3g} 1/µm" in note
         assert feature_axis_note(["vf"], 0.5) is None and feature_axis_note([], 0.5) is None
+
+    def test_a_selection_exported_from_the_shown_set_names_its_units(self):
+        import pandas as pd
+
+        from msdash.data.dataset import Dataset
+        from msdash.data.lengths import dataset_in_um
+        from msdash.selection import selection_table
+
+        table = pd.DataFrame({"correlation_length (px)": [4.0, 6.0]}, index=["a", "b"])
+        ds = Dataset("t", {"a": np.zeros((4, 4)), "b": np.ones((4, 4))}, table, pixel_size_um=0.0125)
+        export = selection_table(dataset_in_um(ds), ["b"])
+        assert list(export.columns) == ["correlation_length (µm)"]
+        assert export.loc["b", "correlation_length (µm)"] == pytest.approx(6.0 * 0.0125)
