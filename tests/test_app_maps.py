@@ -152,10 +152,15 @@ class TestFoundationOnFeaturesPage:
 
 
 def fast_maps(at):
-    """Headers of the fast canvas maps on the page (AppTest cannot render components; their payload is there)."""
+    """Headers of the fast canvas maps on the page (AppTest cannot render components; their payload is there).
+
+    The page's other component, the hover images (an atlas and plotly hover helpers), is left out."""
     from test_fastmap import unpack
 
-    return [unpack(element.proto.bytes)[0] for element in at.get("bidi_component")]
+    from msdash.app.fastmap import COMPONENT_NAME
+
+    return [unpack(element.proto.bytes)[0] for element in at.get("bidi_component")
+            if element.proto.component_name.endswith(COMPONENT_NAME)]
 
 
 class TestFastMapPage:

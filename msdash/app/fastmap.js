@@ -46,8 +46,9 @@ const fmt = (v) => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : "—
 function createMap(root) {
   const box = root.querySelector(".msdash-fastmap");
   const base = box.querySelector("canvas.base"), over = box.querySelector("canvas.over");
-  const tip = box.querySelector(".tip");
-  const m = {box, data: null, token: null, view: null, sel: new Set(), hover: -1, drag: null, mode: "pan",
+  const tip = box.querySelector(".tip"), thumb = document.createElement("canvas");
+  thumb.className = "thumb";
+  const m = {box, data: null, token: null, images: null, view: null, sel: new Set(), hover: -1, drag: null, mode: "pan",
     send: null, frame: 0, baseDirty: true, width: 600};
   const style = () => getComputedStyle(box);
   const colour = (name, fallback) => style().getPropertyValue(name).trim() || fallback;
@@ -280,18 +281,26 @@ function createMap(root) {
     if (!m.frame) m.frame = requestAnimationFrame(render);
   }
 
+  // The tooltip: the hovered sample's micrograph (when the page sent an atlas, see hoverimages.js) beside its
+  // name and numbers.
   function showTip(i, px, py) {
     m.hover = i; tip.replaceChildren(); tip.hidden = i < 0;
     if (i >= 0) {
-      const d = m.data, line = (t, bold) => {
-        const e = document.createElement(bold ? "b" : "div"); e.textContent = t; tip.appendChild(e);
+      const d = m.data, reg = window.__msdashAtlas, spec = m.images;
+      const shown = spec && reg ? reg.draw(thumb, spec.atlas, d.ids[i], spec.pixel_um) : null;
+      let lines = tip;
+      if (shown) { lines = document.createElement("div"); lines.className = "lines"; tip.append(thumb, lines); }
+      tip.classList.toggle("with-image", Boolean(shown));
+      const line = (t, bold) => {
+        const e = document.createElement(bold ? "b" : "div"); e.textContent = t; lines.appendChild(e);
       };
       line(d.names[i], true);
       d.head.hover.forEach((name, k) => line(`${name}: ${fmt(d.hover[k][i])}`));
       if (d.head.color.kind === "numeric") line(`${d.head.color.label}: ${fmt(d.color[i])}`);
       if (d.head.color.kind === "category") line(`${d.head.color.label}: ${d.head.color.categories[d.color[i]] ?? "missing"}`);
       line(`${d.head.axis[0]}: ${fmt(d.x[i])}`); line(`${d.head.axis[1]}: ${fmt(d.y[i])}`);
-      tip.style.left = Math.max(0, Math.min(px + 14, m.width - 330)) + "px"; tip.style.top = py + 14 + "px";
+      if (shown && shown.width) line(`width: ${shown.width}`);
+      tip.style.left = Math.max(0, Math.min(px + 14, m.width - (shown ? 440 : 330))) + "px"; tip.style.top = py + 14 + "px";
     }
     schedule(false);
   }
@@ -359,6 +368,7 @@ function createMap(root) {
     m.send = send;
     const {head, arr} = decode(bytes);
     if (head.token !== m.token) { setData(head, arr); m.token = head.token; m.baseDirty = true; }
+    m.images = head.images || null;
     m.sel = new Set(head.selected.map((id) => m.data.index.get(id)).filter((i) => i !== undefined));
     render(); // now, not at the next frame: other elements of the page may keep the browser busy a while
   };

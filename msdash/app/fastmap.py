@@ -27,8 +27,15 @@ select · shift-drag: box · alt-drag: lasso · double-click: reset</span></div>
 </div>"""
 #: Name of the component, registered once per process when this module is imported.
 COMPONENT_NAME = "msdash_fast_map"
-_mount = components_v2.component(COMPONENT_NAME, html=_HTML, css=(_HERE / "fastmap.css").read_text(),
-                                 js=(_HERE / "fastmap.js").read_text())
+_CSS = (_HERE / "fastmap.css").read_text()
+_mount = components_v2.component(COMPONENT_NAME, html=_HTML, css=_CSS, js=(_HERE / "fastmap.js").read_text())
+#: The hover images: one mount holds a data set's atlas (:mod:`msdash.atlas`), decoded once per browser tab;
+#: another beside a plotly map shows the hovered point's micrograph (``hoverimages.js``).
+HOVER_COMPONENT_NAME = "msdash_hover_images"
+_HOVER_HTML = """<div class="msdash-atlas" data-ready="0"></div><div class="msdash-plotly-hover" hidden><canvas>
+</canvas><div class="caption"></div></div>"""
+_mount_hover = components_v2.component(HOVER_COMPONENT_NAME, html=_HOVER_HTML, css=_CSS,
+                                       js=(_HERE / "hoverimages.js").read_text())
 #: Colours when nothing colours the map (categories get :func:`msdash.palette.category_colours`, as the plotly
 #: map: one colour per category, never repeated).
 PALETTE = ["#636efa"]
@@ -36,7 +43,7 @@ _NAME_SEP = "\x1f"  # ASCII unit separator: cannot occur in a file name
 
 
 def pack_map(coords, names, *, color=None, color_label=None, categorical=None, hover=None, selected=(), title="",
-             axis_labels=("PC1", "PC2")):
+             axis_labels=("PC1", "PC2"), images=None):
     """The binary payload that ``fastmap.js`` draws: header and arrays of the drawable samples.
 
     Parameters
@@ -55,6 +62,9 @@ def pack_map(coords, names, *, color=None, color_label=None, categorical=None, h
         Names drawn highlighted (larger markers with an outline, on top).
     title : str
     axis_labels : (str, str)
+    images : dict, optional
+        Hover images: ``{"atlas": token, "pixel_um": float or None}``, the token of an atlas mounted with
+        :func:`hover_atlas` whose cell ``i`` is ``names[i]``; with a pixel size the image gets a scale bar.
 
     Returns
     -------
@@ -64,7 +74,8 @@ def pack_map(coords, names, *, color=None, color_label=None, categorical=None, h
         offset counted from the start of the arrays and dtype ``"f4"``, ``"i4"`` or ``"u1"``. Arrays: ``x``,
         ``y`` (float32), ``id`` (int32 row of each drawn point in ``names``), ``names`` (UTF-8, joined by
         U+001F), ``color`` (float32 values or int32 category codes, -1 = missing) and ``hover0``… (float32).
-        ``header["selected"]`` holds row ids; ``header["token"]`` changes whenever anything but the selection does.
+        ``header["selected"]`` holds row ids; ``header["token"]`` changes whenever anything but the selection and
+        ``header["images"]`` does.
 
     Examples
     --------
@@ -127,6 +138,7 @@ def pack_map(coords, names, *, color=None, color_label=None, categorical=None, h
     header = {"n": int(len(rows)), "title": str(title or ""), "axis": [str(a) for a in axis_labels],
               "color": colour, "hover": hover_names, "arrays": layout}
     header["token"] = hashlib.blake2b(json.dumps(header).encode() + bytes(body), digest_size=12).hexdigest()
+    header["images"] = _images_spec(images)
     wanted = np.asarray(list(selected), dtype=str)
     header["selected"] = np.flatnonzero(np.isin(names, wanted)).tolist() if len(wanted) else []
     text = json.dumps(header).encode()
@@ -177,7 +189,7 @@ def selection_names(event, names):
 
 
 def fast_map(coords, names, *, color=None, color_label=None, categorical=None, hover=None, selected=(), title="",
-             axis_labels=("PC1", "PC2"), key=None):
+             axis_labels=("PC1", "PC2"), images=None, key=None):
     """Draw the fast canvas map; return the names the user just selected, or None when nothing is new.
 
     Wheel zooms around the cursor, drag pans, click selects the nearest point, shift-drag (or the Box mode)
@@ -187,7 +199,7 @@ def fast_map(coords, names, *, color=None, color_label=None, categorical=None, h
 
     Parameters
     ----------
-    coords, names, color, color_label, categorical, hover, selected, title, axis_labels
+    coords, names, color, color_label, categorical, hover, selected, title, axis_labels, images
         As :func:`pack_map`: coords ``(n_samples, >= 2)``, names ``(n_samples,)``.
     key : str
         Session-state key of the map (must not contain ``"__"``); without one nothing is returned.
@@ -200,7 +212,7 @@ def fast_map(coords, names, *, color=None, color_label=None, categorical=None, h
     import streamlit as st
 
     payload = pack_map(coords, names, color=color, color_label=color_label, categorical=categorical, hover=hover,
-                       selected=selected, title=title, axis_labels=axis_labels)
+                       selected=selected, title=title, axis_labels=axis_labels, images=images)
     result = _mount(key=key, data=payload, default={"selection": None}, on_selection_change=_ignore)
     picked = selection_ids({"selection": result.get("selection")})
     if picked is None or key is None:
@@ -210,6 +222,53 @@ def fast_map(coords, names, *, color=None, color_label=None, categorical=None, h
         return None
     st.session_state[seen] = picked[1]
     return [str(names[i]) for i in picked[0] if 0 <= i < len(names)]
+
+
+def hover_atlas(payload, *, key):
+    """Send an atlas of hover images (:func:`msdash.atlas.build_atlas`) to the browser; return its token.
+
+    The browser decodes it once per tab and keeps it under its token: mounted again with the same bytes on
+    later reruns, the element is the same message, which Streamlit does not send again (its message cache),
+    and the script skips decoding. The element shows one line: how many thumbnails, and whether they are ready.
+
+    Parameters
+    ----------
+    payload : bytes
+        The atlas.
+    key : str
+        Element key.
+
+    Returns
+    -------
+    str
+        The token to pass as ``images={"atlas": token, …}`` to :func:`fast_map` or :func:`plotly_hover`.
+    """
+    from msdash.atlas import read_atlas
+
+    _mount_hover(key=key, data=payload, default={})
+    return read_atlas(payload)[0]["token"]
+
+
+def plotly_hover(images, *, key):
+    """Show the hovered sample's micrograph beside the plotly map drawn just before, in the same column.
+
+    Listens to the chart's own ``plotly_hover`` events in the browser (``st.plotly_chart`` reports selections
+    only); its selection behaviour is untouched. The points' ``customdata[0]`` names the sample.
+
+    Parameters
+    ----------
+    images : dict
+        ``{"atlas": token, "pixel_um": float or None}`` as for :func:`pack_map`.
+    key : str
+    """
+    _mount_hover(key=key, data={"plotly": _images_spec(images)}, default={})
+
+
+def _images_spec(images):
+    if not images or not images.get("atlas"):
+        return None
+    pixel_um = images.get("pixel_um")
+    return {"atlas": str(images["atlas"]), "pixel_um": float(pixel_um) if pixel_um else None}
 
 
 def _ignore():

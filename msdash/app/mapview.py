@@ -14,6 +14,13 @@ import streamlit as st
 FAST_MAP_MIN = int(os.environ.get("MSDASH_FAST_MAP_MIN", 20_000))
 
 
+#: ``MSDASH_HOVER_IMAGES=0`` leaves the micrographs out of the maps' hover (the benchmark's numbers-only baseline).
+HOVER_IMAGES = os.environ.get("MSDASH_HOVER_IMAGES", "1") != "0"
+#: Up to this many samples the hover atlas is built while the page runs (well under a second); larger data sets
+#: build it in the background and the maps show numbers only until it is ready.
+ATLAS_INLINE_MAX = 5_000
+
+
 #: Samples of the warm-up table: umap-learn switches to approximate neighbours (pynndescent) at 4,096 samples,
 #: so a warm-up below that never compiles the path every real data set of that size takes.
 WARM_UMAP_SAMPLES = 4_200
@@ -261,3 +268,74 @@ def export_button(dataset, coords, *, label, axes, color, color_label, categoric
                        help="One file that opens offline in any browser: the points, colours and selection; "
                             "PNG/SVG downloads inside." + ("" if with_images else
                                                           f" Hover images only up to {MAX_HOVER_IMAGES:,} samples."))
+
+
+# --- micrographs on hover: the data set's thumbnail atlas (msdash.atlas), built once, sent once ---------------
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _atlas(dataset_id, workspace, _dataset):
+    """The atlas of a saved data set: ``{"payload": bytes | None, "error": str | None, "done": bool}``.
+
+    Read from the workspace when cached there; else built at once up to :data:`ATLAS_INLINE_MAX` samples, in a
+    background thread (at low priority) above, once per server.
+    """
+    from msdash.atlas import atlas_path, atlas_settings, dataset_atlas
+
+    status = {"payload": None, "error": None, "done": False}
+
+    def build():
+        try:
+            status["payload"] = dataset_atlas(_dataset, dataset_id)
+        except Exception as error:  # noqa: BLE001 — the maps then show numbers only, and say why
+            status["error"] = f"{type(error).__name__}: {error}"
+        status["done"] = True
+
+    if len(_dataset) <= ATLAS_INLINE_MAX or atlas_path(dataset_id, *atlas_settings(len(_dataset))).exists():
+        build()
+        return status
+
+    def background():
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
+        build()
+
+    threading.Thread(target=background, name=f"atlas-{dataset_id}", daemon=True).start()
+    return status
+
+
+def hover_images(dataset, dataset_id):
+    """Send the data set's hover atlas to the browser once; return the maps' ``images`` spec, or None.
+
+    While a large atlas is being built, a line says so and the page reruns once it is ready.
+
+    Returns
+    -------
+    dict or None
+        ``{"atlas": token, "pixel_um": dataset.pixel_size_um}`` for :func:`msdash.app.fastmap.fast_map` and
+        :func:`msdash.app.fastmap.plotly_hover`.
+    """
+    from msdash import config
+    from msdash.app.fastmap import hover_atlas
+    from msdash.display import escape_markdown
+
+    if not HOVER_IMAGES or not len(dataset):
+        return None
+    status = _atlas(dataset_id, str(config.workspace()), dataset)
+    if status["payload"] is not None:
+        token = hover_atlas(status["payload"], key="map_hover_atlas")
+        return {"atlas": token, "pixel_um": dataset.pixel_size_um}
+    if status["error"]:
+        st.caption(f"Micrographs on hover are unavailable: {escape_markdown(status['error'])}")
+        return None
+
+    @st.fragment(run_every=1.0)
+    def waiting():
+        if status["done"]:
+            st.rerun(scope="app")
+        st.caption(f"Preparing the micrographs shown on hover ({len(dataset):,} samples); the maps show numbers "
+                   "until then.")
+
+    waiting()
+    return None

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from msdash.app import features, mapview, panels, selectionview, state, widgets
-from msdash.app.fastmap import fast_map
+from msdash.app.fastmap import fast_map, plotly_hover
 from msdash.display import escape_markdown
 from msdash.plots import correlation_figure, loadings_figure, map_figure, palette_note, scree_figure
 
@@ -93,6 +93,8 @@ for i, label in enumerate(chosen):
                 st.info(escape_markdown(f"{label}: {result.note}"))
             maps.append((f"map_chart_{i}", label, table, result.coords, ("UMAP 1", "UMAP 2")))
 
+images = mapview.hover_images(dataset, dataset_id) if maps else None  # micrographs on hover, sent once
+
 
 @st.fragment
 def maps_and_selection():
@@ -113,7 +115,7 @@ def maps_and_selection():
             if fast:  # it draws the shared selection itself, also on the map it was made on
                 fast_map(coords, dataset.names, color=colour_values, color_label=colour_label,
                          categorical=categorical, hover=hover, selected=selected, title=label, axis_labels=axes,
-                         key=key)
+                         images=images, key=key)
             else:  # the selection is ringed on every map, also on the one it was drawn on
                 figure = map_figure(coords, dataset.names, color=colour_values, color_label=colour_label,
                                     categorical=categorical, hover=hover, selected=selected, title=label,
@@ -121,6 +123,8 @@ def maps_and_selection():
                 selectionview.drawn(key, dataset_id, coords, colour_values, colour_label, categorical, tuple(selected),
                               label, axes)
                 st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+                if images:  # plotly's hover events, heard in the browser: the selection stays plotly's own
+                    plotly_hover(images, key=f"{key}_hover")
             n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
             prov = table.provenance
             st.caption(escape_markdown(
