@@ -14,7 +14,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg.blas import dsyrk
 
-__all__ = ["block_length", "column_stats", "row_gram", "column_gram", "project", "tall_r", "wide_r",
+__all__ = ["block_length", "row_blocks", "column_stats", "row_gram", "column_gram", "project", "tall_r", "wide_r",
            "symmetrize", "constant_columns", "top_eigh", "loadings", "subtract_outer",
            "scale_both_sides", "distinct_columns"]
 
@@ -39,8 +39,9 @@ def block_length(other, *, budget=None, copies=1):
     return max(MIN_BLOCK, share // (8 * max(1, other) * max(1, copies)))
 
 
-def _row_blocks(X, rows, block, buffer=None):
-    """Yield ``(slice into rows, X[rows[slice]])`` gathered into one reused buffer."""
+def row_blocks(X, rows, block, buffer=None):
+    """Yield ``(slice into rows, X[rows[slice]])`` gathered into one reused buffer (``block`` rows at most;
+    the caller may change the yielded block in place)."""
     rows = np.asarray(rows, dtype=np.intp)
     if len(rows) and (rows.min() < -len(X) or rows.max() >= len(X)):
         raise IndexError(f"row indices out of range for a table of {len(X)} rows")
@@ -56,6 +57,9 @@ def _row_blocks(X, rows, block, buffer=None):
         yield part, out
 
 
+_row_blocks = row_blocks  # the earlier private name (msdash.ood imports it)
+
+
 def column_stats(X, rows, block, progress=None):
     """Column mean and variance (ddof=0) of ``X[rows]`` by two passes over row blocks (as scikit-learn's
     ``StandardScaler``: the second pass sums squared deviations from the first pass's mean).
@@ -69,12 +73,12 @@ def column_stats(X, rows, block, progress=None):
     """
     n = len(rows)
     total = np.zeros(X.shape[1])
-    for part_rows, part in _row_blocks(X, rows, block):
+    for part_rows, part in row_blocks(X, rows, block):
         total += part.sum(axis=0)
         _report(progress, part_rows.stop, 2 * n)
     mean = total / n
     squares = np.zeros(X.shape[1])
-    for part_rows, part in _row_blocks(X, rows, block):
+    for part_rows, part in row_blocks(X, rows, block):
         part -= mean
         squares += np.einsum("ij,ij->j", part, part)
         _report(progress, n + part_rows.stop, 2 * n)
@@ -126,7 +130,7 @@ def row_gram(X, rows, shift, block, out=None, progress=None):
     d = X.shape[1]
     gram = np.zeros((d, d), order="F") if out is None else out
     total = np.zeros(d)
-    for part_rows, part in _row_blocks(X, rows, block):
+    for part_rows, part in row_blocks(X, rows, block):
         part -= shift
         total += part.sum(axis=0)
         # Σ over the block of z zᵀ = Aᵀ A with A the block; as a Fortran array the C-ordered block is Aᵀ,
@@ -177,7 +181,7 @@ def project(X, rows, mean, scale, components, block, progress=None):
     ndarray, shape (len(rows), k)
     """
     scores = np.empty((len(rows), components.shape[0]))
-    for part_rows, part in _row_blocks(X, rows, block):
+    for part_rows, part in row_blocks(X, rows, block):
         part -= mean
         if scale is not None:
             part /= scale
@@ -192,7 +196,7 @@ def tall_r(X, rows, mean, scale, block):
     centred table, to the accuracy of a Householder QR: the SVD's accuracy, without the table in memory.
     """
     r = None
-    for _, part in _row_blocks(X, rows, max(block, X.shape[1])):
+    for _, part in row_blocks(X, rows, max(block, X.shape[1])):
         part -= mean
         part /= scale
         stacked = part if r is None else np.vstack([r, part])
@@ -309,7 +313,7 @@ def distinct_columns(X, rows=None, *, budget=None):
     block = block_length(d, budget=budget)
     weights_rows = np.random.default_rng(0).random(n)
     signature = np.zeros((d, 2))
-    for part_rows, part in _row_blocks(X, rows, block):
+    for part_rows, part in row_blocks(X, rows, block):
         signature[:, 0] += part.sum(axis=0)
         signature[:, 1] += (part * weights_rows[part_rows, None]).sum(axis=0)
     _, first, inverse, counts = np.unique(signature, axis=0, return_index=True, return_inverse=True,
@@ -324,7 +328,7 @@ def distinct_columns(X, rows=None, *, budget=None):
     copies = np.flatnonzero(counts[inverse] > 1)
     weights = np.sqrt(counts.astype(np.float64))
     Y = np.empty((n, r))
-    for part_rows, part in _row_blocks(X, rows, block):
+    for part_rows, part in row_blocks(X, rows, block):
         if not np.array_equal(part[:, copies], part[:, first[inverse[copies]]]):
             return None  # equal signatures of different columns: merge nothing
         np.multiply(part[:, first], weights, out=Y[part_rows])

@@ -30,6 +30,12 @@ more accurate), its components come from an SVD instead: of the R factor of a QR
 one row block at a time (TSQR), so memory stays bounded there too. Where λ_j is large and nearly degenerate
 no route is accurate and none is preferred (scikit-learn's own choice is then rounding-dependent).
 
+**One QR per inner fold.** Inside an outer training set whose inner test folds are known
+(:meth:`PCScores.restrict` with ``folds``), a training set that is a union of folds (every inner training
+set, and the refit) gets that R factor from one QR of each fold's centred rows instead
+(:class:`msdash.models.foldqr.FoldQR`: the other folds' factors plus re-centring rows, exact), when the
+factors fit a quarter of the budget: one pass over the outer training set's rows instead of K.
+
 **Repeated columns.** On the covariance route, columns that are exact copies of another (every two-point
 autocorrelation window holds each value twice, S2(r) = S2(−r)) are merged first into one column weighted by
 √multiplicity (:func:`_distinct_columns`): an exact identity, so the same components, scores and fold
@@ -45,7 +51,7 @@ quarter of the budget (0.8 GB for 50,000 such windows).
 import numpy as np
 from sklearn.base import clone
 
-from msdash.models import blocked
+from msdash.models import blocked, foldqr
 
 __all__ = ["PCScores", "SPAN_TOL"]
 
@@ -76,9 +82,11 @@ class PCScores:
         Columns of the table (``X`` here may hold only its distinct columns, see below).
     fallbacks : int
         Training sets decomposed by the (blocked) SVD because the cheaper route was not accurate enough.
+    fold_factors : int
+        Of those, the ones whose R factor came from the inner folds' factors (:class:`FoldQR`).
     """
 
-    def __init__(self, X, pre=None, *, standardize=False, budget=None, _parent=None, _rows=None):
+    def __init__(self, X, pre=None, *, standardize=False, budget=None, _parent=None, _rows=None, _folds=None):
         self.pre, self.standardize, self.budget = pre, bool(standardize), budget
         n, d = X.shape
         self.route = "generic" if pre is not None else ("gram" if d > n else "covariance")
@@ -91,7 +99,8 @@ class PCScores:
                 X, *merged = distinct
                 self._merged = tuple(merged)
         self.X = X
-        self.fallbacks = 0
+        self.fallbacks = self.fold_factors = 0
+        self._folds, self._fold_qr = _folds, None  # the inner test folds of an outer training set (restrict)
         self._parent, self._rows = _parent, _rows
         self._shift = None if _parent is None else _parent._shift
         self._base = None  # (rows, G, total) of the covariance route
@@ -140,12 +149,23 @@ class PCScores:
         np.subtract(gram, rest, out=rest)
         return rest, total - rest_total
 
-    def restrict(self, rows):
-        """The same scores for training sets inside ``rows`` (an outer training set), reusing its Gram."""
+    def restrict(self, rows, folds=None):
+        """The same scores for training sets inside ``rows`` (an outer training set), reusing its Gram.
+
+        Parameters
+        ----------
+        rows : ndarray of int
+        folds : list of ndarray of int, optional
+            The inner test folds, when they partition ``rows``: training sets that are unions of folds then
+            take their SVD fallback from one QR per fold (:class:`msdash.models.foldqr.FoldQR`).
+        """
         if self.route != "covariance":
             return self
-        return PCScores(self.X, standardize=self.standardize, budget=self.budget, _parent=self,
-                        _rows=np.sort(np.asarray(rows, dtype=np.intp)))
+        rows = np.sort(np.asarray(rows, dtype=np.intp))
+        if folds is not None and not foldqr.is_partition(folds, rows):
+            folds = None
+        return PCScores(self.X, standardize=self.standardize, budget=self.budget, _parent=self, _rows=rows,
+                        _folds=folds)
 
     def __call__(self, train, test, k):
         """Scores of ``X[train]`` and ``X[test]`` on the first ``k`` components fitted on ``X[train]``.
@@ -212,10 +232,31 @@ class PCScores:
         del cov
         if _needs_svd(values, total, k):
             self.fallbacks += 1
-            r = blocked.tall_r(self.X, rows, mean, scale, self._row_block)
+            r = self._fold_r(rows, scale if self.standardize else None)
+            if r is None:
+                r = blocked.tall_r(self.X, rows, mean, scale, self._row_block)
             _, s, vt = np.linalg.svd(r, full_matrices=False)
             return mean, (scale if self.standardize else None), vt[:k], s[:k] ** 2, total
         return mean, (scale if self.standardize else None), vectors[:, :k].T.copy(), values[:k], total
+
+    def _fold_r(self, rows, scale):
+        """R factor of the centred (scaled) ``X[rows]`` from the inner folds' factors, or None when ``rows``
+        is no union of the folds (or there are none, or their factors would not fit the budget)."""
+        if self._folds is None:
+            return None
+        if self._fold_qr is None:
+            budget = self.budget
+            if budget is None:
+                from msdash.config import memory_budget
+
+                budget = memory_budget()
+            if not foldqr.fits(len(self._folds), self.X.shape[1], budget):
+                self._folds = None
+                return None
+            self._fold_qr = foldqr.FoldQR(self.X, self._folds, self._shift_vector(), self._row_block)
+        r = self._fold_qr.r_factor(rows, scale)
+        self.fold_factors += r is not None
+        return r
 
     def _mean_scale(self, rows):
         """Exact mean, scale and constant columns of the rows when standardising (else the table's column

@@ -74,7 +74,9 @@ def _search(scores, y, train, test, inner_splits, candidates, head, scoring):
     k_max = max(candidates)
     fit_predict = _ols_fit_predict(head) or _head_fit_predict(head)
     table = np.empty((len(candidates), len(inner_splits)))
-    scores = scores.restrict(train)  # the outer training set's Gram, shared by its inner sets and the refit
+    # the outer training set's Gram, shared by its inner sets and the refit; its inner test folds, whose QR
+    # factors give those sets' SVD fallbacks when needed
+    scores = scores.restrict(train, folds=[train[inner_test] for _, inner_test in inner_splits])
     for s, (inner_train, inner_test) in enumerate(inner_splits):
         fit_rows, score_rows = train[inner_train], train[inner_test]
         train_scores, test_scores = scores(fit_rows, score_rows, k_max)
