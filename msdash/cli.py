@@ -3,9 +3,10 @@
 ``app`` serves the dashboard (:func:`msdash.launcher.run_app`), opened on the demo, until Ctrl-C; ``--port``,
 ``--address`` and ``--workspace`` say where, and flags after ``--`` go to ``streamlit run``.
 
-``generate`` makes a data set with :func:`msdash.synthetic.generate.generate_dataset`, saves it in the
-workspace (printing its id, so the dashboard lists it) and, with ``--out FILE.zip``, exports the images and
-``properties.csv``.
+``generate`` makes a data set with :func:`msdash.synthetic.generate.generate_dataset` (``two-phase``, ``disks``,
+``lamellae``, ``ising`` or ``cahn-hilliard``; ``--param KEY=VALUE`` converted by the generator's typed parameters in
+:data:`msdash.synthetic.generate.GENERATORS`), saves it in the workspace (printing its id, so the dashboard lists it)
+and, with ``--out FILE.zip``, exports the images and ``properties.csv``.
 
 ``extract`` lists a folder or zip (:func:`msdash.data.sources.list_images`: names only), computes one extractor
 through the shared feature store and writes a CSV or Parquet table (rows = images, columns = feature labels). With
@@ -93,9 +94,10 @@ def build_parser():
     cv.add_argument("--out", "-o", required=True, help="result file, .json")
     cv.set_defaults(run=_cv)
     gen = commands.add_parser("generate", help="generate a data set with physics and save it in the workspace",
-                              description="Generate a data set (two-phase + FFT stiffness, Ising, Cahn–Hilliard), "
-                                          "save it in the workspace (printing its id) and optionally export it.")
-    gen.add_argument("kind", help="two-phase, ising or cahn-hilliard")
+                              description="Generate a data set (two-phase, disks or lamellae + FFT stiffness, Ising, "
+                                          "Cahn–Hilliard), save it in the workspace (printing its id) and "
+                                          "optionally export it.")
+    gen.add_argument("kind", help="two-phase, disks, lamellae, ising or cahn-hilliard")
     gen.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                      help="generator parameter, repeatable (e.g. --param n=100)")
     gen.add_argument("--out", "-o", help="also write a .zip of the images (PNG/NPY) and properties.csv")
@@ -142,15 +144,8 @@ def _generate(args):
 
     if args.kind not in GENERATORS:
         raise InputError(f"unknown generator {args.kind!r}; choose one of {', '.join(GENERATORS)}")
-    defaults = GENERATORS[args.kind][1]
-    params = {}
-    for key, value in _parse_params(args.param).items():
-        if key not in defaults:
-            raise InputError(f"unknown parameter {key!r} for {args.kind}; valid: {', '.join(defaults)}")
-        try:
-            params[key] = type(defaults[key])(float(value)) if isinstance(defaults[key], int) else float(value)
-        except ValueError:
-            raise InputError(f"--param {key} must be a number, got {value!r}") from None
+    # the generator's Params convert the text (and name the valid keys), as the Data page's widgets use them
+    params = GENERATORS[args.kind].resolve(_parse_params(args.param), kind=args.kind)
     if args.out and not args.out.lower().endswith(".zip"):
         raise InputError(f"--out must end in .zip, got {args.out!r}")
 

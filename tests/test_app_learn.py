@@ -77,7 +77,7 @@ def test_cnn_cross_validates_on_the_models_pages_folds(learn_page):
     at.number_input(key="cnn_outer").set_value(2)
     at.number_input(key="cnn_epochs").set_value(1)
     at.number_input(key="cnn_patience").set_value(1)
-    at.number_input(key="cnn_batch").set_value(4)
+    at.number_input(key="cnn_batch_size").set_value(4)
     at.selectbox(key="cnn_device").set_value("cpu")
     _submit(at, "Cross-validate in the background")
     _wait(at, "cnn_cv:")

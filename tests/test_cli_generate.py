@@ -24,3 +24,10 @@ def test_unknown_parameter_exits_2(workspace):
     done = subprocess.run([sys.executable, "-m", "msdash", "generate", "ising", "-p", "temperature=3"],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "valid: n, size, seed" in done.stderr
+
+
+def test_a_value_the_generator_refuses_exits_2_naming_the_parameter(workspace):
+    done = subprocess.run([sys.executable, "-m", "msdash", "generate", "ising", "-p", "n=lots"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "`n` must be an int >= 1, got 'lots'" in done.stderr
+    assert list_datasets() == []

@@ -5,7 +5,7 @@ import pytest
 
 from msdash.errors import InputError
 from msdash.synthetic import TC
-from msdash.synthetic.generate import generate_dataset
+from msdash.synthetic.generate import GENERATORS, GeneratorSpec, generate_dataset
 
 
 class TestGenerateDataset:
@@ -28,6 +28,42 @@ class TestGenerateDataset:
             generate_dataset("voronoi")
         with pytest.raises(InputError, match="unknown parameter"):
             generate_dataset("ising", temperature=2.0)
+
+
+class TestGeneratorSpecs:
+    #: the defaults as they were written before the generators became specs (behaviour unchanged)
+    OLD_DEFAULTS = {
+        "two-phase": {"n": 50, "size": 64, "dims": 2, "vf_min": 0.2, "vf_max": 0.8, "length_min": 2.0,
+                      "length_max": 8.0, "contrast": 50.0, "seed": 0},
+        "disks": {"n": 50, "size": 64, "dims": 2, "vf_min": 0.1, "vf_max": 0.5, "radius_min": 2.0,
+                  "radius_max": 6.0, "contrast": 50.0, "seed": 0},
+        "lamellae": {"n": 20, "size": 64, "dims": 2, "vf_min": 0.2, "vf_max": 0.8, "period": 8, "contrast": 50.0,
+                     "seed": 0},
+        "ising": {"n": 200, "size": 64, "seed": 0},
+        "cahn-hilliard": {"runs": 4, "size": 64, "steps": 2000, "snapshots": 20, "ramp_snapshots": 5, "seed": 0},
+    }
+
+    def test_every_generator_is_a_spec_with_the_old_defaults_and_types(self):
+        assert list(GENERATORS) == list(self.OLD_DEFAULTS)
+        for kind, spec in GENERATORS.items():
+            assert isinstance(spec, GeneratorSpec) and spec.title
+            defaults = spec.defaults()
+            assert defaults == self.OLD_DEFAULTS[kind]
+            assert [type(v) for v in defaults.values()] == [type(v) for v in self.OLD_DEFAULTS[kind].values()]
+            assert all(p.help for p in spec.params)
+
+    def test_text_values_are_converted_by_the_params(self):
+        settings = GENERATORS["two-phase"].resolve({"n": "5", "contrast": "2.5", "dims": 3.0})
+        assert settings["n"] == 5 and type(settings["n"]) is int and settings["dims"] == 3
+        assert settings["contrast"] == 2.5 and settings["seed"] == 0
+
+    @pytest.mark.parametrize("kind, params, name", [("ising", {"n": 0}, "n"), ("two-phase", {"dims": 4}, "dims"),
+                                                     ("two-phase", {"vf_max": 1.5}, "vf_max"),
+                                                     ("cahn-hilliard", {"steps": "many"}, "steps")])
+    def test_out_of_bounds_or_wrong_type_is_refused_by_name(self, kind, params, name):
+        with pytest.raises(InputError, match=f"`{name}`") as caught:
+            generate_dataset(kind, **params)
+        assert caught.value.name == name
 
 
 class TestTwoPhaseWithStiffness:

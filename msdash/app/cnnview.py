@@ -5,21 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from msdash.learned import jobs
-from msdash.app import learnview, widgets
+from msdash.app import forms, learnview, widgets
 from msdash.display import escape_markdown
-
-#: name → (arch, inputs, optimizer, loss): study D's set-ups.
-PRESETS = {
-    "ResNet-18 from scratch (image; Adam, L1)": ("resnet18", "image", "adam", "l1"),
-    "ResNet-34 from scratch (image; Adam, L1)": ("resnet34", "image", "adam", "l1"),
-    "MuCha-CNN: ResNet-34 on image + FFT + wavelet (SGD, L1)": ("resnet34", "mucha", "sgd", "l1"),
-}
 
 
 def cnn_section(dataset, dataset_id):
     """Settings, background training with progress, and the finished runs of this data set."""
     from msdash.learned import runs
-    from msdash.learned.cnn import runs as cnn_runs
+    from msdash.learned.cnn import presets, runs as cnn_runs
 
     st.caption("CNN regressors trained from scratch on the micrographs, evaluated on the same outer folds as the "
                "Models page (seed 42), so their errors appear there next to the feature models. For CNN-PCA-SVR, "
@@ -36,15 +29,12 @@ def cnn_section(dataset, dataset_id):
     with st.form("cnn_train"):
         c1, c2, c3 = st.columns([1, 2, 1])
         target = c1.selectbox("Property to predict", targets, key="cnn_target")
-        preset = c2.selectbox("Network", list(PRESETS), key="cnn_preset")
-        loss = c3.selectbox("loss", ["l1", "mse"], key="cnn_loss")
-        c4, c5, c6, c7, c8 = st.columns(5)
-        outer = c4.number_input("outer folds", 2, 20, 5, key="cnn_outer",
-                                help="Use the same number on the Models page to compare on identical folds.")
-        epochs = c5.number_input("epochs (max)", 1, 1000, 30, key="cnn_epochs")
-        patience = c6.number_input("early-stop patience", 1, 200, 10, key="cnn_patience")
-        batch = c7.number_input("batch size", 2, 1024, 32, key="cnn_batch")
-        device = c8.selectbox("device", ["auto", "cpu", "cuda"], key="cnn_device")
+        preset = c2.selectbox("Network", list(presets.PRESETS), key="cnn_preset")
+        settings, (loss, *rest) = {}, presets.PARAMS
+        settings["loss"] = forms.param_input(loss, "cnn_loss", where=c3)
+        for column, param in zip(st.columns(len(rest)), rest):
+            settings[param.name] = forms.param_input(param, f"cnn_{param.name}", where=column,
+                                                     label=presets.LABELS.get(param.name))
         group_options = ["(none)"] + [c for c in dataset.properties.columns if c not in targets]
         group_column = st.selectbox("Group column (grouped, honest folds)", group_options, key="cnn_groups",
                                     index=group_options.index(dataset.group_column)
@@ -56,16 +46,14 @@ def cnn_section(dataset, dataset_id):
             keep = np.flatnonzero(np.isfinite(y_all))
             groups = None if group_column == "(none)" else dataset.properties.loc[names, group_column].astype(
                 str).to_numpy()[keep]
-            arch, inputs, optimizer, _ = PRESETS[preset]
+            options = presets.run_options(preset, settings)
             run_dir = runs.new_run(cnn_runs.KIND, {"preset": preset})
             runs.write_meta(run_dir, runs.read_meta(run_dir) | {
                 "dataset_id": dataset_id, "dataset_name": dataset.name, "target": target})
             job_id = f"{cnn_runs.KIND}:{run_dir.name}"
             jobs.start(job_id, f"{preset} → {target}", cnn_runs.run_cnn_cv, [images[i] for i in keep],
-                       y_all[keep], [names[i] for i in keep], run_dir=run_dir, outer=int(outer), groups=groups,
-                       group_column=None if group_column == "(none)" else group_column, arch=arch, inputs=inputs,
-                       optimizer=optimizer, loss=loss, epochs=int(epochs), patience=int(patience),
-                       batch_size=int(batch), device=None if device == "auto" else device)
+                       y_all[keep], [names[i] for i in keep], run_dir=run_dir, groups=groups,
+                       group_column=None if group_column == "(none)" else group_column, **options)
             st.session_state["cnn_job"] = job_id
     job_id = st.session_state.get("cnn_job")
     if job_id and jobs.get(job_id) is not None:

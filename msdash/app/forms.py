@@ -47,14 +47,41 @@ def extractor_params(spec, *, key_prefix="param"):
     return values
 
 
-def generator_params(defaults, *, key_prefix):
-    """One number input per generator parameter (ints stay ints), side by side; returns the values."""
-    values = {}
+def param_input(param, key, *, label=None, where=st):
+    """One widget for one :class:`~msdash.features.registry.Param` of a generator or a trainer; returns its value.
+
+    Numbers get bounded number inputs (ints step by 1 and stay ints), choices a select box, booleans a checkbox,
+    text a text input (empty → None). ``where`` is the container or column to draw in.
+    """
+    label = label or param.name.replace("_", " ")
+    help_text = param.help or None
+    if param.type == "choice":
+        choices = list(param.choices)
+        return where.selectbox(label, choices, index=choices.index(param.default), key=key, help=help_text)
+    if param.type == "bool":
+        return where.checkbox(label, value=bool(param.default), key=key, help=help_text)
+    if param.type in ("int", "float"):
+        # Streamlit refuses bounds of another numeric type than the value
+        cast = int if param.type == "int" else float
+        low, high = (None if v is None else cast(v) for v in (param.min, param.max))
+        step = {"step": 1} if param.type == "int" else {}
+        return cast(where.number_input(label, value=cast(param.default), min_value=low, max_value=high, key=key,
+                                       help=help_text, **step))
+    text = where.text_input(label, value="" if param.default is None else str(param.default), key=key,
+                            help=help_text)
+    return text.strip() or None
+
+
+def generator_params(params, *, key_prefix):
+    """One input per generator parameter, side by side; returns the values.
+
+    Parameters
+    ----------
+    params : GeneratorSpec or sequence of Param
+        A :data:`msdash.synthetic.generate.GENERATORS` entry or its ``params``.
+    key_prefix : str
+        Widget keys are ``f"{key_prefix}_{param.name}"``.
+    """
+    params = getattr(params, "params", params)
     with st.container(horizontal=True):
-        for name, default in defaults.items():
-            key = f"{key_prefix}_{name}"
-            if isinstance(default, int):
-                values[name] = int(st.number_input(name.replace("_", " "), value=default, step=1, key=key))
-            else:
-                values[name] = float(st.number_input(name.replace("_", " "), value=float(default), key=key))
-    return values
+        return {param.name: param_input(param, f"{key_prefix}_{param.name}") for param in params}

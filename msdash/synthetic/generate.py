@@ -19,25 +19,98 @@ References
 Studies A and D of ``docs/references.md``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from msdash.errors import InputError
+from msdash.features.registry import Param
 
-#: Generator name → (title, parameter defaults). Pages build their widgets from these.
+__all__ = ["GeneratorSpec", "GENERATORS", "generate_dataset", "cahn_hilliard_history"]
+
+
+class GeneratorSpec(NamedTuple):
+    """One generator of :data:`GENERATORS`: its title and typed parameters (:class:`~msdash.features.registry.Param`).
+
+    The same shape as the extractor registry's entries: the Data page builds its widgets from ``params`` and the
+    command line (``msdash generate --param KEY=VALUE``) converts its text through them, so both accept exactly
+    what :func:`generate_dataset` accepts.
+
+    Attributes
+    ----------
+    title : str
+        Human label for menus.
+    params : tuple of Param
+        Every parameter with its default, type and bounds.
+    """
+
+    title: str
+    params: tuple
+
+    def defaults(self):
+        """Parameter name → default value."""
+        return {param.name: param.default for param in self.params}
+
+    def resolve(self, values, *, kind="this generator"):
+        """The defaults updated with ``values``, each converted by its :class:`Param` (text too).
+
+        Raises
+        ------
+        InputError
+            An unknown parameter (the message lists the valid ones) or a value out of type or bounds.
+
+        Examples
+        --------
+        >>> GENERATORS["ising"].resolve({"n": "5"})
+        {'n': 5, 'size': 64, 'seed': 0}
+        """
+        known = {param.name: param for param in self.params}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise InputError(f"unknown parameter(s) {', '.join(unknown)} for {kind}; valid: {', '.join(known)}",
+                             name=unknown[0])
+        return {**self.defaults(), **{name: known[name].coerce(value) for name, value in values.items()}}
+
+
+def _common(n, fractions):
+    """n, size, dims, volume-fraction range: the parameters of the three two-phase generators."""
+    return (Param("n", n, "int", min=1, help="Number of microstructures."),
+            Param("size", 64, "int", min=8, help="Side of each image or volume in pixels."),
+            Param("dims", 2, "int", min=2, max=3, help="2 for images, 3 for volumes."),
+            Param("vf_min", fractions[0], "float", min=0.0, max=1.0, help="Smallest target volume fraction."),
+            Param("vf_max", fractions[1], "float", min=0.0, max=1.0, help="Largest target volume fraction."))
+
+
+_CONTRAST = Param("contrast", 50.0, "float", min=1e-6,
+                  help="Young's modulus of phase 1 over phase 0 in the FFT homogenisation (study A: 50).")
+_SEED = Param("seed", 0, "int", min=0, help="Seed: the same settings and seed give the same data set.")
+
+#: Generator name → :class:`GeneratorSpec`. Pages and the command line build their inputs from these.
 GENERATORS = {
-    "two-phase": ("Two-phase microstructures with FFT-homogenised stiffness",
-                  {"n": 50, "size": 64, "dims": 2, "vf_min": 0.2, "vf_max": 0.8, "length_min": 2.0,
-                   "length_max": 8.0, "contrast": 50.0, "seed": 0}),
-    "disks": ("Random overlapping disks/spheres with FFT-homogenised stiffness",
-              {"n": 50, "size": 64, "dims": 2, "vf_min": 0.1, "vf_max": 0.5, "radius_min": 2.0, "radius_max": 6.0,
-               "contrast": 50.0, "seed": 0}),
-    "lamellae": ("Lamellae with FFT-homogenised stiffness",
-                 {"n": 20, "size": 64, "dims": 2, "vf_min": 0.2, "vf_max": 0.8, "period": 8, "contrast": 50.0,
-                  "seed": 0}),
-    "ising": ("Ising model snapshots (Metropolis)", {"n": 200, "size": 64, "seed": 0}),
-    "cahn-hilliard": ("Cahn–Hilliard phase separation runs", {"runs": 4, "size": 64, "steps": 2000,
-                                                               "snapshots": 20, "ramp_snapshots": 5, "seed": 0}),
+    "two-phase": GeneratorSpec("Two-phase microstructures with FFT-homogenised stiffness", _common(50, (0.2, 0.8)) + (
+        Param("length_min", 2.0, "float", min=0.1, help="Smallest correlation length of the random field (px)."),
+        Param("length_max", 8.0, "float", min=0.1, help="Largest correlation length of the random field (px)."),
+        _CONTRAST, _SEED)),
+    "disks": GeneratorSpec("Random overlapping disks/spheres with FFT-homogenised stiffness",
+                           _common(50, (0.1, 0.5)) + (
+        Param("radius_min", 2.0, "float", min=0.1, help="Smallest disk or sphere radius (px)."),
+        Param("radius_max", 6.0, "float", min=0.1, help="Largest disk or sphere radius (px)."),
+        _CONTRAST, _SEED)),
+    "lamellae": GeneratorSpec("Lamellae with FFT-homogenised stiffness", _common(20, (0.2, 0.8)) + (
+        Param("period", 8, "int", min=2, help="Lamella period (px)."), _CONTRAST, _SEED)),
+    "ising": GeneratorSpec("Ising model snapshots (Metropolis)", (
+        Param("n", 200, "int", min=1, help="Number of snapshots."),
+        Param("size", 64, "int", min=4, help="Side of the periodic square lattice."), _SEED)),
+    "cahn-hilliard": GeneratorSpec("Cahn–Hilliard phase separation runs", (
+        Param("runs", 4, "int", min=1, help="Independent runs (the group column)."),
+        Param("size", 64, "int", min=8, help="Side of the periodic square grid."),
+        Param("steps", 2000, "int", min=1, help="Time steps per run."),
+        Param("snapshots", 20, "int", min=1, help="Snapshots saved per run."),
+        Param("ramp_snapshots", 5, "int", min=0,
+              help="Snapshots taken during the time-step ramp, log-spaced (at most half of them); 0: equally "
+                   "spaced over the run."),
+        _SEED)),
 }
 
 
@@ -47,24 +120,24 @@ def generate_dataset(kind, *, progress=None, **params):
     Parameters
     ----------
     kind : str
-        ``"two-phase"``, ``"ising"`` or ``"cahn-hilliard"``.
+        ``"two-phase"``, ``"disks"``, ``"lamellae"``, ``"ising"`` or ``"cahn-hilliard"``.
     progress : callable, optional
         ``progress(done, total, message)``.
     **params
-        Overrides of the generator's defaults (see :data:`GENERATORS`).
+        Overrides of the generator's defaults (see :data:`GENERATORS`); numbers or their text.
 
     Returns
     -------
     Dataset
+
+    Raises
+    ------
+    InputError
+        An unknown generator or parameter, or a value out of type or bounds.
     """
     if kind not in GENERATORS:
         raise InputError(f"unknown generator {kind!r}; choose one of {', '.join(GENERATORS)}", name="kind")
-    defaults = GENERATORS[kind][1]
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise InputError(f"unknown parameter(s) {', '.join(unknown)} for {kind}; valid: {', '.join(defaults)}",
-                         name=unknown[0])
-    settings = {**defaults, **params}
+    settings = GENERATORS[kind].resolve(params, kind=kind)
     progress = progress or (lambda done, total, message="": None)
     run = {"ising": _ising, "cahn-hilliard": _cahn_hilliard}.get(kind, _two_phase)
     return run(dict(settings, structure=kind), progress)
