@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from msdash.data.kinds import image_kind
 from msdash.features.sections import orthogonal_sections
 
 
@@ -31,24 +32,32 @@ def to_uint8(image):
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def display_plane(image):
+def display_plane(image, *, kind=None):
     """Return the 2D (or RGB) picture that stands for a sample: a volume shows its middle z-section.
 
     Parameters
     ----------
     image : ndarray, shape (H, W), (H, W, 3) or (D, H, W)
+    kind : {"2d", "rgb", "3d"}, optional
+        What the sample is (:meth:`msdash.data.dataset.Dataset.kind`); default
+        :func:`~msdash.data.images.image_kind` of its shape.
 
     Returns
     -------
     ndarray, shape (H, W) or (H, W, 3)
+
+    Examples
+    --------
+    >>> display_plane(np.zeros((4, 4, 3))).shape, display_plane(np.zeros((4, 4, 3)), kind="rgb").shape
+    ((4, 3), (4, 4, 3))
     """
     image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] != 3:
+    if (image_kind(image) if kind is None else kind) == "3d":
         return orthogonal_sections(image)[0]
     return image
 
 
-def thumbnail(image, *, size=128):
+def thumbnail(image, *, size=128, kind=None):
     """Make an 8-bit thumbnail whose longer side is at most ``size`` pixels.
 
     Binary maps are shrunk by area averaging (their grey levels then show the local volume fraction),
@@ -61,6 +70,8 @@ def thumbnail(image, *, size=128):
         A sample in msdash's convention (float in [0, 1]); volumes show their middle z-section.
     size : int
         Longest side of the thumbnail, pixels.
+    kind : {"2d", "rgb", "3d"}, optional
+        What the sample is (:meth:`msdash.data.dataset.Dataset.kind`); default from its shape.
 
     Returns
     -------
@@ -73,7 +84,7 @@ def thumbnail(image, *, size=128):
     """
     from PIL import Image
 
-    plane = to_uint8(display_plane(image))
+    plane = to_uint8(display_plane(image, kind=kind))
     h, w = plane.shape[:2]
     scale = size / max(h, w)
     new = (max(1, round(w * scale)), max(1, round(h * scale)))

@@ -23,7 +23,7 @@ def micrographs(dataset):
             volumes += 1
             continue
         names.append(name)
-        images.append(to_grey(dataset.images[name]))
+        images.append(to_grey(dataset.images[name], kind=dataset.kind(name)))
     if volumes:
         st.caption(f"{volumes} volume(s) left out: training uses 2-D micrographs.")
     return names, images

@@ -40,7 +40,7 @@ def _segmented(dataset_id, workspace, name, method, _dataset):
     from msdash.features.segmentation import segment_stack
     from msdash.io import to_grey
 
-    image = to_grey(_dataset.images[name])
+    image = to_grey(_dataset.images[name], kind=_dataset.kind(name))
     labels = segment_stack([image], method=method)[0]
     return thumbnail(image, size=320), thumbnail(labels, size=320), float(np.mean(labels))
 

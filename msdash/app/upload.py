@@ -49,11 +49,16 @@ def _drop_upload():
 
 def _show_load_result(result, choices):
     kinds = {}
-    for image in result.images.raw_values():  # shapes only: no float32 copies
-        kind = "3-D volume" if image.ndim == 3 and image.shape[-1] != 3 else ("RGB" if image.ndim == 3 else "2-D")
+    for name in result.images:  # shapes only: no float32 copies
+        kind = {"2d": "2-D", "rgb": "RGB", "3d": "3-D volume"}[result.images.kind(name)]
         kinds[kind] = kinds.get(kind, 0) + 1
     if result.images:
         st.success(f"Read {len(result.images)} image(s): " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+        if result.pixel_size is not None:
+            from msdash.data.pixelsize import format_length
+
+            st.caption(f"Pixel size {format_length(result.pixel_size.um)}, from the files' "
+                       f"{escape_markdown(result.pixel_size.source)}; kept with the data set and editable once saved.")
     if result.errors:  # messages name the files: shown as plain text, never as markdown
         lines = "\n".join(f"- {escape_markdown(e.message)}" for e in result.errors[:20])
         st.error(f"{len(result.errors)} file(s) could not be used; the others loaded.\n\n{lines}")

@@ -16,9 +16,9 @@ import pandas as pd
 
 from ..errors import InputError
 from .imagestore import Images
-from .kinds import KINDS, image_kind, sample_hash
+from .kinds import KINDS, image_kind
 
-__all__ = ["Dataset", "DatasetInfo", "demo_dataset"]
+__all__ = ["Dataset", "DatasetInfo", "demo_dataset", "sample_hash"]
 
 #: The demo set's files, package data of :mod:`msdash.data` (a folder on disk in every install, wheel or tree).
 _DEMO_DIR = Path(str(importlib.resources.files("msdash.data") / "demo"))
@@ -134,7 +134,7 @@ class Dataset:
 
         Computed once per object (samples are treated as read-only), so repeated feature-store look-ups
         of a data set skip the hashing. A sample whose kind is recorded in :attr:`kinds` gets
-        :func:`~msdash.data.kinds.sample_hash` with its kind (its features differ from those of the same
+        :func:`sample_hash` with its kind (its features differ from those of the same
         bytes read by their shape).
 
         Returns
@@ -280,6 +280,36 @@ def demo_dataset():
     images = dict(zip(table["name"], stack))
     return Dataset(DEMO_NAME, images, table.set_index("name"), group_column="family", source="demo",
                    notes=notes)
+
+
+def sample_hash(image, kind=None):
+    """Feature-store key of one sample: its content hash, with its kind when the shape alone would mislead.
+
+    Parameters
+    ----------
+    image : ndarray
+        The sample as float32 (what the extractors see).
+    kind : {"2d", "rgb", "3d"}, optional
+        What the sample is; None or the kind its shape says give :func:`msdash.features.store.image_hash`
+        unchanged, so the features of every ordinary sample keep their keys.
+
+    Returns
+    -------
+    str
+        64 hex characters.
+
+    Examples
+    --------
+    >>> a = np.zeros((4, 4, 3), np.float32)
+    >>> sample_hash(a) == sample_hash(a, "3d"), sample_hash(a) == sample_hash(a, "rgb")
+    (True, False)
+    """
+    from ..features.storekeys import image_hash
+
+    content = image_hash(image)
+    if kind is None or kind == image_kind(image):
+        return content
+    return hashlib.sha256(f"{content}:{kind}".encode()).hexdigest()
 
 
 def _count_kinds(images):

@@ -56,7 +56,8 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
     Parameters
     ----------
     images : dict of str to ndarray
-        Sample name → image, as in :attr:`msdash.io.LoadResult.images`.
+        Sample name → image, as in :attr:`msdash.io.LoadResult.images` (whose ``kinds``, the samples whose
+        kind the file decided, the data set keeps).
     report : MatchReport, optional
         The result of :func:`msdash.io.match_properties` for these names; ``None`` gives a data set
         without properties.
@@ -99,7 +100,8 @@ def build_dataset(images, report=None, *, name, source="upload", drop_unmatched=
 
         notes.append(f"pixel size {format_length(pixel_size.um)} from the {pixel_size.source}")
     return Dataset(name=name, images=kept, properties=properties, group_column=group, source=source, notes=notes,
-                   pixel_size_um=None if pixel_size is None else pixel_size.um)
+                   pixel_size_um=None if pixel_size is None else pixel_size.um,
+                   kinds=getattr(images, "kinds", None) or {})  # what the files said their samples are
 
 
 def with_properties(dataset, report, *, note=None):

@@ -8,7 +8,7 @@ import numpy as np
 
 from msdash.errors import InputError
 
-__all__ = ["KINDS", "LUMA_WEIGHTS", "RGB_MIN_SIDE", "image_kind", "sample_hash", "to_grey"]
+__all__ = ["KINDS", "LUMA_WEIGHTS", "RGB_MIN_SIDE", "image_kind", "to_grey"]
 
 #: ITU-R BT.601 luma weights for R, G, B (what :func:`to_grey` uses, the one RGB → grey rule of msdash).
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -106,35 +106,3 @@ def to_grey(image, *, kind=None):
 def _luma(rgb):
     """BT.601 luma of the last (R, G, B) axis, float32."""
     return rgb.astype(np.float32, copy=False) @ np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-
-
-def sample_hash(image, kind=None):
-    """Feature-store key of one sample: its content hash, with its kind when the shape alone would mislead.
-
-    Parameters
-    ----------
-    image : ndarray
-        The sample as float32 (what the extractors see).
-    kind : {"2d", "rgb", "3d"}, optional
-        What the sample is; None or the kind its shape says give :func:`msdash.features.store.image_hash`
-        unchanged, so the features of every ordinary sample keep their keys.
-
-    Returns
-    -------
-    str
-        64 hex characters.
-
-    Examples
-    --------
-    >>> a = np.zeros((4, 4, 3), np.float32)
-    >>> sample_hash(a) == sample_hash(a, "3d"), sample_hash(a) == sample_hash(a, "rgb")
-    (True, False)
-    """
-    import hashlib
-
-    from msdash.features.storekeys import image_hash
-
-    content = image_hash(image)
-    if kind is None or kind == image_kind(image):
-        return content
-    return hashlib.sha256(f"{content}:{kind}".encode()).hexdigest()

@@ -71,6 +71,10 @@ class LoadedImages(Images):
         super().__delitem__(name)
         self.kinds.pop(name, None)
 
+    def kind(self, name):
+        """What sample ``name`` is: ``"2d"``, ``"rgb"`` or ``"3d"`` (the file's word, else its shape's)."""
+        return self.kinds.get(name) or image_kind(self.raw(name))
+
 
 @dataclass
 class LoadResult:

@@ -305,13 +305,16 @@ def header_shapes(slots):
         for slot in slots:
             for source in slot:
                 try:
+                    extension = os.path.splitext(source.name)[1].lower()
                     with _opened(source, archives.get(source)) as fh:
-                        shape = _header_shape(fh, os.path.splitext(source.name)[1].lower())
+                        shape = _header_shape(fh, extension)
                 except Exception:  # noqa: BLE001 — a damaged header is the decoder's to report
                     shape = None
                 if shape is not None:
                     shape = tuple(n for n in shape if n > 1)
-                    if len(shape) == 3 and shape[-1] in (3, 4):
+                    # An image file's last short axis holds colour bands (alpha is dropped); an NPY array has
+                    # no colour tag and keeps its shape (image_kind: a (D, H, 4) array is a volume).
+                    if len(shape) == 3 and shape[-1] in (3, 4) and extension != ".npy":
                         shape = (*shape[:2], 3)
                     shapes.add(shape)
     return shapes

@@ -16,7 +16,7 @@ import numpy as np
 import msdash
 from msdash.errors import InputError
 from msdash.data.imagestore import Images, to_float32
-from msdash.data.kinds import image_kind, sample_hash, to_grey
+from msdash.data.kinds import image_kind, to_grey
 from msdash.features.registry import get_spec, resolve_params
 from msdash.features.store import FeatureStore, default_store
 from msdash.features.storekeys import feature_key
@@ -240,8 +240,10 @@ def _check_array(array, *, convert=True):
 
 
 def _hash_all(samples, kinds):
-    """Feature-store keys (:func:`~msdash.data.kinds.sample_hash`; None for bad samples), on a few threads:
+    """Feature-store keys (:func:`~msdash.data.dataset.sample_hash`; None for bad samples), on a few threads:
     hashlib releases the GIL on large buffers. ``kinds``: the recorded kind of each sample, or None."""
+    from msdash.data.dataset import sample_hash  # pandas only when hashing
+
     def hashes(pairs):
         return [None if s is None else sample_hash(s, k) for s, k in pairs]
 

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from msdash.data.kinds import image_kind
 from msdash.errors import InputError
 
 __all__ = ["Param", "ExtractorSpec", "EXTRACTORS", "register", "get_spec", "resolve_params", "fit_to_sizes"]
@@ -351,7 +352,7 @@ def fit_to_sizes(name, params, shapes):
 
 def _parts(spec, shape):
     """The 2-D shapes :func:`msdash.features.extract` computes a sample of ``shape`` on."""
-    if len(shape) == 3 and shape[-1] == 3:  # RGB, read as grey
+    if len(shape) == 3 and image_kind(shape) == "rgb":  # RGB by its shape, read as grey
         return [shape[:2]]
     if len(shape) == 3 and 3 not in spec.dims:
         d, h, w = shape

@@ -237,7 +237,7 @@ def adaptive_nlm_threshold(image, *, h=None, window=None):
     threshold has no offset, so the result does not depend on the grey range of the image and a nearly
     uniform image is split at its local mean (about half 1) rather than labelled almost all 1.
 
-    1. Grey image (RGB is converted with :func:`skimage.color.rgb2gray`).
+    1. Grey image (RGB is converted by :func:`msdash.data.kinds.to_grey`, BT.601 luma).
     2. Noise level ``sigma``: the robust wavelet estimate ``median(|HH|) / 0.6745`` of Donoho & Johnstone on the
        finest diagonal Haar coefficients ``HH = (u[2i, 2j] - u[2i, 2j+1] - u[2i+1, 2j] + u[2i+1, 2j+1]) / 2``
        (what :func:`skimage.restoration.estimate_sigma` does with Daubechies wavelets; that needs PyWavelets,
@@ -370,12 +370,14 @@ def segment_stack(images, *, method="otsu"):
 
 
 def _grey_image(image):
-    """One grey image (n_y, n_x) as float64; RGB(A) is converted with skimage's luminance weights."""
+    """One grey image (n_y, n_x) as float64; RGB(A) becomes grey by msdash's one rule (BT.601, :func:`to_grey`),
+    8/16-bit values first scaled to [0, 1]."""
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] in (3, 4) and np.issubdtype(array.dtype, np.number):
-        from skimage.color import rgb2gray
+        from msdash.data.imagestore import to_float32
+        from msdash.data.kinds import to_grey
 
-        array = rgb2gray(array[..., :3])
+        array = to_grey(to_float32(array[..., :3]), kind="rgb").astype(np.float64)
     stack, _ = check_stack(array, ndim=2, name="image")
     if len(stack) != 1:
         raise InputError(f"`image` must be one 2-D grey image (H, W) or RGB (H, W, 3), got shape {np.shape(image)}",

@@ -8,6 +8,7 @@ Only numpy and the registry are imported, so pages can call it freely.
 import math
 from collections.abc import Mapping
 
+from msdash.data.kinds import image_kind
 from msdash.errors import InputError
 
 __all__ = ["FEATURE_WARNING", "ALWAYS_FITS", "feature_count", "check_feature_count", "images_per_block"]
@@ -160,7 +161,7 @@ def _sample_count(spec, params, counter, shape):
     """Features of one sample: its 2-D parts as :func:`msdash.features.extract` prepares them."""
     if shape is None:
         return counter(params, None)
-    if len(shape) == 3 and shape[-1] == 3:  # RGB, as extract reads it
+    if len(shape) == 3 and image_kind(shape) == "rgb":  # RGB by its shape, as extract reads it
         shape = shape[:2]
     if len(shape) == 3 and 3 not in spec.dims:
         d, h, w = shape

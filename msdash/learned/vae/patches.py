@@ -13,10 +13,10 @@ __all__ = ["patch_stack"]
 def _grey_unit(image, what):
     """One image as float32 grey (H, W) in [0, 1] (uint8 is divided by 255, RGB converted to luminance)."""
     array = np.asarray(image)
-    if array.ndim == 3 and array.shape[-1] == 3:
-        from msdash.data.loader import to_grey
+    if array.ndim == 3 and array.shape[-1] == 3:  # only 2-D images come here: 3 channels are colour
+        from msdash.data.kinds import to_grey
 
-        array = to_grey(array / 255.0 if array.dtype == np.uint8 else array)
+        array = to_grey(array / 255.0 if array.dtype == np.uint8 else array, kind="rgb")
     elif array.dtype == np.uint8:
         array = array / 255.0
     if array.ndim != 2:
