@@ -366,3 +366,22 @@ class TestUploadPage:
         # Both are 4×4×3 arrays: the NPY is a volume, the PNG says it is colour.
         assert [s.value for s in at.success if "Read 2 image" in s.value] == [
             "Read 2 image(s): 1 3-D volume, 1 RGB"]
+
+
+class TestStreamed:
+    def test_block_extraction_reads_kinds_as_one_load_does(self, tmp_path, mean_max):
+        from msdash.data.sources import list_images
+        from msdash.streamed import extract_streamed
+
+        rgb = np.random.default_rng(3).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        (tmp_path / "c.png").write_bytes(_png(rgb))
+        (tmp_path / "v.npy").write_bytes(_npy(TestVolumeNpy.VOLUME))
+        table, unreadable = extract_streamed(list_images([tmp_path]).slots, "kind_mean_max", budget=1 << 20,
+                                             store=False)
+        assert unreadable == [] and table.names == ["c", "v"]
+        grey = _bt601(rgb / 255.0)
+        np.testing.assert_allclose(table.values[0], [grey.mean(), grey.max()], rtol=1e-5)
+        v = TestVolumeNpy.VOLUME.astype(np.float64)
+        expected = np.mean([[s.mean(), s.max()] for s in (v[2], v[:, 2], v[:, :, 1])], axis=0)
+        np.testing.assert_allclose(table.values[1], expected, rtol=1e-6)
+        assert table.provenance["input_kinds"] == {"rgb": 1, "3d": 1}

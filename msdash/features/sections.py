@@ -8,6 +8,8 @@ References
 
 import numpy as np
 
+from msdash.errors import InputError
+
 
 def orthogonal_sections(volume, *, index=None):
     """Cut a volume into three orthogonal 2D sections through one voxel.
@@ -26,6 +28,12 @@ def orthogonal_sections(volume, *, index=None):
         ``[volume[z], volume[:, y], volume[:, :, x]]`` with shapes (H, W), (D, W) and (D, H):
         the sections normal to the z (depth), y (rows) and x (columns) axes.
 
+    Raises
+    ------
+    InputError
+        ``volume`` is not 3-D, or ``index`` is not three integers inside it. Whether a 3-D sample is a volume
+        (and not an RGB image) is :meth:`msdash.data.dataset.Dataset.kind`'s to say.
+
     Examples
     --------
     >>> v = np.arange(24).reshape(2, 3, 4)
@@ -36,13 +44,13 @@ def orthogonal_sections(volume, *, index=None):
     """
     volume = np.asarray(volume)
     if volume.ndim != 3:
-        raise ValueError(f"`volume` must be a 3-D array (D, H, W), got shape {volume.shape}")
+        raise InputError(f"`volume` must be a 3-D array (D, H, W), got shape {volume.shape}", name="volume")
     if index is None:
         index = tuple(n // 2 for n in volume.shape)
     if len(index) != 3:
-        raise ValueError(f"`index` must hold three integers (z, y, x), got {index!r}")
+        raise InputError(f"`index` must hold three integers (z, y, x), got {index!r}", name="index")
     for i, n, axis in zip(index, volume.shape, "zyx"):
         if not -n <= i < n:
-            raise ValueError(f"`index` {axis}={i} is outside the volume (size {n} along {axis})")
+            raise InputError(f"`index` {axis}={i} is outside the volume (size {n} along {axis})", name="index")
     z, y, x = index
     return [volume[z], volume[:, y], volume[:, :, x]]

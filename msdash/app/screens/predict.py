@@ -82,7 +82,7 @@ if source == "Upload micrographs":
         tiled = {}
         for name, image in images.items():
             with widgets.user_errors(f"Tiling {name}"):
-                patches, corners = tile(image if image.ndim == 2 or image.shape[-1] == 3 else image[0],
+                patches, corners = tile(image if images.kind(name) != "3d" else image[0],  # a volume: its first slice
                                         size=int(size), stride=int(stride))
                 tiled.update({f"{name}@{y},{x}": p for p, (y, x) in zip(patches, corners)})
         images = tiled
