@@ -66,3 +66,22 @@ def test_many_step_events_are_thinned_but_epochs_kept(monkeypatch):
     assert job.wait(5)
     assert len(job.events) <= 51
     assert [e["epoch"] for e in job.epochs] == [1, 2, 3]
+
+
+def test_start_run_makes_the_run_folder_then_runs_the_job_on_it(workspace):
+    from msdash.learned import runs
+
+    def train(values, *, run_dir, scale, callback):
+        callback({"epoch": 1, "epochs": 1})
+        return {"run_dir": run_dir, "meta": runs.read_meta(run_dir), "total": scale * sum(values)}
+
+    job, run_dir = jobs.start_run("toy", "Toy {run_id}", train, [1, 2, 3], config={"lr": 0.1},
+                                  meta={"dataset_id": "abc", "names": ["a", "b"]}, scale=2)
+    assert job.wait(5) and job.status == "done", job.error
+    assert job.job_id == f"toy:{run_dir.name}" and job.title == f"Toy {run_dir.name}"
+    assert jobs.get(job.job_id) is job
+    assert job.result["run_dir"] == run_dir and job.result["total"] == 12
+    meta = job.result["meta"]  # what the function saw: the meta was complete before it started
+    assert meta["config"] == {"lr": 0.1} and meta["dataset_id"] == "abc" and meta["names"] == ["a", "b"]
+    assert [m["run_id"] for m in runs.list_runs("toy")] == [run_dir.name]
+    assert run_dir.parent == runs.runs_root("toy") and str(workspace) in str(run_dir)

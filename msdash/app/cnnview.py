@@ -11,7 +11,6 @@ from msdash.display import escape_markdown
 
 def cnn_section(dataset, dataset_id):
     """Settings, background training with progress, and the finished runs of this data set."""
-    from msdash.learned import runs
     from msdash.learned.cnn import presets, runs as cnn_runs
 
     st.caption("CNN regressors trained from scratch on the micrographs, evaluated on the same outer folds as the "
@@ -47,14 +46,13 @@ def cnn_section(dataset, dataset_id):
             groups = None if group_column == "(none)" else dataset.properties.loc[names, group_column].astype(
                 str).to_numpy()[keep]
             options = presets.run_options(preset, settings)
-            run_dir = runs.new_run(cnn_runs.KIND, {"preset": preset})
-            runs.write_meta(run_dir, runs.read_meta(run_dir) | {
-                "dataset_id": dataset_id, "dataset_name": dataset.name, "target": target})
-            job_id = f"{cnn_runs.KIND}:{run_dir.name}"
-            jobs.start(job_id, f"{preset} → {target}", cnn_runs.run_cnn_cv, [images[i] for i in keep],
-                       y_all[keep], [names[i] for i in keep], run_dir=run_dir, groups=groups,
-                       group_column=None if group_column == "(none)" else group_column, **options)
-            st.session_state["cnn_job"] = job_id
+            job, _ = jobs.start_run(cnn_runs.KIND, f"{preset} → {target}", cnn_runs.run_cnn_cv,
+                                    [images[i] for i in keep], y_all[keep], [names[i] for i in keep],
+                                    config={"preset": preset}, meta={"dataset_id": dataset_id,
+                                                                     "dataset_name": dataset.name, "target": target},
+                                    groups=groups, group_column=None if group_column == "(none)" else group_column,
+                                    **options)
+            st.session_state["cnn_job"] = job.job_id
     job_id = st.session_state.get("cnn_job")
     if job_id and jobs.get(job_id) is not None:
         learnview.job_panel(job_id)

@@ -26,7 +26,7 @@ import traceback
 
 from msdash.errors import InputError
 
-__all__ = ["Job", "start", "get", "cancel", "MAX_EVENTS"]
+__all__ = ["Job", "start", "start_run", "get", "cancel", "MAX_EVENTS"]
 
 #: Events kept per job (older step events are thinned out; epoch events are always kept).
 MAX_EVENTS = 2000
@@ -117,6 +117,40 @@ def start(job_id, title, function, *args, **kwargs):
     threading.Thread(target=job._run, args=(function, args, kwargs), name=f"msdash-job-{job_id}",
                      daemon=True).start()
     return job
+
+
+def start_run(kind, title, function, *args, config=None, meta=None, **kwargs):
+    """Start a new training run as a background job: a run folder, its meta, then ``function`` on it.
+
+    Makes the folder with :func:`msdash.learned.runs.new_run` (``config`` stored as its config), adds ``meta``
+    (the data set's id and name, the sample names or the target… what the pages later match runs by) to its
+    ``meta.json``, and starts ``function(*args, run_dir=<the folder>, callback=..., **kwargs)`` as the job
+    ``"<kind>:<run id>"``.
+
+    Parameters
+    ----------
+    kind : str
+        Run kind (``"texture_vae"``, ``"cnn_cv"``, …).
+    title : str
+        The job's title; ``"{run_id}"`` in it is replaced by the run's id.
+    function : callable
+        Follows the training contract (:mod:`msdash.learned.runs`) and takes ``run_dir=``.
+    config, meta : dict, optional
+        JSON-serialisable.
+
+    Returns
+    -------
+    job : Job
+    run_dir : pathlib.Path
+    """
+    from msdash.learned import runs
+
+    run_dir = runs.new_run(kind, dict(config or {}))
+    if meta:
+        runs.write_meta(run_dir, runs.read_meta(run_dir) | dict(meta))
+    job = start(f"{kind}:{run_dir.name}", title.replace("{run_id}", run_dir.name), function, *args,
+                run_dir=run_dir, **kwargs)
+    return job, run_dir
 
 
 def get(job_id):

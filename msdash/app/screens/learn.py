@@ -48,14 +48,12 @@ with vae_tab:
         if submitted:
             with widgets.user_errors("Starting the training"):
                 beta = None if beta_text.strip().lower() in ("", "auto") else float(beta_text)
-                run_dir = runs.new_run(tv.KIND, {})
-                runs.write_meta(run_dir, runs.read_meta(run_dir) | {"dataset_id": dataset_id,
-                                                                    "dataset_name": dataset.name, "names": names})
-                job_id = f"{tv.KIND}:{run_dir.name}"
-                jobs.start(job_id, f"TextureVAE {run_dir.name}", tv.train_texture_vae, images, run_dir=run_dir,
-                           patch=int(patch), stride=int(stride) or int(patch), latent=int(latent), epochs=int(epochs),
-                           batch_size=int(batch_size), lr=float(lr), beta=beta,
-                           vgg_folder=folder.strip() or None, device=device)
+                _, run_dir = jobs.start_run(
+                    tv.KIND, "TextureVAE {run_id}", tv.train_texture_vae, images,
+                    meta={"dataset_id": dataset_id, "dataset_name": dataset.name, "names": names},
+                    patch=int(patch), stride=int(stride) or int(patch), latent=int(latent), epochs=int(epochs),
+                    batch_size=int(batch_size), lr=float(lr), beta=beta, vgg_folder=folder.strip() or None,
+                    device=device)
                 st.session_state["vae_run"] = run_dir.name
 
     all_runs = runs.list_runs(tv.KIND)
