@@ -254,9 +254,11 @@ def dataset_atlas(dataset, dataset_id, *, cell=None, quality=None):
     Returns
     -------
     bytes
-        The payload of :func:`build_atlas`, cell ``i`` = ``dataset.names[i]``.
+        The payload of :func:`build_atlas`, cell ``i`` = ``dataset.names[i]``. A workspace that cannot be
+        written (read-only, full) costs only the cache: the atlas is returned all the same.
     """
     from msdash.data.atomic import write_file_atomic
+    from msdash.errors import WorkspaceError
 
     if cell is None:
         cell, quality = atlas_settings(len(dataset))
@@ -268,6 +270,9 @@ def dataset_atlas(dataset, dataset_id, *, cell=None, quality=None):
     except (OSError, InputError):  # absent or unreadable: built anew
         pass
     payload = build_atlas(dataset.images, dataset.names, cell=cell, quality=quality)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomic(path, payload)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomic(path, payload)
+    except (OSError, WorkspaceError):
+        pass
     return payload

@@ -143,6 +143,13 @@ class TestDatasetAtlas:
         path.write_bytes(b"garbage")
         assert dataset_atlas(dataset, "abc123") == good == path.read_bytes()
 
+    def test_a_workspace_that_cannot_be_written_costs_only_the_cache(self, workspace):
+        dataset = Dataset("t", {"black": np.zeros((8, 8))})
+        workspace.mkdir(parents=True, exist_ok=True)
+        (workspace / "atlases").write_text("a file where the folder should be")
+        payload = dataset_atlas(dataset, "abc123")
+        assert read_atlas(payload)[0]["n"] == 1 and (workspace / "atlases").is_file()
+
     @pytest.mark.parametrize("bad", ["../x", "a/b", "", "x" * 65])
     def test_an_id_that_is_no_id_never_reaches_the_file_system(self, workspace, bad):
         with pytest.raises(InputError, match="dataset_id"):
