@@ -83,8 +83,6 @@ def finished_results(dataset_id, target):
         ``run_id``, ``model``, ``names`` (list), ``outer``, ``group_column`` and ``result`` (a
         :class:`msdash.models.CVResult` rebuilt from the file).
     """
-    from msdash.models.cv import CVResult
-
     found = []
     for meta in runs.list_runs(KIND):
         if meta.get("dataset_id") != dataset_id or meta.get("target") != target:
@@ -98,6 +96,8 @@ def finished_results(dataset_id, target):
         tests = [np.asarray(t, dtype=int) for t in data["test_indices"]]
         folds = [(np.setdiff1d(np.arange(n), t), t) for t in tests]
         metrics = pd.DataFrame(data["metrics"]).set_index("fold")
+        from msdash.models.cv import CVResult  # scikit-learn, only once there is a result to show
+
         result = CVResult(fold_scores=np.asarray(data["fold_scores"]), fold_params=data["fold_params"],
                           predictions=np.asarray(data["predictions"], dtype=float), folds=folds, metrics=metrics,
                           model=data["model"], scoring=data["scoring"], y=np.asarray(data["y"], dtype=float),
