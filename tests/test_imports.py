@@ -1,5 +1,6 @@
 """``import msdash`` stays light: no torch, transformers, umap or streamlit behind it."""
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -63,6 +64,34 @@ def test_the_torch_modules_are_the_net_modules():
     defining = sorted(m for m in LEARNED_AND_FEATURES if "(nn.Module)" in source(m))
     assert defining and all(_torch_modules(m) for m in defining)
     assert [m for m in LEARNED_AND_FEATURES if _torch_modules(m)] == defining
+
+
+_LEARN_VISIT = """
+import sys
+import numpy as np, pandas as pd
+from streamlit.testing.v1 import AppTest
+from msdash.data.dataset import Dataset
+from msdash.data.datastore import save_dataset
+
+images = {f"m{i}": np.random.default_rng(i).random((32, 32)).astype(np.float32) for i in range(4)}
+dataset_id = save_dataset(Dataset("four", images, pd.DataFrame({"vf": [0.1, 0.2, 0.3, 0.4]}, index=list(images))))
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.query_params["ds"] = dataset_id
+at.run()
+at.switch_page("msdash/app/screens/learn.py").run()
+assert not at.exception, at.exception
+assert [t.value for t in at.title] == ["Learned representations"], [t.value for t in at.title]
+print(",".join(m for m in ("torch", "transformers", "sklearn") if m in sys.modules))
+"""
+
+
+def test_the_learn_pages_first_visit_loads_no_torch_nor_sklearn(tmp_path):
+    # issue 16 item 6: the page's forms need neither; a model loads them when it trains or is shown
+    env = dict(os.environ, MSDASH_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", _LEARN_VISIT, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1:] in ([], [""])
 
 
 def test_only_the_app_package_imports_streamlit():
