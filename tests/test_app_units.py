@@ -154,7 +154,6 @@ class TestLengthsInMicrometres:
         assert ("Two-point lags dy, dx run from −4 to 4 px in steps of 1 px: −50 nm to 50 nm in steps of 12.5 nm."
                 in _texts(at))  # 4 × 12.5 nm
 
-    @pytest.mark.xfail(strict=True, reason="widgets._thumbnails draws no scale bar yet (not this module's file)")
     def test_gallery_thumbnails_carry_a_scale_bar(self, monkeypatch):
         import streamlit as st
 

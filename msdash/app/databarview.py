@@ -104,8 +104,10 @@ def _choose(images, heights, *, key, always=False):
     dict of str to int or None
         Rows to crop per image; None when there is nothing to crop.
     """
+    from msdash.data.kinds import kind_of
+
     found = {name: rows for name, rows in heights.items() if rows}
-    planar = [name for name in heights if images.raw(name).ndim == 2 or images.raw(name).shape[-1] in (3, 4)]
+    planar = [name for name in heights if kind_of(images, name) != "3d"]
     if not planar:
         st.info("3-D volumes have no data bar.")
         return None

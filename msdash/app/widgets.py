@@ -105,8 +105,16 @@ def dataset_header(dataset, dataset_id):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _thumbnails(_dataset, dataset_id, names, size):
-    return [thumbnail(_dataset.images[name], size=size) for name in names]
+def _thumbnails(_dataset, dataset_id, names, size, pixel_size_um=None):
+    # the pixel size is an argument, so the cache key changes when it is edited (the set's id does not)
+    pictures = [thumbnail(_dataset.images[name], size=size, kind=_dataset.kind(name)) for name in names]
+    if pixel_size_um is None:
+        return pictures
+    from msdash.data.pixelsize import draw_scale_bar
+
+    return [picture if _dataset.kind(name) == "3d" else
+            draw_scale_bar(picture, pixel_um=pixel_size_um, source_width=_dataset.images.raw(name).shape[1])
+            for name, picture in zip(names, pictures)]
 
 
 #: What a missing value shows as in captions and tables ("nan" reads like a word of the data).
@@ -156,7 +164,7 @@ def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128, per_row=
     if not names:
         st.info("No sample to show.")
         return
-    pictures = _thumbnails(dataset, dataset_id, tuple(names), size)
+    pictures = _thumbnails(dataset, dataset_id, tuple(names), size, dataset.pixel_size_um)
     with st.container(key=key):
         for start in range(0, len(names), per_row):
             cells = st.columns(per_row)

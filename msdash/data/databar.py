@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..errors import InputError
+from .kinds import kind_of
 
 __all__ = ["find_data_bar", "data_bar_heights", "crop_rows", "cropped_dataset"]
 
@@ -18,8 +19,8 @@ _CONTENT_CONTRAST = 0.25
 
 def _grey(image):
     image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
-        image = image[..., :3].mean(axis=-1, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == 3:  # a block of rows of an RGB image (the caller knows its kind)
+        image = image.mean(axis=-1, dtype=np.float32)
     if image.ndim != 2:
         raise InputError(f"`image` must be a 2-D or RGB (H, W, 3) micrograph, got shape {image.shape}",
                          name="image")
@@ -139,7 +140,7 @@ def data_bar_heights(images, *, names=None, max_fraction=0.4, progress=None):
     heights = {}
     for i, name in enumerate(names):
         image = np.asarray(raw(name))
-        planar = image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4))
+        planar = kind_of(images, name) != "3d"
         heights[name] = find_data_bar(image, max_fraction=max_fraction) if planar else 0
         if progress is not None:
             progress(i + 1, len(names))
@@ -182,7 +183,7 @@ def crop_rows(images, rows):
             raise InputError(f"Rows to crop must be a whole number, got {cut!r}", name="rows") from None
         if cut < 0:
             raise InputError(f"Rows to crop must be 0 or more, got {cut}", name="rows")
-        if cut and not (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4))):
+        if cut and kind_of(images, name) == "3d":
             raise InputError(f"{name}: a 3-D volume has no data bar to crop", name=name)
         if cut and image.shape[0] - cut < 8:
             raise InputError(f"{name}: cropping {cut} rows would leave {max(0, image.shape[0] - cut)} of its "
@@ -221,4 +222,5 @@ def cropped_dataset(dataset, rows):
     note = f"data bar cropped: {described} rows removed from the bottom of the images"
     return Dataset(f"{dataset.name} (data bar cropped)", images, dataset.properties,
                    group_column=dataset.group_column, source=dataset.source, notes=[*dataset.notes, note],
-                   derived=dict(dataset.derived), pixel_size_um=dataset.pixel_size_um)
+                   derived=dict(dataset.derived), pixel_size_um=dataset.pixel_size_um,
+                   kinds={name: kind for name, kind in dataset.kinds.items() if name in images})

@@ -312,14 +312,6 @@ def sample_hash(image, kind=None):
     return hashlib.sha256(f"{content}:{kind}".encode()).hexdigest()
 
 
-def _count_kinds(images):
-    """Kinds by shape alone (:func:`image_kind`) of a list of arrays; :meth:`Dataset.kind_counts` knows more."""
-    counts = {}
-    for image in images:
-        counts[image_kind(image)] = counts.get(image_kind(image), 0) + 1
-    return counts
-
-
 def _normalise_kinds(kinds, images):
     """Check recorded kinds against the images; keep only those the shape rule would not give."""
     if not isinstance(kinds, Mapping):

@@ -161,8 +161,8 @@ def load_dataset(dataset_id):
         else:
             properties = None
         return _sets.Dataset(meta["name"], images, properties, group_column=meta["group_column"],
-                                  source=meta["source"], notes=meta["notes"], derived=meta.get("derived", {}),
-                                  pixel_size_um=meta.get("pixel_size_um"))
+                             source=meta["source"], notes=meta["notes"], derived=meta.get("derived", {}),
+                             pixel_size_um=meta.get("pixel_size_um"), kinds=meta.get("sample_kinds", {}))
     except MemoryError:
         raise
     except Exception as exc:  # any failure to read back means the entry is damaged
@@ -321,7 +321,7 @@ def replace_dataset(dataset_id, ds, *, keep_old=False):
     if not folder.is_dir():
         raise WorkspaceError(f"No saved data set with id {dataset_id!r}; it may have been deleted.")
     meta = _read_meta(folder, dataset_id)
-    if ds.names != meta["names"] or _sets._count_kinds(ds.images.raw_values()) != meta["kinds"]:
+    if ds.names != meta["names"] or ds.kind_counts() != meta["kinds"]:
         raise InputError("the edited data set does not hold the saved set's images; only its table can change",
                          name="ds")
     new_id = ds.content_hash()

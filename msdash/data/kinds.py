@@ -8,7 +8,7 @@ import numpy as np
 
 from msdash.errors import InputError
 
-__all__ = ["KINDS", "LUMA_WEIGHTS", "RGB_MIN_SIDE", "image_kind", "to_grey"]
+__all__ = ["KINDS", "LUMA_WEIGHTS", "RGB_MIN_SIDE", "image_kind", "kind_of", "to_grey"]
 
 #: ITU-R BT.601 luma weights for R, G, B (what :func:`to_grey` uses, the one RGB → grey rule of msdash).
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -64,6 +64,32 @@ def image_kind(image, *, colour=None):
         raise InputError(f"`image` must have 3 colour channels (H, W, 3) to be RGB, got shape {shape}",
                          name="image")
     return "rgb" if colour else "3d"
+
+
+def kind_of(images, name):
+    """The kind of sample ``name`` of a set: what the set recorded when it knows (a file can decide it), else
+    :func:`image_kind` of the array.
+
+    Parameters
+    ----------
+    images : mapping of str to ndarray, or an image container with ``raw(name)`` and possibly ``kind(name)``
+        (:class:`msdash.data.loader.LoadedImages` records the files' kinds; a plain mapping or
+        :class:`msdash.data.imagestore.Images` gives the shape rule).
+    name : str
+
+    Returns
+    -------
+    str
+        ``"2d"``, ``"rgb"`` or ``"3d"``.
+
+    Examples
+    --------
+    >>> kind_of({"a": np.zeros((4, 4, 3))}, "a"), kind_of({"b": np.zeros((8, 8, 3))}, "b")
+    ('3d', 'rgb')
+    """
+    if callable(getattr(images, "kind", None)):
+        return images.kind(name)
+    return image_kind(np.asarray(images.raw(name) if hasattr(images, "raw") else images[name]))
 
 
 def to_grey(image, *, kind=None):
