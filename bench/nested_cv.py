@@ -34,7 +34,17 @@ one-fit estimate is used for every case above 10,000 rows (``plain_timed`` says 
 Scores and chosen PCs of both sides are compared on every timed fold (``max_fold_score_diff_pct``,
 ``chosen_pcs_agree``).
 
-Run: ``.venv/bin/python bench/nested_cv.py [--cases 149x25281,149x1024,10000x400,45000x4225] [--before PATH]``
+``ours_fallbacks`` counts the training sets whose components came from an SVD (the covariance route was not
+accurate enough) and ``ours_fold_factors`` those of them whose R factor came from one QR per inner fold
+(:mod:`msdash.models.foldqr`). ``--per-set`` also runs msdash with that off (a QR of every training set that
+falls back, the route before it) on the same case, in the same run (``per_set``). ``--outer-folds N`` times only
+the first N of the 10 outer folds of msdash's sides (through ``nested_cv``'s callback, which stops the run
+there; no scores then) and reports ``ours_s_per_outer_fold`` and ``ours_s_estimated`` (10 × that) beside
+the measured seconds: the ``45000x4225`` case takes most of an hour on 2 cores.
+
+Run: ``.venv/bin/python bench/nested_cv.py [--cases 149x25281,149x1024,10000x400,45000x4225] [--before PATH]
+[--per-set] [--outer-folds N]``; the issue-13 tall table without repeated columns:
+``bench/nested_cv.py --cases 45000x4225 --per-set --outer-folds 1``.
 """
 
 import argparse
@@ -125,6 +135,27 @@ def plain_protocol(X, y):
     return scores, chosen
 
 
+def _count_fallbacks(out):
+    """Count, into ``out``, the training sets that fell back to the SVD and those whose R came from the folds'
+    factors (wrapping msdash's two decision points; the numbers are not changed)."""
+    from msdash.models import foldqr, pcscores
+
+    out.update(fallbacks=0, fold_factors=0)
+    needs_svd, r_factor = pcscores._needs_svd, foldqr.FoldQR.r_factor
+
+    def counted_needs_svd(*args):
+        answer = needs_svd(*args)
+        out["fallbacks"] += answer
+        return answer
+
+    def counted_r_factor(self, rows, scale=None):
+        r = r_factor(self, rows, scale)
+        out["fold_factors"] += r is not None
+        return r
+
+    pcscores._needs_svd, foldqr.FoldQR.r_factor = counted_needs_svd, counted_r_factor
+
+
 def child(side, case):
     """Run one side on one case in this process; print a JSON line."""
     from threadpoolctl import threadpool_limits
@@ -135,17 +166,26 @@ def child(side, case):
     table_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {"side": side, "threads": threads, "table_rss_mb": round(table_rss)}
     with threadpool_limits(limits=threads):
-        if side in ("ours", "before"):
+        if side in ("ours", "before", "per-set"):
             from msdash.models import nested_cv
 
+            if side == "per-set":
+                from msdash.models import foldqr
+
+                foldqr.fits = lambda *args: False  # never the folds' factors: a QR of every set that falls back
+            if side != "before":
+                _count_fallbacks(out)
+            limit = int(os.environ.get("BENCH_OUTER_FOLDS", OUTER))
             times = []
-            for _ in range(3 if X.nbytes < 1e8 else 1):
+            for _ in range(3 if X.nbytes < 1e8 and limit == OUTER else 1):
                 start = time.perf_counter()
                 result = nested_cv(X, y, model="pr", n_components=CANDIDATES, outer=OUTER, inner=INNER,
-                                   random_state=SEED)
+                                   random_state=SEED,
+                                   callback=None if limit == OUTER else (lambda info: info["fold"] < limit))
                 times.append(time.perf_counter() - start)
-            out.update(wall_s=min(times), scores=[float(s) for s in result.fold_scores],
-                       chosen=[int(k) for k in result.fold_params])
+            out.update(wall_s=min(times), outer_folds_timed=limit)
+            if result is not None:
+                out.update(scores=[float(s) for s in result.fold_scores], chosen=[int(k) for k in result.fold_params])
         elif side == "plain":
             start = time.perf_counter()
             scores, chosen = plain_protocol(X, y)
@@ -177,26 +217,50 @@ def run_child(side, case, path=ROOT, limit=None):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def compare(case, before_path=None):
+def _msdash_row(prefix, side):
+    """The JSON fields of one msdash side (``ours`` or ``per_set``)."""
+    row = {f"{prefix}_s": round(side["wall_s"], 2), f"{prefix}_peak_rss_mb": side["peak_rss_mb"],
+           f"{prefix}_fallbacks": side["fallbacks"], f"{prefix}_fold_factors": side["fold_factors"]}
+    if side["outer_folds_timed"] < OUTER:
+        per_fold = side["wall_s"] / side["outer_folds_timed"]
+        row.update({f"{prefix}_outer_folds_timed": side["outer_folds_timed"],
+                    f"{prefix}_s_per_outer_fold": round(per_fold, 1), f"{prefix}_s_estimated": round(per_fold * OUTER)})
+    else:
+        row.update({f"{prefix}_chosen_pcs": side["chosen"],
+                    f"{prefix}_mape_pct_mean": round(float(np.mean(side["scores"])), 3)})
+    return row
+
+
+def compare(case, before_path=None, per_set=False):
     n, side_px = CASES[case]
     # the earlier code first: RUSAGE_CHILDREN's high-water mark then belongs to it when it is killed
     before = run_child("before", case, Path(before_path), BEFORE_LIMIT_S) if before_path and n > 10000 else None
+    per_set_side = run_child("per-set", case) if per_set else None
     ours = run_child("ours", case)
-    row = {"case": case, "n": n, "d": side_px * side_px, "ours_s": round(ours["wall_s"], 2),
-           "ours_peak_rss_mb": ours["peak_rss_mb"], "table_rss_mb": ours["table_rss_mb"],
-           "ours_chosen_pcs": ours["chosen"], "ours_mape_pct_mean": round(float(np.mean(ours["scores"])), 3),
-           "threads": ours["threads"]}
+    row = {"case": case, "n": n, "d": side_px * side_px, **_msdash_row("ours", ours),
+           "table_rss_mb": ours["table_rss_mb"], "threads": ours["threads"]}
+    if per_set_side is not None:
+        row["per_set"] = _msdash_row("per_set", per_set_side)
+        if "scores" in ours:
+            row["per_set"]["max_fold_score_diff_pct"] = float(np.max(np.abs(np.subtract(
+                ours["scores"], per_set_side["scores"]))))
+        key = "s_estimated" if "ours_s_estimated" in row else "s"
+        row["speedup_vs_per_set"] = round(row["per_set"][f"per_set_{key}"] / row[f"ours_{key}"], 2)
     if n > 10000:
         one = run_child("plain-one-fit", case)
         row.update(plain_one_fit_s=round(one["wall_s"], 2), plain_peak_rss_mb=one["peak_rss_mb"],
                    plain_s_estimated=round(one["wall_s"] * FITS_PER_PLAIN_RUN),
                    plain_timed="one PCA fit of 610 (estimate)")
-        row["ratio_estimated"] = round(row["plain_s_estimated"] / ours["wall_s"], 1)
+        ours_s = row.get("ours_s_estimated", ours["wall_s"])
+        row["ratio_estimated"] = round(row["plain_s_estimated"] / ours_s, 1)
         if before:
             row["before"] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in before.items()
                              if k in ("finished", "killed_after_s", "peak_rss_mb", "wall_s")}
         return row
     plain = run_child("plain", case)
+    if "scores" not in ours:  # --outer-folds: no scores to compare
+        row.update(plain_s=round(plain["wall_s"], 2), plain_peak_rss_mb=plain["peak_rss_mb"])
+        return row
     row.update(plain_s=round(plain["wall_s"], 2), plain_peak_rss_mb=plain["peak_rss_mb"],
                plain_outer_folds_timed=len(plain["scores"]), ratio=round(plain["wall_s"] / ours["wall_s"], 1),
                max_fold_score_diff_pct=float(np.max(np.abs(np.subtract(ours["scores"], plain["scores"])))),
@@ -209,11 +273,14 @@ def main():
     parser.add_argument("--child", nargs=2)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--before")
+    parser.add_argument("--per-set", action="store_true", help="also msdash without the folds' QR factors")
+    parser.add_argument("--outer-folds", type=int, default=OUTER, help="time only the first N outer folds")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    cases = [compare(case, args.before) for case in args.cases.split(",")]
+    os.environ["BENCH_OUTER_FOLDS"] = str(min(max(1, args.outer_folds), OUTER))
+    cases = [compare(case, args.before, args.per_set) for case in args.cases.split(",")]
     print(json.dumps({"bench": "nested_cv", "model": "pr", "candidates": "1-12", "outer": OUTER, "inner": INNER,
                       "scoring": "mape", "cases": cases}))
 
