@@ -7,7 +7,7 @@ import streamlit as st
 
 #: Session-state key of the model runs shown on the page (list of dicts).
 RUNS = "model_runs"
-#: Session-state keys: id of this session's background nested CV (:mod:`msdash.jobs`), and the note a
+#: Session-state keys: id of this session's background nested CV (:mod:`msdash.learned.jobs`), and the note a
 #: cancelled or failed one left.
 CV_JOB = "model_cv_job"
 CV_NOTE = "model_cv_note"
@@ -126,7 +126,7 @@ def nested_folds(X, y, groups, *, model, outer, inner, scoring, standardize, ran
 
 
 def cv_job(dataset, tables, *, callback, **options):
-    """Background job (:mod:`msdash.jobs`): :func:`msdash.models.run.run_comparison`, stopping between
+    """Background job (:mod:`msdash.learned.jobs`): :func:`msdash.models.run.run_comparison`, stopping between
     folds on Cancel.
 
     Returns

@@ -71,13 +71,15 @@ def saved_datasets(infos, open_id):
                 st.rerun()
 
 
-def page_header(title):
+def page_header(title, view=None):
     """The top of every page that works on the open data set: title, pending messages, which set is open.
 
     Parameters
     ----------
     title : str
         The page's title.
+    view : callable, optional
+        Applied to the open set before it is shown and returned (e.g. :func:`msdash.data.lengths.dataset_in_um`).
 
     Returns
     -------
@@ -89,7 +91,7 @@ def page_header(title):
     st.title(title)
     dataset_id = state.current_dataset_id()
     state.show_flash()
-    dataset = state.current_dataset()
+    dataset = state.current_dataset() if view is None else view(state.current_dataset())
     dataset_header(dataset, dataset_id)
     return dataset_id, dataset
 

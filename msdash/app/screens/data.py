@@ -8,10 +8,7 @@ from msdash.data.datastore import list_datasets, save_dataset
 from msdash.display import escape_markdown
 from msdash.data.ingest import build_dataset
 
-st.title("Data")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-widgets.dataset_header(state.current_dataset(), dataset_id)
+dataset_id, _ = widgets.page_header("Data")
 if st.button("Open the demo data set", key="open_demo"):
     state.open_demo()
     st.rerun()
@@ -56,12 +53,12 @@ if result is not None:
 with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, Cahn–Hilliard)"):
     from msdash.synthetic.generate import GENERATORS, generate_dataset
 
-    kind = st.selectbox("Generator", list(GENERATORS), format_func=lambda k: GENERATORS[k][0], key="gen_kind")
+    kind = st.selectbox("Generator", list(GENERATORS), format_func=lambda k: GENERATORS[k].title, key="gen_kind")
     if kind == "cahn-hilliard":
         st.caption("Free energy c0·c²(1−c)² + ½·kc·|∇c|²; the elastic energy term of study D is left out. "
                    "`ramp_snapshots` of the snapshots are saved during the first 100 steps, while the step "
                    "size ramps up (log-spaced): the fast-decay regime study D sampled.")
-    settings = forms.generator_params(GENERATORS[kind][1], key_prefix=f"gen_{kind}")
+    settings = forms.generator_params(GENERATORS[kind], key_prefix=f"gen_{kind}")
     if kind == "cahn-hilliard" and st.button("Show the energy curve of the first run", key="ch_energy"):
         from msdash.synthetic.energy_figure import energy_curve_figure
         from msdash.synthetic.generate import cahn_hilliard_history

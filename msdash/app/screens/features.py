@@ -6,11 +6,7 @@ from msdash.app import features, forms, panels, state, widgets
 from msdash.display import escape_markdown
 from msdash.features import EXTRACTORS
 
-st.title("Features")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-dataset = state.current_dataset()
-widgets.dataset_header(dataset, dataset_id)
+dataset_id, dataset = widgets.page_header("Features")
 
 available = {name: spec for name, spec in EXTRACTORS.items() if spec.kind in ("classical", "foundation", "learned")}
 name = st.selectbox("Extractor", list(available), format_func=lambda n: available[n].title, key="extractor")

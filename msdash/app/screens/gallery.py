@@ -5,7 +5,7 @@ import math
 
 import streamlit as st
 
-from msdash.app import selectionview, state, widgets
+from msdash.app import selectionview, widgets
 from msdash.data.lengths import dataset_in_um
 from msdash.display import escape_markdown, order_samples
 from msdash.selection import in_categories
@@ -13,11 +13,8 @@ from msdash.selection import in_categories
 _ORDER = "(data set order)"
 _NO_FILTER = "(no filter)"
 
-st.title("Gallery")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-dataset = dataset_in_um(state.current_dataset())  # columns in px shown in µm when the pixel size is known
-widgets.dataset_header(dataset, dataset_id)
+# columns in px are shown in µm when the pixel size is known
+dataset_id, dataset = widgets.page_header("Gallery", view=dataset_in_um)
 properties = dataset.properties
 numeric = list(dataset.numeric_columns)
 categories = selectionview.group_columns(dataset)  # text columns that group samples, e.g. the source paper

@@ -3,14 +3,10 @@
 import streamlit as st
 
 from msdash.learned import jobs
-from msdash.app import learnview, state, widgets
+from msdash.app import learnview, widgets
 from msdash.display import escape_markdown
 
-st.title("Learned representations")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-dataset = state.current_dataset()
-widgets.dataset_header(dataset, dataset_id)
+dataset_id, dataset = widgets.page_header("Learned representations")
 
 from msdash.learned import runs, vae as tv, vgg  # noqa: E402 — no torch: it loads when a model trains or shows
 
