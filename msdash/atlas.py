@@ -20,7 +20,7 @@ import numpy as np
 from msdash.errors import InputError
 
 __all__ = ["FORMAT_VERSION", "MAX_SHEET_SIDE", "LOSSLESS_MAX", "atlas_settings", "build_atlas", "read_atlas",
-           "atlas_cell", "atlas_path", "dataset_atlas"]
+           "atlas_cell", "atlas_path", "dataset_atlas", "build_saved_atlas"]
 
 #: Bumped when the payload layout changes; part of the cache file name, so old files are never misread.
 FORMAT_VERSION = 1
@@ -276,3 +276,33 @@ def dataset_atlas(dataset, dataset_id, *, cell=None, quality=None):
     except (OSError, WorkspaceError):
         pass
     return payload
+
+
+def build_saved_atlas(dataset_id, workspace=None, *, nice=0):
+    """Build the atlas of a saved data set into the workspace cache (:func:`dataset_atlas`), e.g. in a child process.
+
+    Parameters
+    ----------
+    dataset_id : str
+    workspace : str, optional
+        ``MSDASH_HOME`` to use (a child process started with "spawn" may be given its parent's).
+    nice : int
+        Added to the process's niceness first (a background build should not slow the pages down).
+
+    Returns
+    -------
+    int
+        Bytes of the atlas.
+    """
+    import os
+
+    from msdash.data.datastore import load_dataset
+
+    if workspace is not None:
+        os.environ["MSDASH_HOME"] = str(workspace)
+    if nice:
+        try:
+            os.nice(int(nice))
+        except OSError:
+            pass
+    return len(dataset_atlas(load_dataset(dataset_id), dataset_id))

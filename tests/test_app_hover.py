@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from msdash.app.fastmap import COMPONENT_NAME, HOVER_COMPONENT_NAME
-from msdash.atlas import dataset_atlas, read_atlas
+from msdash.atlas import atlas_cell, dataset_atlas, read_atlas
 from test_app_maps import page, two_sets  # noqa: F401 — the fixture: two feature sets of the demo
 from test_fastmap import unpack
 
@@ -52,18 +52,30 @@ def test_hover_images_can_be_left_out(monkeypatch):
 
 
 def test_a_large_data_set_builds_its_atlas_in_the_background(workspace, monkeypatch):
-    """Above ATLAS_INLINE_MAX the first run returns at once (no atlas yet); the built one is then cached."""
+    """Above ATLAS_INLINE_MAX the first call returns at once (no atlas yet); a child process builds it into the
+    workspace cache, then the waiting thread reads it."""
     import time
 
     from msdash.app import mapview
+    from msdash.atlas import atlas_path, atlas_settings
     from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
+
+    import msdash.atlas
+
+    def not_here(*_, **__):
+        raise AssertionError("built in the server's process")
 
     monkeypatch.setattr(mapview, "ATLAS_INLINE_MAX", 2)
+    monkeypatch.setattr(msdash.atlas, "build_atlas", not_here)  # this process only: the child has its own
     dataset = Dataset("t", {f"s{i}": np.full((8, 8), i / 4) for i in range(5)})
-    status = mapview._atlas("bg-test", str(workspace), dataset)
-    for _ in range(200):
+    dataset_id = save_dataset(dataset)
+    status = mapview._atlas(dataset_id, str(workspace), dataset)
+    assert status["payload"] is None  # not built while the page runs
+    for _ in range(600):
         if status["done"]:
             break
         time.sleep(0.05)
     assert status["error"] is None and read_atlas(status["payload"])[0]["n"] == 5
-    assert status["payload"] == dataset_atlas(dataset, "bg-test")
+    assert atlas_path(dataset_id, *atlas_settings(5)).read_bytes() == status["payload"]
+    np.testing.assert_array_equal(atlas_cell(status["payload"], 4), 255)  # sample s4 is all white

@@ -276,8 +276,9 @@ def export_button(dataset, coords, *, label, axes, color, color_label, categoric
 def _atlas(dataset_id, workspace, _dataset):
     """The atlas of a saved data set: ``{"payload": bytes | None, "error": str | None, "done": bool}``.
 
-    Read from the workspace when cached there; else built at once up to :data:`ATLAS_INLINE_MAX` samples, in a
-    background thread (at low priority) above, once per server.
+    Read from the workspace when cached there; else built at once up to :data:`ATLAS_INLINE_MAX` samples, above
+    in a child process at low priority (waited for by a thread), once per server. A saved data set only: the child
+    loads it by id.
     """
     from msdash.atlas import atlas_path, atlas_settings, dataset_atlas
 
@@ -295,9 +296,17 @@ def _atlas(dataset_id, workspace, _dataset):
         return status
 
     def background():
+        # In a child process: building 50,000 thumbnails takes seconds of CPU, which a thread would take from the
+        # pages through the GIL. The child writes the workspace cache; this thread then reads it. (Not
+        # multiprocessing: its "spawn" would run the page script, Streamlit's __main__, in the child.)
+        import subprocess
+        import sys
+
+        code = "import sys; from msdash.atlas import build_saved_atlas; build_saved_atlas(*sys.argv[1:3], nice=10)"
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except (AttributeError, OSError):
+            subprocess.run([sys.executable, "-c", code, dataset_id, workspace], check=True, timeout=3600,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except (OSError, subprocess.SubprocessError):  # no child, or it failed: built here instead, as below
             pass
         build()
 
