@@ -59,6 +59,14 @@ class TestFoldQR:
         # factors one by one takes K (K − 2) + K − 1
         assert folded.merges == 3 * n_folds - 5
 
+    def test_factors_are_built_when_first_needed(self):
+        X, _ = flat_tail_table(200, 10, seed=5)
+        folds = np.array_split(np.arange(200), 5)
+        folded = FoldQR(X, folds, X.mean(axis=0), block=16)
+        folded.r_factor(np.concatenate(folds[1:]))  # the first inner set: the folds it holds, no more
+        assert [factor is not None for factor in folded._factors] == [False, True, True, True, True]
+        assert folded.merges == 3
+
     def test_any_union_of_folds_and_scaling(self):
         X, _ = flat_tail_table(300, 25, seed=1, offset=50.0)
         folds = np.array_split(np.arange(300), 6)
@@ -92,7 +100,7 @@ class TestFoldQR:
         assert folded.r_factor(np.arange(10, 51)) is None  # a row outside every fold
         assert folded.r_factor(np.r_[np.arange(10, 50), 10]) is None  # a row twice
         assert folded.r_factor(np.r_[np.arange(11, 50), 20]) is None  # a row twice and one missing
-        assert folded._factors is None  # nothing computed for them
+        assert all(factor is None for factor in folded._factors)  # nothing computed for them
 
     def test_partition_and_budget_checks(self):
         assert is_partition([np.arange(3), np.arange(3, 7)], np.arange(7))

@@ -90,8 +90,8 @@ class FoldQR:
         self._label = np.full(len(X), -1, dtype=np.intp)
         for k, fold in enumerate(self.folds):
             self._label[fold] = k
-        self._factors = None  # R_k, d×d upper triangular, Fortran order
-        self._means = None  # (K, d): mean of x − shift over every fold
+        self._factors = [None] * len(self.folds)  # R_k, d×d upper triangular (Fortran order), built on demand
+        self._means = np.zeros((len(self.folds), X.shape[1]))  # mean of x − shift over every fold (once built)
         self._suffix = {}  # j -> R of the folds j..K−1
         self._prefix = (0, None)  # (j, R of the folds 0..j−1), the last one built
         self.merges = 0
@@ -127,7 +127,6 @@ class FoldQR:
         members = self.members(rows)
         if members is None:
             return None
-        self._build()
         r = self._union(members)
         sizes = self.sizes[members].astype(np.float64)
         means = self._means[members]
@@ -141,14 +140,11 @@ class FoldQR:
             r /= scale
         return r
 
-    def _build(self):
-        """QR of every fold's centred rows, streaming row blocks into the triangle (one pass each)."""
-        if self._factors is not None:
-            return
-        d = self.X.shape[1]
-        self._means = np.empty((len(self.folds), d))
-        self._factors = []
-        for k, fold in enumerate(self.folds):
+    def _factor(self, k):
+        """R of fold k's rows centred on their mean, streaming row blocks into the triangle (built once, when a
+        union first needs it: a single fallback costs no more rows than a QR of its own training set)."""
+        if self._factors[k] is None:
+            d, fold = self.X.shape[1], self.folds[k]
             total = np.zeros(d)
             for _, part in blocked.row_blocks(self.X, fold, self.block):
                 part -= self.shift
@@ -160,7 +156,8 @@ class FoldQR:
                 part -= self._means[k]
                 r, *_, info = dtpqrt(0, min(_NB, d), r, np.asfortranarray(part), overwrite_a=1, overwrite_b=1)
                 _check(info)
-            self._factors.append(r)
+            self._factors[k] = r
+        return self._factors[k]
 
     def _merge(self, a, b):
         """R of the stack of two upper-triangular factors (a new array; neither argument changes)."""
@@ -172,14 +169,15 @@ class FoldQR:
         return r
 
     def _suffix_factor(self, j):
-        """R of the folds j..K−1 for 1 <= j (None when j = K), all suffixes built at the first call."""
+        """R of the folds j..K−1 (None when j = K), kept for the next leave-one-out unions."""
         last = len(self.folds)
         if j >= last:
             return None
-        if not self._suffix:
-            self._suffix[last - 1] = self._factors[last - 1]
-            for i in range(last - 2, 0, -1):  # suffix 0 (every fold) is never needed: the prefix builds it
-                self._suffix[i] = self._merge(self._factors[i], self._suffix[i + 1])
+        start = j
+        while start < last and start not in self._suffix:
+            start += 1
+        for i in range(start - 1, j - 1, -1):
+            self._suffix[i] = self._merge(self._factor(i), self._suffix.get(i + 1))
         return self._suffix[j]
 
     def _prefix_factor(self, j):
@@ -188,7 +186,7 @@ class FoldQR:
         if have > j:
             have, r = 0, None
         for i in range(have, j):
-            r = self._merge(r, self._factors[i])
+            r = self._merge(r, self._factor(i))
         self._prefix = (j, r)
         return r
 
@@ -203,7 +201,7 @@ class FoldQR:
             return self._merge(self._prefix_factor(j), self._suffix_factor(j + 1))
         r = None
         for k in members:
-            r = self._merge(r, self._factors[k])
+            r = self._merge(r, self._factor(k))
         return r
 
 
