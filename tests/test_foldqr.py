@@ -40,11 +40,12 @@ def signed(r):
 
 class TestFoldQR:
     @pytest.mark.parametrize("n_folds", [2, 3, 5, 7])
-    def test_every_leave_one_out_union_and_the_whole_equal_a_direct_qr(self, n_folds):
+    @pytest.mark.parametrize("reuse", [True, False], ids=["reuse", "no reuse"])
+    def test_every_leave_one_out_union_and_the_whole_equal_a_direct_qr(self, n_folds, reuse):
         X, _ = flat_tail_table(700, 40, seed=n_folds, offset=1e3)
         rows = np.random.default_rng(0).permutation(700)[:650]
         folds = np.array_split(rows, n_folds)  # uneven sizes when n_folds does not divide 650
-        folded = FoldQR(X, folds, X.mean(axis=0), block=64)
+        folded = FoldQR(X, folds, X.mean(axis=0), block=64, reuse=reuse)
         unions = [np.concatenate(folds[:j] + folds[j + 1:]) for j in range(n_folds)] + [rows]
         for union in unions:
             got = folded.r_factor(union)
@@ -57,7 +58,8 @@ class TestFoldQR:
         # the prefix/suffix reuse: K − 2 suffixes, K − 1 prefixes (the last one is the refit's), K − 2 joins
         # (none when the first or the last fold is left out): 3K − 5 merges, where merging each union's
         # factors one by one takes K (K − 2) + K − 1
-        assert folded.merges == 3 * n_folds - 5
+        assert folded.merges == (3 * n_folds - 5 if reuse else n_folds * (n_folds - 2) + n_folds - 1)
+        assert (len(folded._suffix) > 0) == reuse
 
     def test_factors_are_built_when_first_needed(self):
         X, _ = flat_tail_table(200, 10, seed=5)
@@ -107,8 +109,10 @@ class TestFoldQR:
         assert not is_partition([np.arange(3), np.arange(2, 7)], np.arange(7))  # overlap
         assert not is_partition([np.arange(3), np.arange(4, 7)], np.arange(7))  # a row in no fold
         assert not is_partition([np.arange(3), np.arange(3, 8)], np.arange(7))  # a row outside
-        # 2K + 3 matrices of d² float64 in a quarter of the budget
-        assert fits(5, 1000, 4 * 13 * 8 * 1000**2) and not fits(5, 1000, 4 * 13 * 8 * 1000**2 - 1)
+        # 2K + 3 (K + 3 without reuse) matrices of d² float64 in half the budget
+        assert fits(5, 1000, 2 * 13 * 8 * 1000**2) and not fits(5, 1000, 2 * 13 * 8 * 1000**2 - 1)
+        assert fits(5, 1000, 2 * 8 * 8 * 1000**2, reuse=False)
+        assert not fits(5, 1000, 2 * 8 * 8 * 1000**2 - 1, reuse=False)
 
 
 def inner_folds(train, inner, groups=None, seed=42):
@@ -142,12 +146,15 @@ class TestPCScoresFoldRoute:
         X, _ = flat_tail_table(600, 60, seed=9)
         train = np.arange(500)
         folds = np.array_split(train, 5)
-        small = 4 * 13 * 8 * 60**2 - 1
-        scores = PCScores(X, budget=small).restrict(train, folds=folds)
-        plain = PCScores(X, budget=small).restrict(train)
-        for got, want in zip(scores(train[100:], train[:100], 10), plain(train[100:], train[:100], 10)):
-            np.testing.assert_array_equal(got, want)
-        assert scores.fallbacks == 1 and scores.fold_factors == 0
+        plain = PCScores(X).restrict(train)(train[100:], train[:100], 10)
+        for budget, used, reuse in [(2 * 13 * 8 * 60**2, 1, True), (2 * 13 * 8 * 60**2 - 1, 1, False),
+                                    (2 * 8 * 8 * 60**2 - 1, 0, None)]:
+            scores = PCScores(X, budget=budget).restrict(train, folds=folds)
+            got = scores(train[100:], train[:100], 10)
+            assert scores.fallbacks == 1 and scores.fold_factors == used
+            assert (scores._fold_qr is None) if reuse is None else (scores._fold_qr.reuse == reuse)
+            for a, b in zip(got, plain):
+                same_span(a, b, rtol=1e-10)
 
     def test_folds_that_are_no_partition_are_ignored(self):
         X, _ = flat_tail_table(300, 20, seed=10)
@@ -175,7 +182,7 @@ class TestNestedCV:
         kw = dict(model="pr", n_components=range(7, 13), outer=3, inner=4, groups=groups)
         via_folds = nested_cv(X, y, **kw)
         assert len(used) == 3 * 5 and all(used)
-        monkeypatch.setattr(foldqr, "fits", lambda *args: False)
+        monkeypatch.setattr(foldqr, "fits", lambda *args, **kwargs: False)
         per_set = nested_cv(X, y, **kw)
         assert via_folds.fold_params == per_set.fold_params
         np.testing.assert_allclose(np.array(via_folds.inner_scores), np.array(per_set.inner_scores), rtol=1e-10)

@@ -18,9 +18,11 @@ orthogonal transformations only (backward stable, as the QR of the rows). Means 
 (the table's column means), so a large offset per column does not cancel in ``m_k − m_U``.
 
 Two triangles are merged by LAPACK's triangular–pentagonal QR (``dtpqrt``: about 2/3 d³ flops, a quarter of
-a dense QR of the 2d × d stack). All-but-one unions reuse prefix and suffix products of the folds (about 3K
-merges per outer fold). Memory: about 2K + 3 d×d float64 matrices (the folds', the suffixes', the running
-prefix, two working copies): :func:`fits` says whether they fit a quarter of the memory budget.
+a dense QR of the 2d × d stack). All-but-one unions reuse prefix and suffix products of the folds (3K − 5
+merges per outer fold instead of K² − K − 1). Memory: 2K + 3 d×d float64 matrices (the folds', the
+suffixes', the running prefix, two working copies), or K + 3 without the reuse (``reuse=False``, the merges
+then redone for every union): :func:`fits` says whether they fit half the memory budget (at d = 4,225 and
+K = 5, 1.9 GB of the default 5.9 GB on a 24 GB machine; the table itself is not counted in the budget).
 
 References
 ----------
@@ -38,16 +40,18 @@ __all__ = ["FoldQR", "fits", "is_partition"]
 _NB = 32  # dtpqrt's inner block size (32 was the fastest of 16/32/64 here)
 
 
-def fits(n_folds, d, budget):
-    """Whether the ``2 n_folds + 3`` d×d float64 matrices of :class:`FoldQR` fit a quarter of ``budget``
-    bytes.
+def fits(n_folds, d, budget, *, reuse=True):
+    """Whether the d×d float64 matrices of :class:`FoldQR` (``2 n_folds + 3``, or ``n_folds + 3`` without
+    ``reuse``) fit half of ``budget`` bytes.
 
-    >>> fits(5, 100, budget=4 * 13 * 8 * 100 * 100)
+    >>> fits(5, 100, budget=2 * 13 * 8 * 100 * 100)
     True
-    >>> fits(5, 100, budget=4 * 12 * 8 * 100 * 100)
+    >>> fits(5, 100, budget=2 * 12 * 8 * 100 * 100)
     False
+    >>> fits(5, 100, budget=2 * 8 * 8 * 100 * 100, reuse=False)
+    True
     """
-    return 4 * (2 * n_folds + 3) * 8 * d * d <= budget
+    return 2 * ((2 if reuse else 1) * n_folds + 3) * 8 * d * d <= budget
 
 
 def is_partition(folds, rows):
@@ -76,6 +80,9 @@ class FoldQR:
         Subtracted from every row before means are taken (the table's column means).
     block : int
         Rows per block.
+    reuse : bool
+        Keep prefix and suffix products for the next all-but-one union (K + 1 more d×d matrices, about a
+        third of the merges).
 
     Attributes
     ----------
@@ -83,7 +90,7 @@ class FoldQR:
         Triangle merges (``dtpqrt`` calls on two d×d factors) done so far.
     """
 
-    def __init__(self, X, folds, shift, block):
+    def __init__(self, X, folds, shift, block, *, reuse=True):
         self.X, self.shift, self.block = X, np.asarray(shift, dtype=np.float64), int(block)
         self.folds = [np.asarray(f, dtype=np.intp) for f in folds]
         self.sizes = np.array([len(f) for f in self.folds], dtype=np.int64)
@@ -95,6 +102,7 @@ class FoldQR:
         self._suffix = {}  # j -> R of the folds j..K−1
         self._prefix = (0, None)  # (j, R of the folds 0..j−1), the last one built
         self.merges = 0
+        self.reuse = bool(reuse)
 
     def members(self, rows):
         """The folds whose union is exactly ``rows`` (sorted fold indices), or None when it is no such union.
@@ -193,11 +201,10 @@ class FoldQR:
     def _union(self, members):
         """R of the union of the given folds (sorted indices), without re-centring rows."""
         everything = len(self.folds)
-        if len(members) == everything:
+        if self.reuse and len(members) == everything:
             return self._prefix_factor(everything)
-        left_out = sorted(set(range(everything)) - set(members))
-        if len(left_out) == 1:
-            j = left_out[0]
+        if self.reuse and len(members) == everything - 1:
+            j = sorted(set(range(everything)) - set(members))[0]
             return self._merge(self._prefix_factor(j), self._suffix_factor(j + 1))
         r = None
         for k in members:

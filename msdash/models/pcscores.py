@@ -34,7 +34,7 @@ no route is accurate and none is preferred (scikit-learn's own choice is then ro
 (:meth:`PCScores.restrict` with ``folds``), a training set that is a union of folds (every inner training
 set, and the refit) gets that R factor from one QR of each fold's centred rows instead
 (:class:`msdash.models.foldqr.FoldQR`: the other folds' factors plus re-centring rows, exact), when the
-factors fit a quarter of the budget: one pass over the outer training set's rows instead of K.
+factors fit half the budget: one pass over the outer training set's rows instead of K.
 
 **Repeated columns.** On the covariance route, columns that are exact copies of another (every two-point
 autocorrelation window holds each value twice, S2(r) = S2(−r)) are merged first into one column weighted by
@@ -250,10 +250,12 @@ class PCScores:
                 from msdash.config import memory_budget
 
                 budget = memory_budget()
-            if not foldqr.fits(len(self._folds), self.X.shape[1], budget):
+            reuse = foldqr.fits(len(self._folds), self.X.shape[1], budget)
+            if not reuse and not foldqr.fits(len(self._folds), self.X.shape[1], budget, reuse=False):
                 self._folds = None
                 return None
-            self._fold_qr = foldqr.FoldQR(self.X, self._folds, self._shift_vector(), self._row_block)
+            self._fold_qr = foldqr.FoldQR(self.X, self._folds, self._shift_vector(), self._row_block,
+                                          reuse=reuse)
         r = self._fold_qr.r_factor(rows, scale)
         self.fold_factors += r is not None
         return r
