@@ -20,7 +20,7 @@ import numpy as np
 from msdash.errors import InputError
 
 __all__ = ["FORMAT_VERSION", "MAX_SHEET_SIDE", "LOSSLESS_MAX", "atlas_settings", "build_atlas", "read_atlas",
-           "atlas_cell", "atlas_path", "dataset_atlas", "build_saved_atlas"]
+           "atlas_cell", "atlas_path", "dataset_atlas", "build_saved_atlas", "delete_atlases"]
 
 #: Bumped when the payload layout changes; part of the cache file name, so old files are never misread.
 FORMAT_VERSION = 1
@@ -238,6 +238,31 @@ def atlas_path(dataset_id, cell, quality=None):
         raise InputError(f"`dataset_id` must be a saved data set's id, got {dataset_id!r}", name="dataset_id")
     kind = "png" if quality is None else f"webp{int(quality)}"
     return workspace() / "atlases" / f"{dataset_id}-c{int(cell)}-{kind}-v{FORMAT_VERSION}.bin"
+
+
+def delete_atlases(dataset_id):
+    """Remove every cached atlas of a data set (all cell sizes, formats and versions); return the bytes freed.
+
+    Parameters
+    ----------
+    dataset_id : str
+        A saved data set's id (checked as in :func:`atlas_path`, so no other file can be named).
+
+    Returns
+    -------
+    int
+        Bytes of the removed files (0 when there were none).
+    """
+    folder = atlas_path(dataset_id, 1).parent
+    freed = 0
+    for path in folder.glob(f"{dataset_id}-c*.bin") if folder.is_dir() else ():
+        try:
+            size = path.stat().st_size
+            path.unlink()
+            freed += size
+        except FileNotFoundError:  # another session removed it first
+            pass
+    return freed
 
 
 def dataset_atlas(dataset, dataset_id, *, cell=None, quality=None):

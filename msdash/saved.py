@@ -14,9 +14,10 @@ __all__ = ["delete_saved", "replace_saved"]
 def delete_saved(dataset_id):
     """Delete a saved data set and what the workspace keeps only for it.
 
-    Its cached feature tables, imported feature tables, training runs and the store rows of images no other
-    saved data set has go (:func:`msdash.features.cleanup.delete_dataset_features`, first, so it can still
-    read the set's image hashes), then its entry (:func:`msdash.data.datastore.delete_dataset`).
+    Its cached feature tables, imported feature tables, training runs, cached hover-image atlases and the store
+    rows of images no other saved data set has go (:func:`msdash.features.cleanup.delete_dataset_features`,
+    first, so it can still read the set's image hashes), then its entry
+    (:func:`msdash.data.datastore.delete_dataset`).
 
     Parameters
     ----------
@@ -25,18 +26,19 @@ def delete_saved(dataset_id):
     Returns
     -------
     int
-        Bytes freed by the features part (the entry's own files not counted).
+        Bytes freed by the features and atlases (the entry's own files not counted).
 
     Raises
     ------
     WorkspaceError
         A malformed id, no such data set, or a workspace that cannot be written.
     """
+    from msdash.atlas import delete_atlases
     from msdash.features.cleanup import delete_dataset_features
 
     if not datastore.dataset_exists(dataset_id):
         datastore.delete_dataset(dataset_id)  # says why (malformed id, no such set)
-    freed = delete_dataset_features(dataset_id)
+    freed = delete_dataset_features(dataset_id) + delete_atlases(dataset_id)
     datastore.delete_dataset(dataset_id)
     return freed
 

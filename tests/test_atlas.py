@@ -154,3 +154,22 @@ class TestDatasetAtlas:
     def test_an_id_that_is_no_id_never_reaches_the_file_system(self, workspace, bad):
         with pytest.raises(InputError, match="dataset_id"):
             atlas_path(bad, 40)
+
+
+class TestDeleteAtlases:
+    def test_deleting_a_saved_set_removes_its_atlases_and_no_other(self, workspace):
+        from msdash.data.datastore import load_dataset, save_dataset
+        from msdash.saved import delete_saved
+
+        first = save_dataset(Dataset("a", _mixed_images()))
+        second = save_dataset(Dataset("b", {"x": np.zeros((9, 9), np.float32), "y": np.ones((9, 9), np.float32)}))
+        for dataset_id in (first, second):
+            dataset_atlas(load_dataset(dataset_id), dataset_id)
+            dataset_atlas(load_dataset(dataset_id), dataset_id, cell=16)
+        mine = sorted(p.name for p in (workspace / "atlases").glob(f"{first}-*"))
+        kept = sorted(p.name for p in (workspace / "atlases").glob(f"{second}-*"))
+        assert len(mine) == 2 and len(kept) == 2
+        sizes = sum((workspace / "atlases" / name).stat().st_size for name in mine)
+        freed = delete_saved(first)
+        assert freed >= sizes
+        assert sorted(p.name for p in (workspace / "atlases").iterdir()) == kept
