@@ -12,7 +12,6 @@ from msdash.data.dataset import Dataset
 from msdash.data.datastore import save_dataset
 from msdash.synthetic import two_phase
 
-pytest.importorskip("torch")
 APP = str(ROOT / "app.py")
 
 

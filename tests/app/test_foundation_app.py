@@ -1,13 +1,10 @@
 """Features page with foundation models (AppTest): a local folder, the download button, the offline case."""
 
-import pytest
+import huggingface_hub
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from foundation_tiny import DIM, fake_snapshot_download
-
-huggingface_hub = pytest.importorskip("huggingface_hub")
-pytest.importorskip("torch")
 
 
 def features_page():

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
 
 require_chromium()
-pytest.importorskip("torch")
 
 
 def test_texture_vae_trains_with_progress_and_shows_its_views(workspace):

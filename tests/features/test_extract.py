@@ -114,7 +114,6 @@ class TestInputs:
         assert table.ok.tolist() == [False, True]
 
     def test_labels_extractor_segments_grey_images(self, toy):
-        pytest.importorskip("msdash.features.segmentation")
         grey = np.zeros((8, 8), dtype=np.float32)
         grey[:, 4:] = 0.8
         grey[0, 0] = 0.1
@@ -159,7 +158,8 @@ class TestFailures:
 
 class TestBuiltins:
     def test_volume_fraction_matches_the_function(self):
-        correlation = pytest.importorskip("msdash.features.correlation")
+        from msdash.features import correlation
+
         images = [_binary((8, 8), i) for i in range(4)] + [_binary((5, 7), 9)]
         table = extract(images, "volume_fraction", store=False)
         direct = np.concatenate([correlation.volume_fraction(np.stack(images[:4])),
@@ -168,7 +168,6 @@ class TestBuiltins:
         assert table.labels == ["volume fraction (phase 1)"]
 
     def test_two_point_labels_match_the_width(self):
-        pytest.importorskip("msdash.features.correlation")
         table = extract([_binary((9, 9), 0), _binary((12, 12), 1)], "two_point", store=False, cutoff=2,
                         phases="cross (1,0)", periodic=False)
         assert table.values.shape == (2, 25) and len(table.labels) == 25 and table.labels[12] == "S2[dy=0,dx=0]"
@@ -176,7 +175,6 @@ class TestBuiltins:
 
     @pytest.mark.parametrize("name", ["radial_psd", "phys_feat1", "phys_feat2", "grad_feature"])
     def test_spectral_extractors_label_every_column(self, name):
-        pytest.importorskip("msdash.features.spectral")
         table = extract([np.random.default_rng(0).random((64, 64))] * 2, name, store=False)
         assert table.errors == []
         assert table.values.shape[0] == 2 and len(table.labels) == table.values.shape[1] > 0

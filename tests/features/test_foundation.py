@@ -5,14 +5,12 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from foundation_tiny import DIM, save_tiny_models
 from msdash.errors import InputError
 from msdash.features import foundation
 from msdash.features.foundation import PRESETS, embed, embed_labels, load_model, model_status, status_table
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")

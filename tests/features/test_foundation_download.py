@@ -1,13 +1,11 @@
 """download_model with huggingface_hub's snapshot_download replaced by a local fake (no network)."""
 
+import huggingface_hub
 import pytest
 
 from foundation_tiny import fake_snapshot_download
 from msdash.errors import InputError
 from msdash.features.foundation import download_model, model_status
-
-huggingface_hub = pytest.importorskip("huggingface_hub")
-pytest.importorskip("torch")
 
 
 def test_download_fills_the_cache_with_progress(tiny, hub_cache, monkeypatch):

@@ -11,9 +11,6 @@ from msdash.features.foundation.extract import (extract_foundation, feature_dim,
                                                 section_indices)
 from msdash.features.store import FeatureStore
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
-
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):

@@ -4,15 +4,13 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from foundation_tiny import DIM, save_tiny_models
 from msdash.errors import InputError
 from msdash.features.foundation import (CPU_MAX_BATCH, EmbeddingCancelled, auto_batch_size, embed,
                                         load_model, rate_message)
 from msdash.features.foundation.prep import prepare, prepared_shape
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)

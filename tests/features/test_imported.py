@@ -49,7 +49,6 @@ class TestCsv:
             import_features(("e.csv", b"name,f\nimg_a,1\n"), NAMES, name_column="nope")
 
     def test_xlsx(self, tmp_path):
-        pytest.importorskip("openpyxl")
         path = tmp_path / "emb.xlsx"
         pd.DataFrame({"sample": NAMES, "e0": [1.0, 2.0, 3.0]}).to_excel(path, index=False)
         table = import_features(path, NAMES)

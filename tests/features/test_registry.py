@@ -101,8 +101,7 @@ class TestRegister:
         assert spec.labels({"phase": 0}, (8, 8), 2) == ["volume_fraction[0]", "volume_fraction[1]"]
 
 
-def test_builtin_functions_resolve_when_installed():
-    pytest.importorskip("msdash.features.correlation")
+def test_builtin_functions_resolve():
     fn = EXTRACTORS["volume_fraction"].load()
     assert fn(np.ones((1, 2, 2))).tolist() == [1.0]
 

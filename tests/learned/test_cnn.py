@@ -9,16 +9,15 @@ import socket
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from msdash.errors import InputError  # noqa: E402
-from msdash.learned.cnn import load_cnn_regressor, predict_cnn, train_cnn_regressor  # noqa: E402
-from msdash.learned.cnn.cv import CNNCVResult, cnn_cv  # noqa: E402
-from msdash.learned.cnn.schedule import PlateauSchedule, validation_split  # noqa: E402
-from msdash.learned.resnet import build_resnet, make_regressor, resnet_config, resnet_embed  # noqa: E402
-from msdash.learned.runs import new_run, read_meta  # noqa: E402
-from msdash.synthetic import two_phase  # noqa: E402
+from msdash.errors import InputError
+from msdash.learned.cnn import load_cnn_regressor, predict_cnn, train_cnn_regressor
+from msdash.learned.cnn.cv import CNNCVResult, cnn_cv
+from msdash.learned.cnn.schedule import PlateauSchedule, validation_split
+from msdash.learned.resnet import build_resnet, make_regressor, resnet_config, resnet_embed
+from msdash.learned.runs import new_run, read_meta
+from msdash.synthetic import two_phase
 
 TINY = {"hidden_sizes": [8, 16], "depths": [1, 1], "embedding_size": 8}
 # standard ResNet-18 layout with narrow stages: passes the folder layout check, stays small

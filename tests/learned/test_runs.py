@@ -1,11 +1,10 @@
 """Training-run folders: names, meta, checkpoints that round-trip and refuse mismatched models."""
 
 import pytest
+import torch
 
 from msdash.errors import InputError
 from msdash.learned import runs
-
-torch = pytest.importorskip("torch")
 
 
 def test_new_run_lists_and_refuses_bad_or_duplicate_names():

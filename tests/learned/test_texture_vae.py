@@ -5,16 +5,15 @@ import socket
 
 import numpy as np
 import pytest
+import torch
 
 from msdash.errors import InputError
 from msdash.synthetic import two_phase
-
-torch = pytest.importorskip("torch")
-from msdash.learned import runs, vae as tv  # noqa: E402
-from msdash.learned.style import gram, style_loss  # noqa: E402
-from msdash.learned.vae.analysis import latent_property_correlation, patch_predictions  # noqa: E402
-from msdash.learned.vae.spec import extractor_spec, run_reference  # noqa: E402
-from msdash.learned.vae.net import TextureVAE  # noqa: E402
+from msdash.learned import runs, vae as tv
+from msdash.learned.style import gram, style_loss
+from msdash.learned.vae.analysis import latent_property_correlation, patch_predictions
+from msdash.learned.vae.spec import extractor_spec, run_reference
+from msdash.learned.vae.net import TextureVAE
 
 TINY = {"patch": 32, "stride": 32, "latent": 8, "batch_size": 2, "lr": 2e-3, "seed": 0}
 

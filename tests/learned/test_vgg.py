@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from msdash.errors import InputError
-
-torch = pytest.importorskip("torch")
-from msdash.learned import vgg as V, vgg_net as N  # noqa: E402
+from msdash.learned import vgg as V, vgg_net as N
 
 CONV_INDICES = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
 POOL_INDICES = [4, 9, 18, 27, 36]
