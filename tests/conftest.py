@@ -20,6 +20,20 @@ def workspace(tmp_path, monkeypatch):
     return home
 
 
+@pytest.fixture(scope="session")
+def fresh_demo():
+    """The 300-sample demo set generated afresh by ``make_demo()`` (about 20 s), once for the whole session.
+
+    Returns ``(images, properties)``: float32 (300, 64, 64) with its images read-only, and the table. Tests
+    that need it to change take copies.
+    """
+    from msdash.synthetic.demo import make_demo
+
+    images, properties = make_demo()
+    images.setflags(write=False)
+    return images, properties
+
+
 def png_bytes(array):
     """Encode a uint8 array (H, W) or (H, W, 3) as PNG bytes."""
     from PIL import Image
@@ -42,6 +56,35 @@ def phase_maps(n, size=16, seed=0):
     """``n`` random binary 0/255 maps (uint8) with names ``img_00``..., for upload tests."""
     rng = np.random.default_rng(seed)
     return {f"img_{i:02d}": (rng.random((size, size)) < 0.3 + 0.05 * i).astype(np.uint8) * 255 for i in range(n)}
+
+
+def sem_texture(shape, seed=0):
+    """A grey SEM-like micrograph (uint8): a smooth random field with grain-scale contrast and shot noise."""
+    rng = np.random.default_rng(seed)
+    field = rng.normal(size=shape)
+    k = np.fft.fftfreq(shape[0])[:, None] ** 2 + np.fft.fftfreq(shape[1])[None, :] ** 2
+    smooth = np.fft.ifft2(np.fft.fft2(field) * np.exp(-k * (2 * np.pi * 4) ** 2 / 2)).real
+    smooth = (smooth - smooth.mean()) / smooth.std()
+    return np.clip(128 + 40 * smooth + rng.normal(0, 8, shape), 0, 255).astype(np.uint8)
+
+
+def sem_image(shape, bar=40, *, background=0, ink=255, separator=None, seed=0):
+    """``sem_texture`` with a ``bar``-row data bar: text-like boxes in a row, a scale bar with its label."""
+    image = sem_texture(shape, seed)
+    h, w = shape
+    top = h - bar
+    image[top:] = background
+    if separator is not None:
+        image[top] = separator
+    rng = np.random.default_rng(seed + 1)
+    x = 6
+    while x < w // 2:  # "HV 15.0 kV  WD 8.5 mm  Mag 5000x": glyph-sized boxes with gaps
+        glyph = int(rng.integers(3, 7))
+        image[top + bar // 3: top + bar // 3 + max(3, bar // 4), x: x + glyph] = ink
+        x += glyph + int(rng.integers(2, 6))
+    image[h - bar // 3: h - bar // 3 + 3, w - w // 4 - 6: w - 6] = ink  # the scale bar
+    image[top + 4: top + 4 + max(3, bar // 5), w - w // 6: w - w // 6 + 8] = ink  # its label
+    return image
 
 
 def require_chromium():

@@ -1,14 +1,13 @@
 """The study table of msdash.references agrees with docs/references.md, which the docstrings cite."""
 
 import re
-from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from msdash.errors import InputError
 from msdash.references import STUDIES, citation
 
-ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "references.md").read_text(encoding="utf-8")
 
 
@@ -41,7 +40,6 @@ def test_unknown_study_is_refused():
 def test_the_features_page_cites_the_study_a_preset_reproduces():
     from streamlit.testing.v1 import AppTest
 
-    from conftest import ROOT
     from msdash.references import citation
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, png_bytes, zip_bytes
+from conftest import ROOT, png_bytes, sem_image, zip_bytes
 from msdash.data.dataset import Dataset
 from msdash.data.datastore import list_datasets, load_dataset, save_dataset
-from test_databar import _sem
 
 APP = str(ROOT / "app.py")
 
@@ -28,7 +27,7 @@ def _texts(at):
 
 class TestDataBarCrop:
     def test_an_upload_is_cropped_before_it_is_saved(self):
-        images = {"sem_a": _sem((200, 300)), "sem_b": _sem((200, 300), seed=4)}
+        images = {"sem_a": sem_image((200, 300)), "sem_b": sem_image((200, 300), seed=4)}
         archive = zip_bytes({f"{name}.png": png_bytes(a) for name, a in images.items()})
         at = _app()
         at.file_uploader(key="upload_images").set_value([("sem.zip", archive, "application/zip")]).run()
@@ -47,7 +46,7 @@ class TestDataBarCrop:
         assert any("data bar cropped" in note for note in ds.notes)
 
     def test_an_upload_is_saved_whole_unless_the_box_is_ticked(self):
-        archive = zip_bytes({"sem_a.png": png_bytes(_sem((200, 300)))})
+        archive = zip_bytes({"sem_a.png": png_bytes(sem_image((200, 300)))})
         at = _app()
         at.file_uploader(key="upload_images").set_value([("sem.zip", archive, "application/zip")]).run()
         at.button(key="save_upload").click().run()
@@ -55,7 +54,7 @@ class TestDataBarCrop:
         assert load_dataset(saved[0].id).images.raw("sem_a").shape == (200, 300)
 
     def test_plain_micrographs_get_no_offer(self):
-        archive = zip_bytes({"plain.png": png_bytes(_sem((200, 300))[:160])})
+        archive = zip_bytes({"plain.png": png_bytes(sem_image((200, 300))[:160])})
         at = _app()
         at.file_uploader(key="upload_images").set_value([("plain.zip", archive, "application/zip")]).run()
         assert not at.exception and "SEM data bar" not in _texts(at)
@@ -64,7 +63,8 @@ class TestDataBarCrop:
     def test_the_open_set_is_cropped_into_a_new_set_that_keeps_its_table(self):
         table = pd.DataFrame({"hardness (HV)": [400.0, 420.0, 430.0], "paper": ["p1", "p1", "p2"]},
                              index=["a", "b", "c"])
-        images = {"a": _sem((200, 300)), "b": _sem((200, 300), seed=2, bar=36), "c": _sem((220, 300), seed=3)}
+        images = {"a": sem_image((200, 300)), "b": sem_image((200, 300), seed=2, bar=36),
+                  "c": sem_image((220, 300), seed=3)}
         old_id = save_dataset(Dataset("SEM set", images, table, group_column="paper", pixel_size_um=0.0125))
         at = _app(old_id)
         at.toggle(key=f"databar_look_{old_id}").set_value(True).run()
@@ -84,7 +84,7 @@ class TestDataBarCrop:
         assert load_dataset(old_id).images.raw("a").shape == (200, 300)  # the old set is kept as it was
 
     def test_one_height_for_all(self):
-        images = {"a": _sem((200, 300)), "b": _sem((200, 300), seed=2, bar=36)}
+        images = {"a": sem_image((200, 300)), "b": sem_image((200, 300), seed=2, bar=36)}
         old_id = save_dataset(Dataset("SEM set", images))
         at = _app(old_id)
         at.toggle(key=f"databar_look_{old_id}").set_value(True).run()

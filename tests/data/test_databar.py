@@ -3,62 +3,34 @@
 import numpy as np
 import pytest
 
+from conftest import sem_image, sem_texture
 from msdash.data.databar import crop_rows, cropped_dataset, data_bar_heights, find_data_bar
 from msdash.errors import InputError
-
-
-def _texture(shape, seed=0):
-    """A grey SEM-like micrograph (uint8): a smooth random field with grain-scale contrast and shot noise."""
-    rng = np.random.default_rng(seed)
-    field = rng.normal(size=shape)
-    k = np.fft.fftfreq(shape[0])[:, None] ** 2 + np.fft.fftfreq(shape[1])[None, :] ** 2
-    smooth = np.fft.ifft2(np.fft.fft2(field) * np.exp(-k * (2 * np.pi * 4) ** 2 / 2)).real
-    smooth = (smooth - smooth.mean()) / smooth.std()
-    return np.clip(128 + 40 * smooth + rng.normal(0, 8, shape), 0, 255).astype(np.uint8)
-
-
-def _sem(shape, bar=40, *, background=0, ink=255, separator=None, seed=0):
-    """``_texture`` with a ``bar``-row data bar: text-like boxes in a row, a scale bar with its label."""
-    image = _texture(shape, seed)
-    h, w = shape
-    top = h - bar
-    image[top:] = background
-    if separator is not None:
-        image[top] = separator
-    rng = np.random.default_rng(seed + 1)
-    x = 6
-    while x < w // 2:  # "HV 15.0 kV  WD 8.5 mm  Mag 5000x": glyph-sized boxes with gaps
-        glyph = int(rng.integers(3, 7))
-        image[top + bar // 3: top + bar // 3 + max(3, bar // 4), x: x + glyph] = ink
-        x += glyph + int(rng.integers(2, 6))
-    image[h - bar // 3: h - bar // 3 + 3, w - w // 4 - 6: w - 6] = ink  # the scale bar
-    image[top + 4: top + 4 + max(3, bar // 5), w - w // 6: w - w // 6 + 8] = ink  # its label
-    return image
 
 
 class TestFindDataBar:
     @pytest.mark.parametrize("shape", [(256, 256), (480, 640), (768, 1024), (200, 300)])
     def test_a_40_row_bar_is_found_at_several_sizes(self, shape):
-        assert abs(find_data_bar(_sem(shape)) - 40) <= 1
+        assert abs(find_data_bar(sem_image(shape)) - 40) <= 1
 
     @pytest.mark.parametrize("background,ink,separator", [(0, 255, None), (255, 0, None), (30, 230, 255),
                                                            (200, 20, 0)])
     def test_dark_or_light_bars_with_or_without_a_separator_line(self, background, ink, separator):
-        found = find_data_bar(_sem((480, 640), background=background, ink=ink, separator=separator))
+        found = find_data_bar(sem_image((480, 640), background=background, ink=ink, separator=separator))
         assert abs(found - 40) <= 1
 
     @pytest.mark.parametrize("bar", [12, 64, 150])
     def test_other_heights(self, bar):
-        assert abs(find_data_bar(_sem((512, 512), bar=bar)) - bar) <= 1
+        assert abs(find_data_bar(sem_image((512, 512), bar=bar)) - bar) <= 1
 
     def test_rgb_uint16_and_float_images(self):
-        image = _sem((300, 400))
+        image = sem_image((300, 400))
         assert abs(find_data_bar(np.repeat(image[..., None], 3, axis=-1)) - 40) <= 1
         assert abs(find_data_bar(image.astype(np.uint16) * 257) - 40) <= 1
         assert abs(find_data_bar(image / 255.0) - 40) <= 1
 
     def test_nothing_is_cropped_once_the_bar_is_gone(self):
-        image = _sem((480, 640))
+        image = sem_image((480, 640))
         assert find_data_bar(image[:-40]) == 0
 
     def test_the_demo_images_keep_all_their_rows(self):
@@ -77,26 +49,26 @@ class TestFindDataBar:
                 binary = two_phase(1, (128, 160), volume_fraction=fraction, correlation_length=length, seed=rng)[0]
                 assert find_data_bar(binary) == 0
         assert find_data_bar(rng.random((200, 200))) == 0  # white noise
-        assert find_data_bar(_texture((300, 300), seed)) == 0  # grey texture
+        assert find_data_bar(sem_texture((300, 300), seed)) == 0  # grey texture
         assert find_data_bar(rng.integers(0, 2, (64, 64)).astype(bool)) == 0
 
     def test_a_dark_band_with_text_inside_the_image_is_not_a_data_bar(self):
-        image = _sem((480, 640))
-        inside = np.concatenate([image[:300], image[-40:], _texture((140, 640), seed=7)])
+        image = sem_image((480, 640))
+        inside = np.concatenate([image[:300], image[-40:], sem_texture((140, 640), seed=7)])
         assert inside.shape == (480, 640) and find_data_bar(inside) == 0
 
     def test_a_uniform_band_without_text_is_left_alone(self):
-        image = _texture((300, 300))
+        image = sem_texture((300, 300))
         image[-50:] = 0  # e.g. a shadow clipped to black: no text, so not a data bar
         assert find_data_bar(image) == 0
 
     def test_a_bar_taller_than_the_limit_is_not_cropped(self):
-        image = _sem((200, 300), bar=120)  # 60 % of the height
+        image = sem_image((200, 300), bar=120)  # 60 % of the height
         assert find_data_bar(image) == 0
         assert abs(find_data_bar(image, max_fraction=0.7) - 120) <= 1
 
     def test_a_small_memory_budget_reads_the_rows_in_blocks_with_the_same_answer(self, monkeypatch):
-        images = [_sem((480, 640)), _sem((300, 400), bar=12, background=255, ink=0), _texture((300, 300))]
+        images = [sem_image((480, 640)), sem_image((300, 400), bar=12, background=255, ink=0), sem_texture((300, 300))]
         whole = [find_data_bar(image) for image in images]
         monkeypatch.setenv("MSDASH_MEMORY_BUDGET", str(20 * 640 * 3))  # 3 rows per block
         assert [find_data_bar(image) for image in images] == whole == [40, 12, 0]
@@ -115,7 +87,7 @@ class TestCrop:
     def test_per_image_heights_keep_the_compact_type_and_the_top_rows(self):
         from msdash.data.imagestore import Images
 
-        a, b = _sem((200, 300)), _sem((240, 300), bar=30)
+        a, b = sem_image((200, 300)), sem_image((240, 300), bar=30)
         images = Images({"a": a, "b": b, "v": np.zeros((4, 16, 16), np.uint8)})
         heights = data_bar_heights(images)
         assert heights == {"a": 40, "b": 30, "v": 0}
@@ -142,7 +114,7 @@ class TestCrop:
         from msdash.data.datastore import load_dataset, save_dataset
 
         table = pd.DataFrame({"hardness (HV)": [400.0, 420.0], "paper": ["p1", "p2"]}, index=["a", "b"])
-        ds = Dataset("SEM set", {"a": _sem((200, 300)), "b": _sem((200, 300), seed=3)}, table,
+        ds = Dataset("SEM set", {"a": sem_image((200, 300)), "b": sem_image((200, 300), seed=3)}, table,
                      group_column="paper", pixel_size_um=0.0125)
         old_id = save_dataset(ds)
         new = cropped_dataset(load_dataset(old_id), data_bar_heights(ds.images))

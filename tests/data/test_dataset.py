@@ -280,9 +280,13 @@ class TestDemoDataset:
         _assert_same(ds, load_dataset(dataset_id))
         assert list_datasets()[0].n_samples == 300
 
-    def test_regenerates_when_files_are_missing(self, tmp_path, monkeypatch):
+    def test_regenerates_when_files_are_missing(self, tmp_path, monkeypatch, fresh_demo):
+        from msdash.synthetic import demo
+
+        images, properties = fresh_demo  # make_demo() with its defaults, run once for the session
         with monkeypatch.context() as patch:
             patch.setattr(dataset_module, "_DEMO_DIR", tmp_path / "nowhere")
+            patch.setattr(demo, "make_demo", lambda: (images.copy(), properties.copy()))
             regenerated = demo_dataset()
         assert regenerated.notes and "regenerated" in regenerated.notes[0]
         committed = demo_dataset()

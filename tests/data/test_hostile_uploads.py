@@ -4,6 +4,9 @@ Every file here is built by the test itself. Each case must end with a message n
 other files of the same upload still loading, and no byte of a file outside the upload in any image.
 """
 
+# an OME-XML fixture is literal text, one line
+# ruff: noqa: E501
+
 import io
 import zipfile
 

@@ -634,10 +634,10 @@ class TestImportCost:
     def test_import_does_not_load_decoders(self):
         import subprocess
         import sys
-        from pathlib import Path
+
+        from conftest import ROOT
 
         lazy = ("PIL", "scipy", "h5py", "tifffile", "pandas", "openpyxl")
         code = f"import sys, msdash.io; print(','.join(m for m in {lazy!r} if m in sys.modules))"
-        root = Path(__file__).resolve().parent.parent
-        loaded = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+        loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
         assert loaded.stdout.strip() == ""

@@ -15,9 +15,6 @@ import pytest
 from msdash.data import atomic
 from msdash.features.store import FeatureStore
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def _hashes(n, seed=0):
     return [hashlib.sha256(f"{seed}-{i}".encode()).hexdigest() for i in range(n)]
 

@@ -1,16 +1,15 @@
 """Bounds on the plane-strain modulus along x: formulas, tightness on laminates, and the committed demo labels."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from msdash.errors import InputError
 from msdash.synthetic.bounds import voigt_reuss_modulus_x
 from msdash.synthetic.homogenisation import effective_stiffness, youngs_modulus_x
 
-DEMO_CSV = Path(__file__).resolve().parents[1] / "msdash" / "data" / "demo" / "properties.csv"
+DEMO_CSV = ROOT / "msdash" / "data" / "demo" / "properties.csv"
 FFT, VOIGT, REUSS = ("E_x plane strain FFT (GPa)", "E_x plane strain Voigt bound (GPa)",
                      "E_x plane strain Reuss bound (GPa)")
 

@@ -1,20 +1,14 @@
 """Tests of the built-in demo set: generator, committed files and their agreement."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from msdash.synthetic.demo import DEMO_SEED, PROPERTY_COLUMNS, make_demo
 from msdash.synthetic.fields import interface_density
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "msdash" / "data" / "demo"
-
-
-@pytest.fixture(scope="module")
-def generated():
-    return make_demo()
+DEMO_DIR = ROOT / "msdash" / "data" / "demo"
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +21,16 @@ def committed():
 
 
 class TestMakeDemo:
-    def test_shapes_and_columns(self, generated):
-        images, properties = generated
+    def test_shapes_and_columns(self, fresh_demo):
+        images, properties = fresh_demo
         assert images.shape == (300, 64, 64) and images.dtype == np.float32
         assert set(np.unique(images)) == {0.0, 1.0}
         assert list(properties.columns) == PROPERTY_COLUMNS
         assert properties["name"].tolist() == [f"demo_{i:03d}" for i in range(300)]
         assert set(properties["family"]) == {"iso", "aniso-x", "aniso-y"}
 
-    def test_properties_match_images(self, generated):
-        images, properties = generated
+    def test_properties_match_images(self, fresh_demo):
+        images, properties = fresh_demo
         vf = images.mean(axis=(1, 2), dtype=np.float64)
         np.testing.assert_array_equal(properties["volume_fraction"], vf)
         np.testing.assert_array_equal(properties["interface_density (1/px)"], interface_density(images))
@@ -46,10 +40,10 @@ class TestMakeDemo:
         np.testing.assert_allclose(properties["E_x plane strain Reuss bound (GPa)"],
                                    plane / (vf / 200 + (1 - vf) / 4), rtol=1e-12)
 
-    def test_fft_modulus_is_the_homogenised_cell_within_the_bounds(self, generated):
+    def test_fft_modulus_is_the_homogenised_cell_within_the_bounds(self, fresh_demo):
         from msdash.synthetic import effective_stiffness, youngs_modulus_x
 
-        images, properties = generated
+        images, properties = fresh_demo
         for i in (0, 7, 42):  # an independent call with the phases in label order
             C = effective_stiffness(images[i], youngs=(4.0, 200.0), poisson=(0.3, 0.3), method="cg")
             assert properties["E_x plane strain FFT (GPa)"][i] == pytest.approx(youngs_modulus_x(C), rel=1e-9)
@@ -57,16 +51,16 @@ class TestMakeDemo:
         assert np.all(fft <= properties["E_x plane strain Voigt bound (GPa)"] + 1e-9)
         assert np.all(fft >= properties["E_x plane strain Reuss bound (GPa)"] - 1e-9)
 
-    def test_parameter_ranges(self, generated):
-        _, properties = generated
+    def test_parameter_ranges(self, fresh_demo):
+        _, properties = fresh_demo
         assert properties["volume_fraction"].between(0.2 - 1 / 4096, 0.8 + 1 / 4096).all()
         assert properties["correlation_length (px)"].between(2, 10).all()
         assert properties["anisotropy"].between(1, 4).all()
         iso = properties["family"] == "iso"
         assert (properties.loc[iso, "anisotropy"] == 1).all() and (properties.loc[~iso, "anisotropy"] >= 1.5).all()
 
-    def test_anisotropy_direction_shows_in_interfaces(self, generated):
-        images, properties = generated
+    def test_anisotropy_direction_shows_in_interfaces(self, fresh_demo):
+        images, properties = fresh_demo
         ratio = interface_density(images, axis=0) / interface_density(images, axis=1)
         # aniso-x: long along x (axis 1), so fewer interfaces crossed along x than along y.
         assert np.median(ratio[properties["family"] == "aniso-x"]) > 1.3
@@ -82,8 +76,8 @@ class TestMakeDemo:
 
 
 class TestCommittedFiles:
-    def test_regeneration_matches_committed_files(self, generated, committed):
-        images, properties = generated
+    def test_regeneration_matches_committed_files(self, fresh_demo, committed):
+        images, properties = fresh_demo
         stored_images, stored_names, stored_properties = committed
         np.testing.assert_array_equal(stored_images, images.astype(np.uint8))
         assert stored_names.dtype.kind == "U" and stored_names.tolist() == properties["name"].tolist()
