@@ -4,15 +4,14 @@ import numpy as np
 import streamlit as st
 
 from msdash.app import features, mapview, panels, selectionview, state, widgets
+from msdash.app.charts import chart
 from msdash.app.fastmap import fast_map, plotly_hover
+from msdash.data.lengths import dataset_in_um
 from msdash.display import escape_markdown
 from msdash.plots import correlation_figure, loadings_figure, map_figure, palette_note, scree_figure
 
-st.title("Microstructure map")
-dataset_id = state.current_dataset_id()
-state.show_flash()
-dataset = state.current_dataset()
-widgets.dataset_header(dataset, dataset_id)
+# columns in px (e.g. a correlation length) colour and hover in µm when the pixel size is known
+dataset_id, dataset = widgets.page_header("Microstructure map", view=dataset_in_um)
 
 sets = features.feature_sets(dataset_id)
 if not sets:
@@ -122,7 +121,8 @@ def maps_and_selection():
                                     axis_labels=axes)
                 selectionview.drawn(key, dataset_id, coords, colour_values, colour_label, categorical, tuple(selected),
                               label, axes)
-                st.plotly_chart(figure, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+                chart(figure, key=key, filename=f"map-{label}", on_select="rerun",
+                      selection_mode=("points", "box", "lasso"))
                 if images:  # plotly's hover events, heard in the browser: the selection stays plotly's own
                     plotly_hover(images, key=f"{key}_hover")
             n_bad = int(np.count_nonzero(~np.isfinite(coords).all(axis=1)))
@@ -145,17 +145,17 @@ if pcas:
     for tab, (label, table, result) in zip(tabs, pcas):
         with tab:
             left, right = st.columns(2)
-            left.plotly_chart(scree_figure(result.explained_variance_ratio, n=30), key=f"scree_{label}")
+            chart(scree_figure(result.explained_variance_ratio, n=30), key=f"scree_{label}", where=left)
             from msdash.maps import pc_property_correlation
 
             corr = pc_property_correlation(result.coords, dataset.properties.assign(
                 **({"volume fraction (phase 1)": colour_values} if colour == colour_options[0] and
                    colour_values is not None else {})), n_pcs=min(5, result.coords.shape[1]))
-            right.plotly_chart(correlation_figure(corr), key=f"corr_{label}")
+            chart(correlation_figure(corr), key=f"corr_{label}", where=right)
             side = mapview.square_window(table.labels)
             if side:
                 cols = st.columns(min(3, len(result.components)))
                 for i, col in enumerate(cols):
-                    col.plotly_chart(loadings_figure(result.components[i], (side, side), title=f"PC{i + 1} loadings"),
-                                     key=f"loadings_{label}_{i}")
+                    chart(loadings_figure(result.components[i], (side, side), title=f"PC{i + 1} loadings"),
+                          key=f"loadings_{label}_{i}", where=col)
 
