@@ -5,10 +5,8 @@ gradients on the model's device and return float32 NumPy arrays; images are grey
 
 References
 ----------
-.. [1] A. Sardeshmukh, S. Reddy, B. P. Gautham, P. Bhattacharyya, "TextureVAE: Learning Interpretable
-   Representations of Material Microstructures Using Variational Autoencoders", AAAI 2021 Spring Symposium
-   MLPS, CEUR-WS Vol-2964, article 59, https://ceur-ws.org/Vol-2964/article_59.pdf (study C of
-   ``docs/references.md``).
+Study C of ``docs/references.md`` (TextureVAE, Sardeshmukh et al. 2021); the full citation is in
+:mod:`msdash.learned.vae.training`.
 """
 
 import numpy as np
