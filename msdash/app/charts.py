@@ -9,11 +9,12 @@ import re
 
 import streamlit as st
 
+from msdash.app.keys import FIGURE_FORMAT
+
 __all__ = ["FORMATS", "plotly_config", "download_format", "format_picker", "chart"]
 
 #: Formats the camera button can save.
 FORMATS = ("png", "svg")
-_KEY = "figure_download_format"
 
 
 def plotly_config(fmt="png", filename="msdash-figure"):
@@ -45,13 +46,13 @@ def plotly_config(fmt="png", filename="msdash-figure"):
 
 def download_format():
     """The session's figure download format (``"png"`` until the user picks another)."""
-    value = st.session_state.get(_KEY, "png")
+    value = st.session_state.get(FIGURE_FORMAT, "png")
     return value if value in FORMATS else "png"
 
 
 def format_picker():
     """The sidebar's *Figure downloads* choice (PNG or SVG), kept for the session."""
-    st.sidebar.radio("Figure downloads", FORMATS, format_func=str.upper, horizontal=True, key=_KEY,
+    st.sidebar.radio("Figure downloads", FORMATS, format_func=str.upper, horizontal=True, key=FIGURE_FORMAT,
                      help="What the camera button of every chart saves: PNG (2× resolution) or SVG (vector).")
 
 

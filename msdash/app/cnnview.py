@@ -6,6 +6,7 @@ import streamlit as st
 
 from msdash.learned import jobs
 from msdash.app import forms, learnview, widgets
+from msdash.app.keys import CNN_JOB, CNN_TARGET
 from msdash.display import escape_markdown
 
 
@@ -27,7 +28,7 @@ def cnn_section(dataset, dataset_id):
         return
     with st.form("cnn_train"):
         c1, c2, c3 = st.columns([1, 2, 1])
-        target = c1.selectbox("Property to predict", targets, key="cnn_target")
+        target = c1.selectbox("Property to predict", targets, key=CNN_TARGET)
         preset = c2.selectbox("Network", list(presets.PRESETS), key="cnn_preset")
         settings, (loss, *rest) = {}, presets.PARAMS
         settings["loss"] = forms.param_input(loss, "cnn_loss", where=c3)
@@ -52,11 +53,11 @@ def cnn_section(dataset, dataset_id):
                                                                      "dataset_name": dataset.name, "target": target},
                                     groups=groups, group_column=None if group_column == "(none)" else group_column,
                                     **options)
-            st.session_state["cnn_job"] = job.job_id
-    job_id = st.session_state.get("cnn_job")
+            st.session_state[CNN_JOB] = job.job_id
+    job_id = st.session_state.get(CNN_JOB)
     if job_id and jobs.get(job_id) is not None:
         learnview.job_panel(job_id)
-    _finished(dataset_id, st.session_state.get("cnn_target", targets[0]))
+    _finished(dataset_id, st.session_state.get(CNN_TARGET, targets[0]))
 
 
 def _finished(dataset_id, target):

@@ -5,11 +5,10 @@ from collections import Counter
 import streamlit as st
 
 from msdash.app import state, widgets
+from msdash.app.keys import DATABAR_UPLOAD_HEIGHTS, UPLOAD
 from msdash.display import escape_markdown, thumbnail
 
 _OWN, _ONE = "Each image's own height (as found)", "One height for all"
-#: Session-state key: the upload whose bars were looked for, and the heights found.
-_UPLOAD_HEIGHTS = "databar_upload_heights"
 
 
 def upload_crop(result):
@@ -32,12 +31,12 @@ def upload_crop(result):
     images = result.images
     if not images:
         return images, None
-    upload_key = (st.session_state.get(state.UPLOAD) or (None,))[0]
-    cached = st.session_state.get(_UPLOAD_HEIGHTS)
+    upload_key = (st.session_state.get(UPLOAD) or (None,))[0]
+    cached = st.session_state.get(DATABAR_UPLOAD_HEIGHTS)
     if cached is None or cached[0] != upload_key:
         with st.spinner("Looking for SEM data bars…"):
             cached = (upload_key, data_bar_heights(images))
-        st.session_state[_UPLOAD_HEIGHTS] = cached
+        st.session_state[DATABAR_UPLOAD_HEIGHTS] = cached
     heights = cached[1]
     if not any(heights.values()):
         return images, None

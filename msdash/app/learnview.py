@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from msdash.learned import jobs
+from msdash.app.keys import job_seen
 from msdash.display import escape_markdown
 
 
@@ -84,8 +85,8 @@ def job_panel(job_id, *, history=()):
         records = list(history) + [e for e in job.epochs]
         if records:
             st.plotly_chart(loss_figure(records), key=f"loss_{job_id}")
-        if not job.running and job.status != st.session_state.get(f"_seen_{job_id}"):
-            st.session_state[f"_seen_{job_id}"] = job.status
+        if not job.running and job.status != st.session_state.get(job_seen(job_id)):
+            st.session_state[job_seen(job_id)] = job.status
             st.rerun()  # the page below (run list, views) catches up once the job has ended
 
     panel()

@@ -5,20 +5,20 @@ import time
 import numpy as np
 import streamlit as st
 
-#: Session-state key of the model runs shown on the page (list of dicts).
-RUNS = "model_runs"
-#: Session-state keys: id of this session's background nested CV (:mod:`msdash.learned.jobs`), and the note a
-#: cancelled or failed one left.
-CV_JOB = "model_cv_job"
-CV_NOTE = "model_cv_note"
-#: Session-state keys: every run of this session per data set (list of ModelRun, settings side by side), and
-#: the form values that produced the latest comparison (restored when the page is opened again).
-HISTORY = "model_history"
-FORM = "model_form"
-_JOB_FORM = "model_job_form"
-#: The Models page's form widgets (restored from :data:`FORM`).
-FORM_KEYS = ("model_target", "model_sets", "model_models", "model_outer", "model_inner", "model_scoring",
-             "model_standardize", "model_extra", "model_groups", "model_repeats")
+from msdash.app.keys import (
+    MODEL_CV_JOB,
+    MODEL_CV_NOTE,
+    MODEL_CV_SESSION,
+    MODEL_FORM,
+    MODEL_FORM_KEYS,
+    MODEL_HISTORY,
+    MODEL_JOB_FORM,
+    MODEL_RUNS,
+    MODEL_TARGET,
+)
+
+#: Old name of :data:`msdash.app.keys.MODEL_CV_JOB`, kept while bench/interaction.py reads it from here.
+CV_JOB = MODEL_CV_JOB
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -190,11 +190,11 @@ def start_cv_job(dataset, tables, form, **options):
     from msdash.learned import jobs
 
     n_runs = len(tables) * len(options["models"]) * (2 if options.get("group_column") else 1)
-    job_id = f"models-cv:{st.session_state.setdefault('_cv_session', uuid.uuid4().hex)}"
+    job_id = f"models-cv:{st.session_state.setdefault(MODEL_CV_SESSION, uuid.uuid4().hex)}"
     jobs.start(job_id, f"Nested CV ({n_runs} run(s))", cv_job, dataset, tables, **options)
-    st.session_state[CV_JOB] = job_id
-    st.session_state[_JOB_FORM] = form
-    st.session_state.pop(CV_NOTE, None)
+    st.session_state[MODEL_CV_JOB] = job_id
+    st.session_state[MODEL_JOB_FORM] = form
+    st.session_state.pop(MODEL_CV_NOTE, None)
     return job_id
 
 
@@ -203,20 +203,21 @@ def remember(dataset_id, runs, form):
     beside them), keep the form that produced them, and expose the model runs to the Predict page."""
     from msdash.models.report import replace_runs
 
-    history = st.session_state.setdefault(HISTORY, {})
+    history = st.session_state.setdefault(MODEL_HISTORY, {})
     history[dataset_id] = replace_runs(history.get(dataset_id, []), runs)
     if form is not None:
-        st.session_state[FORM] = {"dataset_id": dataset_id, **form}
-    publish(dataset_id, form["model_target"] if form else runs[0].target)
+        st.session_state[MODEL_FORM] = {"dataset_id": dataset_id, **form}
+    publish(dataset_id, form[MODEL_TARGET] if form else runs[0].target)
 
 
 def publish(dataset_id, target):
-    """:data:`RUNS` for the Predict page: the model runs of ``target`` (no baselines), latest settings last."""
-    runs = [run for run in st.session_state.get(HISTORY, {}).get(dataset_id, [])
+    """:data:`msdash.app.keys.MODEL_RUNS` for the Predict page: the model runs of ``target`` (no baselines),
+    latest settings last."""
+    runs = [run for run in st.session_state.get(MODEL_HISTORY, {}).get(dataset_id, [])
             if not run.baseline and not run.cnn and run.target == target]
     if runs:
-        st.session_state[RUNS] = {"target": target, "runs": runs, "score_label": score_label(runs[-1].settings.scoring,
-                                                                                              target)}
+        st.session_state[MODEL_RUNS] = {"target": target, "runs": runs,
+                                        "score_label": score_label(runs[-1].settings.scoring, target)}
 
 
 def score_label(scoring, target):
@@ -233,10 +234,10 @@ def restore_form(dataset_id, options):
     options : dict
         Widget key → the values it offers now (a list), or None for any value.
     """
-    form = st.session_state.get(FORM)
+    form = st.session_state.get(MODEL_FORM)
     if not form or form.get("dataset_id") != dataset_id:
         return
-    for key in FORM_KEYS:
+    for key in MODEL_FORM_KEYS:
         if key in st.session_state or key not in form:
             continue
         value, allowed = form[key], options.get(key)
@@ -258,21 +259,21 @@ def cv_job_panel(job_id, dataset_id):
 
     job = jobs.get(job_id)
     if job is None:
-        st.session_state.pop(CV_JOB, None)
+        st.session_state.pop(MODEL_CV_JOB, None)
         return
     if not job.running:
-        st.session_state.pop(CV_JOB, None)
+        st.session_state.pop(MODEL_CV_JOB, None)
         runs = job.result or []
         if job.status == "failed":
-            st.session_state[CV_NOTE] = f"Nested cross-validation failed: {escape_markdown(job.error)}"
+            st.session_state[MODEL_CV_NOTE] = f"Nested cross-validation failed: {escape_markdown(job.error)}"
         elif job.status == "cancelled":
             last = job.last
             finished = sum(not run.baseline for run in runs)
-            st.session_state[CV_NOTE] = (
+            st.session_state[MODEL_CV_NOTE] = (
                 f"Cancelled after {finished} of {last.get('tasks', '?')} run(s) (the next stopped after fold "
                 f"{last.get('fold', 0)} of {last.get('folds', '?')}); finished runs are shown below.")
         if runs:
-            remember(dataset_id, runs, st.session_state.pop(_JOB_FORM, None))
+            remember(dataset_id, runs, st.session_state.pop(MODEL_JOB_FORM, None))
         return
 
     @st.fragment(run_every=1.0)

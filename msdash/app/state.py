@@ -9,19 +9,9 @@ import streamlit as st
 from msdash import config
 from msdash.data.dataset import demo_dataset
 from msdash.data.datastore import dataset_exists, list_datasets, load_dataset, save_dataset
+from msdash.app.keys import DATASET_ID, FLASH, KEPT_SETTINGS, QUERY_DATASET, WORKSPACE_PROBLEM
 from msdash.errors import WorkspaceError
 from msdash.display import escape_markdown
-
-#: Session-state key of the open data set's id.
-DATASET_ID = "dataset_id"
-#: Query parameter holding the open data set's id (so a browser refresh keeps it).
-QUERY_DATASET = "ds"
-#: Session-state key of a one-shot message shown on the next run (e.g. after saving).
-FLASH = "flash"
-#: Session-state key of the parsed upload: (upload key, LoadResult).
-UPLOAD = "upload_parsed"
-#: Session-state key of why the workspace cannot be written (None when it can).
-_WORKSPACE_PROBLEM = "workspace_problem"
 
 
 @st.cache_resource(show_spinner="Preparing the demo data set…")
@@ -102,10 +92,10 @@ def workspace_notices():
     summary = datastore.cleanup_summary(datastore.startup_cleanup())
     if summary:
         st.toast(summary)
-    if _WORKSPACE_PROBLEM not in st.session_state:  # checked once per session: it writes a probe file
-        st.session_state[_WORKSPACE_PROBLEM] = datastore.workspace_problem()
-    if st.session_state[_WORKSPACE_PROBLEM]:
-        st.sidebar.warning(escape_markdown(st.session_state[_WORKSPACE_PROBLEM]))
+    if WORKSPACE_PROBLEM not in st.session_state:  # checked once per session: it writes a probe file
+        st.session_state[WORKSPACE_PROBLEM] = datastore.workspace_problem()
+    if st.session_state[WORKSPACE_PROBLEM]:
+        st.sidebar.warning(escape_markdown(st.session_state[WORKSPACE_PROBLEM]))
 
 
 def current_dataset():
@@ -133,10 +123,6 @@ def show_flash():
         getattr(st, kind)(message)
 
 
-#: Session-state key of page settings kept while the user is on another page: ``{scope: {key: value}}``.
-_KEPT = "_kept_settings"
-
-
 def restore(key, scope, valid=None):
     """Bring back a widget's value that Streamlit dropped while the user was on another page.
 
@@ -155,7 +141,7 @@ def restore(key, scope, valid=None):
     """
     if key in st.session_state and valid is not None and not valid(st.session_state[key]):
         del st.session_state[key]
-    kept = st.session_state.get(_KEPT, {}).get(scope, {})
+    kept = st.session_state.get(KEPT_SETTINGS, {}).get(scope, {})
     if key not in st.session_state and key in kept and (valid is None or valid(kept[key])):
         st.session_state[key] = kept[key]
 
@@ -163,4 +149,4 @@ def restore(key, scope, valid=None):
 def keep(key, scope):
     """Remember the current value of widget ``key`` for ``scope`` (see :func:`restore`)."""
     if key in st.session_state:
-        st.session_state.setdefault(_KEPT, {}).setdefault(scope, {})[key] = st.session_state[key]
+        st.session_state.setdefault(KEPT_SETTINGS, {}).setdefault(scope, {})[key] = st.session_state[key]

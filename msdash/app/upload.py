@@ -3,12 +3,12 @@
 import streamlit as st
 
 from msdash import budget
-from msdash.app import state, widgets
+from msdash.app import widgets
+from msdash.app.keys import MAT_CHOICES, UPLOAD
 from msdash.display import escape_markdown
 from msdash.data.ingest import guess_name_column
 from msdash.io import load_images, match_properties, read_properties
 
-_MAT_CHOICES = "mat_variables"
 _NONE = "(none)"
 
 
@@ -27,22 +27,22 @@ def parsed_upload(files):
     if not files:
         _drop_upload()
         return None
-    choices = st.session_state.setdefault(_MAT_CHOICES, {})
+    choices = st.session_state.setdefault(MAT_CHOICES, {})
     key = (tuple((f.file_id, f.name) for f in files), tuple(sorted(choices.items())))
-    cached = st.session_state.get(state.UPLOAD)
+    cached = st.session_state.get(UPLOAD)
     if cached is None or cached[0] != key:
         _drop_upload()  # its memory is free before the new upload is counted and decoded
         with st.spinner(f"Reading {len(files)} file(s)…"):
             result = load_images(list(files), mat_variables=dict(choices), max_bytes=budget.upload_budget())
         budget.hold_unsaved(result, result.nbytes)
-        st.session_state[state.UPLOAD] = (key, result)
-    result = st.session_state[state.UPLOAD][1]
+        st.session_state[UPLOAD] = (key, result)
+    result = st.session_state[UPLOAD][1]
     _show_load_result(result, choices)
     return result
 
 
 def _drop_upload():
-    cached = st.session_state.pop(state.UPLOAD, None)
+    cached = st.session_state.pop(UPLOAD, None)
     if cached is not None:
         budget.release_unsaved(cached[1])
 

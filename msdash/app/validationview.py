@@ -1,13 +1,9 @@
-"""Validation page: session-state key of the results and how one check is shown."""
+"""Validation page: how one check is shown."""
 
 import streamlit as st
 
 from msdash.app.charts import chart
 from msdash.display import escape_markdown
-
-#: Session-state key: the last results of :func:`msdash.validation.run_checks` (dict of name → Check).
-RESULTS = "validation_results"
-
 
 def show_check(name, check):
     """Render one :class:`msdash.validation.Check`: verdict, numbers, figure, note and downloads."""

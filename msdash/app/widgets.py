@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from msdash.app import state
+from msdash.app.keys import DELETE_PENDING, OPEN_SAMPLE, VIEWER_SAMPLE
 from msdash.saved import delete_saved
 from msdash.display import escape_markdown, thumbnail
 from msdash.errors import InputError, WorkspaceError
@@ -44,7 +45,7 @@ def saved_datasets(infos, open_id):
     if not infos:
         st.info("Nothing saved yet.")
         return
-    pending = st.session_state.get("delete_pending")
+    pending = st.session_state.get(DELETE_PENDING)
     for info in infos:
         text, open_col, delete_col = st.columns([6, 1, 1], vertical_alignment="center")
         marker = " · **open now**" if info.id == open_id else ""
@@ -54,7 +55,7 @@ def saved_datasets(infos, open_id):
             state.open_dataset(info.id)
             st.rerun()
         if delete_col.button("Delete", key=f"delete_{info.id}"):
-            st.session_state["delete_pending"] = pending = info.id
+            st.session_state[DELETE_PENDING] = pending = info.id
         if pending == info.id:
             st.warning(f"Delete “{escape_markdown(info.name)}” (`{info.id}`) from the workspace? "
                        "This cannot be undone.")
@@ -64,10 +65,10 @@ def saved_datasets(infos, open_id):
                     delete_saved(info.id)
                     state.forget_cached_datasets()
                     state.flash(f"Deleted “{escape_markdown(info.name)}” (`{info.id}`).", "info")
-                st.session_state.pop("delete_pending", None)
+                st.session_state.pop(DELETE_PENDING, None)
                 st.rerun()
             if no.button("Cancel", key="cancel_delete"):
-                st.session_state.pop("delete_pending", None)
+                st.session_state.pop(DELETE_PENDING, None)
                 st.rerun()
 
 
@@ -148,11 +149,6 @@ def _caption(dataset, name, columns):
         value = dataset.properties.at[name, column]
         parts.append(f"{escape_markdown(column)}: {escape_markdown(value_text(value))}")
     return " · ".join(parts)
-
-
-#: Session-state keys: the sample whose viewer a thumbnail click opens, and the gallery's viewer choice.
-OPEN_SAMPLE = "open_sample"
-VIEWER_SAMPLE = "viewer_sample"
 
 
 def thumbnail_grid(dataset, dataset_id, names, *, columns=(), size=128, per_row=6, key="thumbs"):

@@ -139,7 +139,7 @@ class TestNestedFolds:
 class TestCancel:
     def test_cancel_stops_a_running_cv(self, monkeypatch):
         from msdash.learned import jobs
-        from msdash.app import modelview
+        from msdash.app import keys, modelview
 
         _slower_machine(monkeypatch, 1e6)  # every run counts as long: it goes to the background
         gate, real = threading.Event(), modelview.nested_folds
@@ -156,7 +156,7 @@ class TestCancel:
         at.selectbox(key="model_groups").set_value("(none)").run()
         at.button(key="run_models").click().run()
         assert not at.exception
-        job = jobs.get(at.session_state[modelview.CV_JOB])
+        job = jobs.get(at.session_state[keys.MODEL_CV_JOB])
         assert job.running
         at.button(key="cancel_cv_job").click().run()
         gate.set()
@@ -170,7 +170,7 @@ class TestCancel:
 
     def test_long_run_in_the_background_gives_the_same_results(self, monkeypatch):
         from msdash.learned import jobs
-        from msdash.app import modelview
+        from msdash.app import keys
 
         _slower_machine(monkeypatch, 1e6)
         at = _demo_with_phys_feat2()
@@ -178,13 +178,13 @@ class TestCancel:
         at.selectbox(key="model_groups").set_value("(none)").run()
         at.number_input(key="model_outer").set_value(3).run()
         at.button(key="run_models").click().run()
-        assert jobs.get(at.session_state[modelview.CV_JOB]).wait(120)
+        assert jobs.get(at.session_state[keys.MODEL_CV_JOB]).wait(120)
         at.run()
         assert not at.exception
         table = at.dataframe[0].value
         models = table[~table["model"].str.startswith("baseline")]  # issue 17.5 added a baseline row
         assert len(models) == 1 and models["samples"].iloc[0] == 300 and len(table) == 2
-        run = at.session_state[modelview.RUNS]["runs"][0]
+        run = at.session_state[keys.MODEL_RUNS]["runs"][0]
         from msdash.models import nested_cv
 
         expected = nested_cv(run["X"], run["result"].y, model="pr", outer=3, inner=5, random_state=42)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from msdash.app import features, forms, panels, state, widgets
+from msdash.app import features, forms, keys, panels, state, widgets
 from msdash.display import escape_markdown
 from msdash.features import EXTRACTORS
 
@@ -24,16 +24,16 @@ elif spec.name == "texture_vae":
     ready = features.texture_vae_runs(params)
 ready = features.feature_count_notice(dataset, dataset_id, name, params) and ready
 
-if st.session_state.get("cancel_features"):  # pressing Cancel reran the page, which stopped the computation
+if st.session_state.get(keys.CANCEL_FEATURES):  # pressing Cancel reran the page, which stopped the computation
     st.info("Cancelled: the unfinished part was not stored; computing again continues from the feature store.")
 if st.button("Compute features", type="primary", key="compute_features", disabled=not ready):
     cancel = st.empty()
-    cancel.button("Cancel", key="cancel_features", help="Stop after the current batch.")
+    cancel.button("Cancel", key=keys.CANCEL_FEATURES, help="Stop after the current batch.")
     with widgets.user_errors("Computing the features"):
         features.feature_table(dataset_id, name, params)
-        st.session_state["last_features"] = (dataset_id, name, params)
+        st.session_state[keys.LAST_FEATURES] = (dataset_id, name, params)
     cancel.empty()
-last = st.session_state.get("last_features")
+last = st.session_state.get(keys.LAST_FEATURES)
 if last and last[0] == dataset_id:
     with widgets.user_errors("Showing the features"):
         panels.feature_summary(features.feature_table(*last), pixel_size_um=dataset.pixel_size_um)

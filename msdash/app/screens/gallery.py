@@ -5,7 +5,7 @@ import math
 
 import streamlit as st
 
-from msdash.app import selectionview, widgets
+from msdash.app import keys, selectionview, widgets
 from msdash.data.lengths import dataset_in_um
 from msdash.display import escape_markdown, order_samples
 from msdash.selection import in_categories
@@ -53,13 +53,13 @@ widgets.thumbnail_grid(dataset, dataset_id, names[(page - 1) * page_size: page *
 st.header("Sample viewer")
 if names:
     if len(names) <= 2000:
-        if st.session_state.get(widgets.VIEWER_SAMPLE) not in names:
-            st.session_state.pop(widgets.VIEWER_SAMPLE, None)  # filtered out: the first sample instead
-        name = st.selectbox("Sample", names, key=widgets.VIEWER_SAMPLE)
+        if st.session_state.get(keys.VIEWER_SAMPLE) not in names:
+            st.session_state.pop(keys.VIEWER_SAMPLE, None)  # filtered out: the first sample instead
+        name = st.selectbox("Sample", names, key=keys.VIEWER_SAMPLE)
     else:  # a list of tens of thousands of options slows the browser down
-        if (clicked := st.session_state.pop(widgets.VIEWER_SAMPLE, None)) in dataset.images:
-            st.session_state["viewer_sample_name"] = clicked
-        typed = st.text_input("Sample (type its name)", value=names[0], key="viewer_sample_name").strip()
+        if (clicked := st.session_state.pop(keys.VIEWER_SAMPLE, None)) in dataset.images:
+            st.session_state[keys.VIEWER_SAMPLE_NAME] = clicked
+        typed = st.text_input("Sample (type its name)", value=names[0], key=keys.VIEWER_SAMPLE_NAME).strip()
         name = typed if typed in dataset.images else names[0]
         if typed != name:
             st.warning(f"No sample named “{escape_markdown(typed)}”; showing {escape_markdown(name)}.")

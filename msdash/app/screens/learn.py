@@ -3,7 +3,7 @@
 import streamlit as st
 
 from msdash.learned import jobs
-from msdash.app import learnview, widgets
+from msdash.app import keys, learnview, widgets
 from msdash.display import escape_markdown
 
 dataset_id, dataset = widgets.page_header("Learned representations")
@@ -50,16 +50,16 @@ with vae_tab:
                     patch=int(patch), stride=int(stride) or int(patch), latent=int(latent), epochs=int(epochs),
                     batch_size=int(batch_size), lr=float(lr), beta=beta, vgg_folder=folder.strip() or None,
                     device=device)
-                st.session_state["vae_run"] = run_dir.name
+                st.session_state[keys.VAE_RUN] = run_dir.name
 
     all_runs = runs.list_runs(tv.KIND)
     if all_runs:
         st.subheader("Runs")
         ids = [m["run_id"] for m in all_runs]
         labels = {m["run_id"]: learnview.run_label(m) for m in all_runs}
-        if st.session_state.get("vae_run") not in ids:
-            st.session_state["vae_run"] = ids[0]
-        run_id = st.selectbox("Run", ids, format_func=labels.get, key="vae_run")
+        if st.session_state.get(keys.VAE_RUN) not in ids:
+            st.session_state[keys.VAE_RUN] = ids[0]
+        run_id = st.selectbox("Run", ids, format_func=labels.get, key=keys.VAE_RUN)
         meta = next(m for m in all_runs if m["run_id"] == run_id)
         st.caption(learnview.run_status(meta))
         job = jobs.get(f"{tv.KIND}:{run_id}")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from msdash.learned import jobs
-from msdash.app import features, modelview, panels, selectionview, widgets
+from msdash.app import features, keys, modelview, panels, selectionview, widgets
 from msdash.app.charts import chart
 from msdash.display import escape_markdown
 from msdash.selection import csv_bytes
@@ -38,8 +38,9 @@ from msdash.models.report import (  # noqa: E402
 from msdash.models.run import DEFAULT_REPEATS, run_comparison  # noqa: E402
 
 group_options = [c for c in dataset.properties.columns if c not in targets or c == dataset.group_column]
-modelview.restore_form(dataset_id, {"model_target": targets, "model_sets": list(sets), "model_models": list(MODELS),
-                                    "model_scoring": list(SCORES), "model_groups": ["(none)"] + group_options})
+modelview.restore_form(dataset_id, {keys.MODEL_TARGET: targets, keys.MODEL_SETS: list(sets),
+                                    keys.MODEL_MODELS: list(MODELS), keys.MODEL_SCORING: list(SCORES),
+                                    keys.MODEL_GROUPS: ["(none)"] + group_options})
 
 
 def initial(key, **default):
@@ -48,31 +49,32 @@ def initial(key, **default):
 
 
 c1, c2 = st.columns(2)
-target = c1.selectbox("Property to predict", targets, key="model_target")
+target = c1.selectbox("Property to predict", targets, key=keys.MODEL_TARGET)
 sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes)
-chosen_sets = c2.multiselect("Feature sets", list(sets), key="model_sets",
-                             **initial("model_sets", default=[default_set]))
+chosen_sets = c2.multiselect("Feature sets", list(sets), key=keys.MODEL_SETS,
+                             **initial(keys.MODEL_SETS, default=[default_set]))
 if note := features.default_note(default_set, sizes):
     st.caption(note)
-chosen_models = st.multiselect("Models", list(MODELS), key="model_models", **initial("model_models", default=["pr"]),
+chosen_models = st.multiselect("Models", list(MODELS), key=keys.MODEL_MODELS,
+                               **initial(keys.MODEL_MODELS, default=["pr"]),
                                format_func=lambda m: f"{m} — {MODELS[m].description}")
 for model_name in chosen_models:
     panels.study_citations(model_name)
 c1, c2, c3, c4, c5 = st.columns(5)
-outer = c1.number_input("Outer folds", 2, 20, key="model_outer", **initial("model_outer", value=10))
-inner = c2.number_input("Inner folds", 2, 10, key="model_inner", **initial("model_inner", value=5))
-repeats = c3.number_input("Repeats (seeds)", 1, 10, key="model_repeats",
-                          **initial("model_repeats", value=DEFAULT_REPEATS),
+outer = c1.number_input("Outer folds", 2, 20, key=keys.MODEL_OUTER, **initial(keys.MODEL_OUTER, value=10))
+inner = c2.number_input("Inner folds", 2, 10, key=keys.MODEL_INNER, **initial(keys.MODEL_INNER, value=5))
+repeats = c3.number_input("Repeats (seeds)", 1, 10, key=keys.MODEL_REPEATS,
+                          **initial(keys.MODEL_REPEATS, value=DEFAULT_REPEATS),
                           help="Nested CV again with other seeds (fold assignment and sample order): the spread "
                                "shows which differences between feature sets are real.")
-scoring = c4.selectbox("Score", list(SCORES), key="model_scoring", format_func=SCORES.get)
-standardize = c5.toggle("Standardise first", key="model_standardize")
+scoring = c4.selectbox("Score", list(SCORES), key=keys.MODEL_SCORING, format_func=SCORES.get)
+standardize = c5.toggle("Standardise first", key=keys.MODEL_STANDARDIZE)
 allowed, excluded = input_columns(dataset, target)
-if "model_extra" in st.session_state:  # a column that became the target (or its source) is dropped
-    st.session_state["model_extra"] = [c for c in st.session_state["model_extra"] if c in allowed]
+if keys.MODEL_EXTRA in st.session_state:  # a column that became the target (or its source) is dropped
+    st.session_state[keys.MODEL_EXTRA] = [c for c in st.session_state[keys.MODEL_EXTRA] if c in allowed]
 extra = st.multiselect("Add property columns to the features (e.g. composition; standardised)", allowed,
-                       key="model_extra")
+                       key=keys.MODEL_EXTRA)
 if len(excluded) > 1:
     st.caption(escape_markdown("Not offered as inputs (they reveal the target): "
                                + ", ".join(f"{c} ({why})" for c, why in excluded.items() if c != target) + "."))
@@ -82,8 +84,8 @@ if leaks := correlated_inputs(dataset, target, extra):
                                "independently of the target."))
 group_choices = ["(none)"] + group_options
 default_group = group_choices.index(dataset.group_column) if dataset.group_column in group_choices else 0
-group_column = st.selectbox("Group column for the honest (group-aware) error", group_choices, key="model_groups",
-                            **initial("model_groups", index=default_group),
+group_column = st.selectbox("Group column for the honest (group-aware) error", group_choices, key=keys.MODEL_GROUPS,
+                            **initial(keys.MODEL_GROUPS, index=default_group),
                             help="Samples of one group (paper, parent micrograph, run) never sit on both sides "
                                  "of a split. The page shows this error next to the ungrouped one.")
 group_column = None if group_column == "(none)" else group_column
@@ -100,11 +102,11 @@ if estimate >= 10:
         + (f", not counting {unknown} imported set(s)" if unknown else "")
         + (". It runs in the background; Cancel stops it after the current fold." if long_run else ".")))
 
-job_id = st.session_state.get(modelview.CV_JOB)
+job_id = st.session_state.get(keys.MODEL_CV_JOB)
 running = bool(job_id and jobs.get(job_id) and jobs.get(job_id).running)
 if st.button("Run nested cross-validation", type="primary", key="run_models",
              disabled=not (chosen_sets and chosen_models) or running):
-    form = {key: st.session_state.get(key) for key in modelview.FORM_KEYS}
+    form = {key: st.session_state.get(key) for key in keys.MODEL_FORM_KEYS}
     options = dict(target=target, models=list(chosen_models), extra=list(extra), group_column=group_column,
                    outer=int(outer), inner=int(inner), scoring=scoring, standardize=bool(standardize),
                    repeats=int(repeats), dataset_label=dataset.name, entries={s: sets[s] for s in chosen_sets})
@@ -118,14 +120,14 @@ if st.button("Run nested cross-validation", type="primary", key="run_models",
                 min(modelview.cv_progress(e), 1.0), text=escape_markdown(e["title"])), **options)
             bar.empty()
             modelview.remember(dataset_id, runs, form)
-            st.session_state.pop(modelview.CV_NOTE, None)
+            st.session_state.pop(keys.MODEL_CV_NOTE, None)
 if job_id:
     modelview.cv_job_panel(job_id, dataset_id)
-if note := st.session_state.get(modelview.CV_NOTE):
+if note := st.session_state.get(keys.MODEL_CV_NOTE):
     st.warning(note)
 
-history = st.session_state.get(modelview.HISTORY, {}).get(dataset_id, [])
-history = history + modelview.cnn_runs(dataset_id, target, st.session_state.get("model_outer"), dataset.name)
+history = st.session_state.get(keys.MODEL_HISTORY, {}).get(dataset_id, [])
+history = history + modelview.cnn_runs(dataset_id, target, st.session_state.get(keys.MODEL_OUTER), dataset.name)
 runs = [run for run in history if run.target == target]
 if all(run.cnn for run in runs):
     st.caption("Choose feature sets and models, then run. Results are cached: the same inputs return at once; "
@@ -160,8 +162,8 @@ c1.download_button("Summary (CSV)", lambda: csv_bytes(summary_table, index=False
 c2.download_button("All runs (JSON)", lambda: json.dumps([run.to_dict() for run in runs if not run.cnn]).encode(),
                    file_name="cv_runs.json", mime="application/json", key="download_runs")
 if c3.button("Clear results", key="clear_models"):
-    st.session_state.get(modelview.HISTORY, {}).pop(dataset_id, None)
-    st.session_state.pop(modelview.RUNS, None)
+    st.session_state.get(keys.MODEL_HISTORY, {}).pop(dataset_id, None)
+    st.session_state.pop(keys.MODEL_RUNS, None)
     st.rerun()
 
 st.header("Outer-fold errors")
@@ -183,11 +185,11 @@ models_only = [run for run in runs if not run.baseline]
 labels = [f"{run.feature_set} · {series(run)}" for run in models_only]
 pick = st.selectbox("Run", range(len(models_only)), format_func=labels.__getitem__, key="parity_run")
 run = models_only[min(pick or 0, len(models_only) - 1)]
-selected = selectionview.sync_selection(["parity_chart"], "parity_pick", dataset.names, dataset_id)
+selected = selectionview.sync_selection([keys.PARITY_CHART], keys.PARITY_PICK, dataset.names, dataset_id)
 figure = parity_figure(run.result.y, run.result.predictions, run.names, label=target,
-                       selected=selectionview.highlighted("parity_chart", selected),
+                       selected=selectionview.highlighted(keys.PARITY_CHART, selected),
                        title=f"{run.title()} — {run.settings.label()}")
-chart(figure, key="parity_chart", filename="parity", on_select="rerun", selection_mode=("points", "box", "lasso"))
+chart(figure, key=keys.PARITY_CHART, filename="parity", on_select="rerun", selection_mode=("points", "box", "lasso"))
 st.download_button("Out-of-fold predictions (CSV)",
                    lambda: csv_bytes(pd.DataFrame({"name": run.names, target: run.result.y,
                                                    "predicted": run.result.predictions}), index=False),

@@ -4,7 +4,7 @@ and, for tiled micrographs, the histogram of tile predictions."""
 
 import streamlit as st
 
-from msdash.app import modelview, panels, widgets
+from msdash.app import keys, modelview, panels, widgets
 from msdash.app.charts import chart
 from msdash.display import escape_markdown
 from msdash.plots import histogram_figure
@@ -13,7 +13,7 @@ from msdash.predict import dump_model
 
 dataset_id, dataset = widgets.page_header("Predict")
 
-saved = st.session_state.get(modelview.RUNS)
+saved = st.session_state.get(keys.MODEL_RUNS)
 # one choice per feature set, model and settings; when it also ran grouped, that run (held-out groups) is used
 choices = {}
 for run in (saved or {}).get("runs", []):
@@ -24,20 +24,20 @@ if not choices:
     st.info("Run nested cross-validation on the Models page first; its models predict here.")
     st.stop()
 target = saved["target"]
-keys = list(choices)
-several_settings = len({settings for _, _, settings in keys}) > 1
+options = list(choices)
+several_settings = len({settings for _, _, settings in options}) > 1
 
 
 def choice_label(i):
-    feature_set, model, settings = keys[i]
-    pair = choices[keys[i]]
+    feature_set, model, settings = options[i]
+    pair = choices[options[i]]
     grouped = f" · intervals grouped by {pair['grouped'].grouped}" if "grouped" in pair else ""
     return f"{feature_set} · {model}{grouped}" + (f" · {settings.label()}" if several_settings else "")
 
 
-pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(keys)), format_func=choice_label,
+pick = st.selectbox(f"Model for {escape_markdown(target)}", range(len(options)), format_func=choice_label,
                     key="predict_run")
-pair = choices[keys[pick]]
+pair = choices[options[pick]]
 run, random_run = pair.get("grouped", pair.get("random")), pair.get("random")
 kind, extractor, params = run.entry
 if kind != "computed" or run.extra:
@@ -70,7 +70,7 @@ if source == "Upload micrographs":
             st.error(escape_markdown(error.message))
         images = loaded.images
     c1, c2, c3 = st.columns(3)
-    tiles = c1.toggle("Cut into tiles (study C)", key="predict_tiles")
+    tiles = c1.toggle("Cut into tiles (study C)", key=keys.PREDICT_TILES)
     size = c2.number_input("Tile size (px)", 16, 2048, 128, key="predict_tile_size", disabled=not tiles)
     stride = c3.number_input("Stride (px)", 4, 2048, 50, key="predict_tile_stride", disabled=not tiles)
     truth = st.number_input(f"True {escape_markdown(target)} of the uploaded micrograph (optional, marks the "
@@ -122,7 +122,7 @@ if images:
         st.dataframe(out, hide_index=True)
         st.download_button("Predictions (CSV)", csv_bytes(out, index=False), file_name="predictions.csv",
                            mime="text/csv", key="download_predictions")
-        if len(out) > 1 and source == "Upload micrographs" and st.session_state.get("predict_tiles"):
+        if len(out) > 1 and source == "Upload micrographs" and st.session_state.get(keys.PREDICT_TILES):
             chart(histogram_figure(out[f"predicted {target}"].to_numpy(), label=f"predicted {target} per tile",
                                    marker=truth, marker_label="true value" if truth is not None else None),
                   key="tile_histogram", filename="predicted_per_tile")

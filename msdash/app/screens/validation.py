@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from msdash.app import validationview, widgets
+from msdash.app import keys, validationview, widgets
 from msdash.validation import CHECKS, run_checks
 
 st.title("Validation")
@@ -16,10 +16,10 @@ chosen = st.multiselect("Checks", list(CHECKS), default=list(CHECKS), format_fun
 if st.button("Run the checks", type="primary", key="run_validation", disabled=not chosen):
     bar = st.progress(0.0, text="Starting…")
     with widgets.user_errors("Validation"), st.spinner("Computing…"):
-        st.session_state[validationview.RESULTS] = run_checks(
+        st.session_state[keys.VALIDATION_RESULTS] = run_checks(
             chosen, progress=lambda done, total, name: bar.progress(done / total, text=CHECKS.get(name, name)))
     bar.empty()
-results = st.session_state.get(validationview.RESULTS)
+results = st.session_state.get(keys.VALIDATION_RESULTS)
 if not results:
     st.caption("Choose checks and run them; the results stay until you run them again.")
     st.stop()
