@@ -198,12 +198,12 @@ def _pick(at, key, name):
 def _run_models(at, feature_set):
     """Nested CV of the default model on ``feature_set`` for the numeric property; waits for a background run."""
     from msdash.learned import jobs
-    from msdash.app import modelview
+    from msdash.app import keys
 
     at.selectbox(key="model_target").set_value("hardness (HV)").run()
     at.multiselect(key="model_sets").set_value([feature_set]).run()
     at.button(key="run_models").click().run()
-    job_id = at.session_state[modelview.CV_JOB] if modelview.CV_JOB in at.session_state else None
+    job_id = at.session_state[keys.MODEL_CV_JOB] if keys.MODEL_CV_JOB in at.session_state else None
     if job_id and jobs.get(job_id) is not None:
         jobs.get(job_id).wait(900)
     return at.run()

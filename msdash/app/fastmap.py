@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit.components.v2 as components_v2
 
+from msdash.app.keys import fast_map_seq
 from msdash.errors import InputError
 
 _HERE = Path(__file__).parent
@@ -217,7 +218,7 @@ def fast_map(coords, names, *, color=None, color_label=None, categorical=None, h
     picked = selection_ids({"selection": result.get("selection")})
     if picked is None or key is None:
         return None
-    seen = f"_fast_map_seq_{key}"
+    seen = fast_map_seq(key)
     if st.session_state.get(seen) == picked[1]:
         return None
     st.session_state[seen] = picked[1]

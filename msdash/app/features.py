@@ -13,9 +13,6 @@ from msdash.errors import InputError, WorkspaceError
 # Step-time estimates live in their own module; the pages reach them here.
 from msdash.app.estimates import COST, LONG_STEP_S, estimate_seconds, format_duration, step_work  # noqa: F401
 
-# selectionview imports SELECTED from here until it takes it from msdash.app.keys (issue 16 item 3)
-from msdash.app.keys import SELECTED  # noqa: F401
-
 
 def params_key(params):
     """Canonical JSON of extractor parameters (the cache key of a feature set)."""

@@ -17,9 +17,6 @@ from msdash.app.keys import (
     MODEL_TARGET,
 )
 
-#: Old name of :data:`msdash.app.keys.MODEL_CV_JOB`, kept while bench/interaction.py reads it from here.
-CV_JOB = MODEL_CV_JOB
-
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def nested(_X, _y, _groups, key, model, outer, inner, scoring, standardize, random_state=42):

@@ -4,18 +4,9 @@ the name pickers (exact, prefix, regular expression, whole group), and kept thro
 import numpy as np
 import streamlit as st
 
-from msdash.app.features import SELECTED
 from msdash.app.fastmap import selection_ids, selection_names
-
-
-#: Session-state key: which chart (or picker) made the current selection.
-SELECTION_SOURCE = "selection_source"
-#: Session-state key: the data set the current selection belongs to.
-SELECTION_DATASET = "selection_dataset"
-#: Session-state key: the selection of every data set this session has had open, so going back restores it.
-_SELECTIONS = "_selections_by_dataset"
-_SEEN = "_map_events_seen"
-_DRAWN = "_map_specs_drawn"
+from msdash.app.keys import (MAP_EVENTS_SEEN, MAP_SPECS_DRAWN, SELECTED, SELECTION_DATASET, SELECTION_SOURCE,
+                             SELECTIONS_BY_DATASET, picker_key)
 
 
 def fast_key(chart_key):
@@ -44,7 +35,7 @@ def own_selection(dataset_id, names, pick_keys=()):
     that set's own (empty at first), clears the name pickers ``pick_keys`` and forgets the charts' old events,
     so no name of one set ever reaches a page of another.
     """
-    stash = st.session_state.setdefault(_SELECTIONS, {})
+    stash = st.session_state.setdefault(SELECTIONS_BY_DATASET, {})
     owner = st.session_state.get(SELECTION_DATASET)
     if owner != dataset_id:
         if owner is not None:
@@ -52,8 +43,8 @@ def own_selection(dataset_id, names, pick_keys=()):
         st.session_state[SELECTION_DATASET] = dataset_id
         st.session_state[SELECTED] = list(stash.get(dataset_id, []))
         st.session_state[SELECTION_SOURCE] = None
-        st.session_state[_SEEN] = {}
-        st.session_state[_DRAWN] = {}
+        st.session_state[MAP_EVENTS_SEEN] = {}
+        st.session_state[MAP_SPECS_DRAWN] = {}
         for key in pick_keys:
             st.session_state.pop(key, None)
     known = set(names)
@@ -75,9 +66,9 @@ def sync_selection(chart_keys, pick_key, names=None, dataset_id=None):
 
     if dataset_id is not None:
         own_selection(dataset_id, names if names is not None else [],
-                      [pick_key] + [f"{pick_key}_{part}" for part in ("pattern", "pattern_message", "group",
+                      [pick_key] + [picker_key(pick_key, part) for part in ("pattern", "pattern_message", "group",
                                                                       "group_column")])
-    seen = st.session_state.setdefault(_SEEN, {})
+    seen = st.session_state.setdefault(MAP_EVENTS_SEEN, {})
     for key in chart_keys:
         event = st.session_state.get(key)
         if event is None:  # not drawn yet, or drawn anew (renderer switched): its old event is gone
@@ -120,10 +111,10 @@ def drawn(chart_key, *parts):
             digest.update(repr(part).encode())
         digest.update(b"\0")
     fingerprint = digest.hexdigest()
-    specs = st.session_state.setdefault(_DRAWN, {})
+    specs = st.session_state.setdefault(MAP_SPECS_DRAWN, {})
     if specs.get(chart_key) != fingerprint:
         specs[chart_key] = fingerprint
-        st.session_state.setdefault(_SEEN, {})[chart_key] = "[]"
+        st.session_state.setdefault(MAP_EVENTS_SEEN, {})[chart_key] = "[]"
 
 
 def _signature(event):
@@ -167,20 +158,20 @@ def name_picker(names, key, properties=None, group_columns=()):
             if unknown:
                 st.warning(f"Not in this data set: {escape_markdown(', '.join(unknown[:10]))}")
     with middle:
-        mode = st.segmented_control("Pattern", list(_MODE_LABELS), default="prefix", key=f"{key}_mode",
+        mode = st.segmented_control("Pattern", list(_MODE_LABELS), default="prefix", key=picker_key(key, "mode"),
                                     format_func=_MODE_LABELS.get) or "prefix"
-        st.text_input("…or by a name pattern", key=f"{key}_pattern", on_change=_pattern_changed,
+        st.text_input("…or by a name pattern", key=picker_key(key, "pattern"), on_change=_pattern_changed,
                       args=(key, tuple(names)), placeholder="A1_, B2_" if mode == "prefix" else r"A1\d*_0[1-5]",
                       help="Starts with: one or more prefixes separated by commas. Regular expression: the whole "
                            "name must match. Nothing fuzzy: only names that match exactly are picked.")
-        if message := st.session_state.get(f"{key}_pattern_message"):
+        if message := st.session_state.get(picker_key(key, "pattern_message")):
             st.caption(escape_markdown(message))
     group_columns = [c for c in group_columns if properties is not None and c in properties.columns]
     if group_columns:
         with right:
-            column = st.selectbox("…or a whole group of", group_columns, key=f"{key}_group_column")
+            column = st.selectbox("…or a whole group of", group_columns, key=picker_key(key, "group_column"))
             values = sorted(properties[column].dropna().astype(str).unique().tolist())
-            st.selectbox(f"value of {escape_markdown(column)}", values, index=None, key=f"{key}_group",
+            st.selectbox(f"value of {escape_markdown(column)}", values, index=None, key=picker_key(key, "group"),
                          placeholder="choose a group", on_change=_group_changed, args=(key, properties, column))
 
 
@@ -230,25 +221,25 @@ def _pattern_changed(key, names):
     from msdash.errors import InputError
     from msdash.selection import pick_names
 
-    text = st.session_state.get(f"{key}_pattern", "")
-    mode = st.session_state.get(f"{key}_mode") or "prefix"
+    text = st.session_state.get(picker_key(key, "pattern"), "")
+    mode = st.session_state.get(picker_key(key, "mode")) or "prefix"
     try:
         picked, unmatched = pick_names(names, text, mode=mode)
     except InputError as error:
-        st.session_state[f"{key}_pattern_message"] = error.message
+        st.session_state[picker_key(key, "pattern_message")] = error.message
         return
-    st.session_state[f"{key}_pattern_message"] = (
+    st.session_state[picker_key(key, "pattern_message")] = (
         f"{len(picked)} sample(s) picked" + (f"; nothing matches {', '.join(unmatched[:10])}" if unmatched else ""))
     if text.strip():
-        st.session_state[SELECTION_SOURCE] = f"{key}_pattern"
+        st.session_state[SELECTION_SOURCE] = picker_key(key, "pattern")
         st.session_state[SELECTED] = picked
 
 
 def _group_changed(key, properties, column):
     from msdash.selection import group_names
 
-    value = st.session_state.get(f"{key}_group")
+    value = st.session_state.get(picker_key(key, "group"))
     if value is None:
         return
-    st.session_state[SELECTION_SOURCE] = f"{key}_group"
+    st.session_state[SELECTION_SOURCE] = picker_key(key, "group")
     st.session_state[SELECTED] = group_names(properties, column, value)

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from msdash.app import features, mapview, panels, selectionview, state, widgets
+from msdash.app import features, keys, mapview, panels, selectionview, state, widgets
 from msdash.app.charts import chart
 from msdash.app.fastmap import fast_map, plotly_hover
 from msdash.data.lengths import dataset_in_um
@@ -24,7 +24,7 @@ if not sets:
                 features.feature_table(dataset_id, name, {})
         # The map opens on what the button said: both sets, side by side (those that could be computed).
         if opened := selectionview.labels_of(features.feature_sets(dataset_id), promised):
-            st.session_state["map_sets"] = opened
+            st.session_state[keys.MAP_SETS] = opened
             st.rerun()
     st.stop()
 
@@ -32,23 +32,23 @@ labels = list(sets)
 sizes = features.feature_set_sizes(dataset_id, sets)
 default_set = features.smallest_set(sizes, min_features=features.MIN_FEATURES_MAP)
 scope = f"map:{dataset_id}"  # the page's settings survive a visit to another page, per data set
-state.restore("map_sets", scope, valid=lambda value: bool(value) and all(v in labels for v in value))
+state.restore(keys.MAP_SETS, scope, valid=lambda value: bool(value) and all(v in labels for v in value))
 chosen = st.multiselect("Feature sets (one to four, side by side)", labels,
-                        default=None if "map_sets" in st.session_state else [default_set],
-                        max_selections=4, key="map_sets")
-state.keep("map_sets", scope)
+                        default=None if keys.MAP_SETS in st.session_state else [default_set],
+                        max_selections=4, key=keys.MAP_SETS)
+state.keep(keys.MAP_SETS, scope)
 if note := features.default_note(default_set, sizes):
     st.caption(note)
 c1, c2, c3 = st.columns([1, 1, 2])
 colour_options = ["volume fraction (phase 1)"] + list(dataset.properties.columns)
-state.restore("map_method", scope, valid=lambda value: value in ("PCA", "UMAP", None))
-state.restore("map_standardize", scope, valid=lambda value: isinstance(value, bool))
-state.restore("map_color", scope, valid=lambda value: value in colour_options)
-method = c1.segmented_control("Method", ["PCA", "UMAP"], default="PCA", key="map_method") or "PCA"
-standardize = c2.toggle("Standardise features", key="map_standardize",
+state.restore(keys.MAP_METHOD, scope, valid=lambda value: value in ("PCA", "UMAP", None))
+state.restore(keys.MAP_STANDARDIZE, scope, valid=lambda value: isinstance(value, bool))
+state.restore(keys.MAP_COLOR, scope, valid=lambda value: value in colour_options)
+method = c1.segmented_control("Method", ["PCA", "UMAP"], default="PCA", key=keys.MAP_METHOD) or "PCA"
+standardize = c2.toggle("Standardise features", key=keys.MAP_STANDARDIZE,
                         help="Scale every feature to unit variance before the map (off: plain centring).")
-colour = c3.selectbox("Colour by", colour_options, key="map_color")
-for kept in ("map_method", "map_standardize", "map_color"):
+colour = c3.selectbox("Colour by", colour_options, key=keys.MAP_COLOR)
+for kept in (keys.MAP_METHOD, keys.MAP_STANDARDIZE, keys.MAP_COLOR):
     state.keep(kept, scope)
 umap_settings = {}
 if method == "UMAP":
@@ -86,11 +86,11 @@ for i, label in enumerate(chosen):
             result = mapview.umap(table, table.key, dataset_id, standardize, **umap_settings)
         if method == "PCA":
             pcas.append((label, table, result))
-            maps.append((f"map_chart_{i}", label, table, *mapview.pca_axes(result)))
+            maps.append((keys.map_chart(i), label, table, *mapview.pca_axes(result)))
         else:
             if result.note:  # reduced to principal components first, to fit the memory budget
                 st.info(escape_markdown(f"{label}: {result.note}"))
-            maps.append((f"map_chart_{i}", label, table, result.coords, ("UMAP 1", "UMAP 2")))
+            maps.append((keys.map_chart(i), label, table, result.coords, ("UMAP 1", "UMAP 2")))
 
 images = mapview.hover_images(dataset, dataset_id) if maps else None  # micrographs on hover, sent once
 
@@ -102,14 +102,14 @@ def maps_and_selection():
                      help="Draw the maps on a plain canvas: quick with tens of thousands of points. Off: plotly.")
     st.caption(f"Renderer: {'fast canvas map' if fast else 'plotly (WebGL)'} · {len(dataset)} samples · default "
                f"is the canvas map above {mapview.FAST_MAP_MIN:,} samples")
-    keys = [selectionview.fast_key(key) if fast else key for key, *_ in maps]
-    selected = selectionview.sync_selection(keys, "map_pick", dataset.names, dataset_id)
-    selectionview.name_picker(dataset.names, "map_pick", dataset.properties, selectionview.group_columns(dataset))
+    chart_keys = [selectionview.fast_key(key) if fast else key for key, *_ in maps]
+    selected = selectionview.sync_selection(chart_keys, keys.MAP_PICK, dataset.names, dataset_id)
+    selectionview.name_picker(dataset.names, keys.MAP_PICK, dataset.properties, selectionview.group_columns(dataset))
     if selected:
         st.button(f"Clear the selection ({len(selected)})", key="map_clear", on_click=selectionview.clear_selection,
                   type="tertiary")
     columns = st.columns(len(maps)) if maps else []
-    for (_, label, table, coords, axes), key, column in zip(maps, keys, columns):
+    for (_, label, table, coords, axes), key, column in zip(maps, chart_keys, columns):
         with column, widgets.user_errors(f"Drawing the map of {label}"):
             if fast:  # it draws the shared selection itself, also on the map it was made on
                 fast_map(coords, dataset.names, color=colour_values, color_label=colour_label,
