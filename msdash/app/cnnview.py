@@ -8,6 +8,7 @@ from msdash.learned import jobs
 from msdash.app import forms, learnview, widgets
 from msdash.app.keys import CNN_JOB, CNN_TARGET
 from msdash.display import escape_markdown
+from msdash.app.charts import chart
 
 
 def cnn_section(dataset, dataset_id):
@@ -81,4 +82,4 @@ def _finished(dataset_id, target):
     item = next(i for i in done if i["run_id"] == pick)
     for k, history in enumerate(item["histories"]):
         if history:
-            st.plotly_chart(learnview.loss_figure(history, title=f"Fold {k + 1}"), key=f"cnn_curve_{pick}_{k}")
+            chart(learnview.loss_figure(history, title=f"Fold {k + 1}"), key=f"cnn_curve_{pick}_{k}")

@@ -8,6 +8,7 @@ import streamlit as st
 from msdash.learned import jobs
 from msdash.app.keys import job_seen
 from msdash.display import escape_markdown
+from msdash.app.charts import chart
 
 
 def micrographs(dataset):
@@ -84,7 +85,7 @@ def job_panel(job_id, *, history=()):
             st.success(f"{title} finished in {job.finished - job.started:.0f} s.")
         records = list(history) + [e for e in job.epochs]
         if records:
-            st.plotly_chart(loss_figure(records), key=f"loss_{job_id}")
+            chart(loss_figure(records), key=f"loss_{job_id}", filename="training_loss")
         if not job.running and job.status != st.session_state.get(job_seen(job_id)):
             st.session_state[job_seen(job_id)] = job.status
             st.rerun()  # the page below (run list, views) catches up once the job has ended

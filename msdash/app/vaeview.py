@@ -6,6 +6,7 @@ import streamlit as st
 
 from msdash.app import learnview, widgets
 from msdash.display import escape_markdown, escape_plotly
+from msdash.app.charts import chart
 
 WALK_DATA, WALK_PRIOR = "spread of the encoded means", "prior ±4 (study C)"
 WALK_SAMPLE = 256  # patches encoded to measure the spread of the latent means
@@ -121,7 +122,7 @@ def _correlation_view(dataset, dataset_id, names, images, run_ref, patch, warn):
         figure = go.Figure(go.Bar(x=[f"z{i}" for i in range(len(r))], y=r))
         figure.update_layout(title=f"Pearson r of each latent mean with {escape_plotly(target)} ({len(mu)} patches)",
                              yaxis_range=[-1, 1], height=320)
-        st.plotly_chart(figure, key="vae_corr_fig")
+        chart(figure, key="vae_corr_fig", filename="latent_property_correlation")
         if warn:
             st.caption(f":warning: {warn}")
 
@@ -159,4 +160,4 @@ def _prediction_view(dataset, dataset_id, names, images, run_ref, patch):
         figure.update_layout(title=f"{escape_plotly(pick)}: {len(result.predictions)} patch predictions of "
                                    f"{escape_plotly(target)}", xaxis_title=escape_plotly(target),
                              yaxis_title="patches", height=320)
-        st.plotly_chart(figure, key="vae_pred_fig")
+        chart(figure, key="vae_pred_fig", filename="patch_predictions")

@@ -7,6 +7,7 @@ from msdash.app.upload import parsed_upload, table_and_report
 from msdash.data.datastore import list_datasets, save_dataset
 from msdash.display import escape_markdown
 from msdash.data.ingest import build_dataset
+from msdash.app.charts import chart
 
 dataset_id, _ = widgets.page_header("Data")
 if st.button("Open the demo data set", key="open_demo"):
@@ -64,7 +65,7 @@ with st.expander("Generate data with physics (two-phase + FFT stiffness, Ising, 
         from msdash.synthetic.generate import cahn_hilliard_history
 
         with widgets.user_errors("Running Cahn–Hilliard"), st.spinner("Running the first run…"):
-            st.plotly_chart(energy_curve_figure(cahn_hilliard_history(**settings)), key="ch_energy_curve")
+            chart(energy_curve_figure(cahn_hilliard_history(**settings)), key="ch_energy_curve")
     if st.button("Generate and open", key="generate"):
         with widgets.user_errors("Generating the data set"):
             bar = st.progress(0.0, text="Generating…")

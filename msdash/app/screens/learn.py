@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from msdash.learned import jobs
 from msdash.app import keys, learnview, widgets
+from msdash.app.charts import chart
 from msdash.display import escape_markdown
+from msdash.learned import jobs, runs, vae as tv, vgg  # no torch: it loads when a model trains or shows
 
 dataset_id, dataset = widgets.page_header("Learned representations")
-
-from msdash.learned import runs, vae as tv, vgg  # noqa: E402 — no torch: it loads when a model trains or shows
 
 vae_tab, cnn_tab = st.tabs(["TextureVAE (study C)", "CNN regressors (study D)"])
 
@@ -66,7 +65,7 @@ with vae_tab:
         if job is not None:
             learnview.job_panel(job.job_id, history=[] if job.events else meta["history"])
         elif meta["history"]:
-            st.plotly_chart(learnview.loss_figure(meta["history"]), key=f"vae_loss_{run_id}")
+            chart(learnview.loss_figure(meta["history"]), key=f"vae_loss_{run_id}", filename="vae_loss")
         running = job is not None and job.running
         if not running and meta.get("status") != "done" and meta["history"]:
             more = st.number_input("train up to epoch", len(meta["history"]) + 1, 10_000,
