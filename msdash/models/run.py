@@ -3,7 +3,6 @@ through the same folds, on the common samples, each run labelled with all its se
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,11 +77,10 @@ class RunSettings:
 
 
 @dataclass(frozen=True, eq=False)
-class ModelRun(Mapping):
+class ModelRun:
     """One feature set × model × split of a comparison, with all its repeats and settings.
 
-    Reads like a mapping too (``run["result"]``, ``run.get("cnn")``) for code written against the former
-    run dicts.
+    A typed record: fields are read as attributes (the string-keyed run dicts it replaced are gone).
 
     Attributes
     ----------
@@ -136,21 +134,6 @@ class ModelRun(Mapping):
 
     __eq__ = object.__eq__
     __hash__ = object.__hash__
-
-    def __getitem__(self, name):
-        if name not in self._fields():
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def __iter__(self):
-        return iter(self._fields())
-
-    def __len__(self):
-        return len(self._fields())
-
-    @staticmethod
-    def _fields():
-        return [f.name for f in dataclasses.fields(ModelRun)]
 
     @property
     def target(self):

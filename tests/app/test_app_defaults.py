@@ -187,8 +187,8 @@ class TestCancel:
         run = at.session_state[keys.MODEL_RUNS]["runs"][0]
         from msdash.models import nested_cv
 
-        expected = nested_cv(run["X"], run["result"].y, model="pr", outer=3, inner=5, random_state=42)
-        np.testing.assert_array_equal(run["result"].fold_scores, expected.fold_scores)
+        expected = nested_cv(run.X, run.result.y, model="pr", outer=3, inner=5, random_state=42)
+        np.testing.assert_array_equal(run.result.fold_scores, expected.fold_scores)
 
 
 class TestLongMap:

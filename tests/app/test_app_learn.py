@@ -88,8 +88,8 @@ def test_cnn_cross_validates_on_the_models_pages_folds(learn_page):
     from msdash.learned.cnn.runs import model_folds
 
     (run,) = cnn_runs(dataset_id, "vf", outer=2)
-    assert run["folds"].endswith("(same as above)")
-    result = run["result"]
+    assert run.folds.endswith("(same as above)")
+    result = run.result
     expected = model_folds(result.y, None, 2)  # the Models page's own split of the same rows
     assert [sorted(t) for _, t in result.folds] == [sorted(t) for _, t in expected]
     assert np.isfinite(result.predictions).all() and len(result.fold_scores) == 2

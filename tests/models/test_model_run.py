@@ -87,14 +87,14 @@ class TestRunComparison:
         np.testing.assert_allclose(base.result.fold_scores, by_hand, rtol=1e-12)
         assert baseline_warnings(runs) == []  # y is 3·x₀ + noise: the model wins by far
 
-    def test_runs_read_like_the_former_dicts(self, data):
+    def test_runs_are_typed_records_not_dicts(self, data):
         dataset, tables, _, _ = data
         run = run_comparison(dataset, {"full": tables["full"]}, target="y", models=["lr"], outer=3, inner=2,
                              repeats=1, entries={"full": ("computed", "x", {})})[0]
-        assert run["result"] is run.result and run["entry"] == ("computed", "x", {})
-        assert run.get("cnn") is False and run["grouped"] is None and "X" in run
-        with pytest.raises(KeyError):
-            run["nope"]
+        assert run.entry == ("computed", "x", {}) and run.cnn is False and run.grouped is None
+        assert run.X.shape == (len(dataset), tables["full"].values.shape[1])
+        with pytest.raises(TypeError):  # no string keys: a page must read the fields
+            run["result"]
         with pytest.raises(AttributeError):  # frozen
             run.model = "pr"
 
@@ -268,6 +268,6 @@ def test_learn_page_cnn_results_become_model_runs(data, monkeypatch):
     monkeypatch.setattr(cnn, "finished_results", lambda dataset_id, target: [item])
     (same,) = cnn_runs("d1", "y", outer=3, dataset_label="tiny")
     (other,) = cnn_runs("d1", "y", outer=10)
-    assert same.cnn and same["result"] is result and same.X is None and same.target == "y"
-    assert same["folds"].endswith("(same as above)") and other["folds"].endswith("(differs from the folds above)")
+    assert same.cnn and same.result is result and same.X is None and same.target == "y"
+    assert same.folds.endswith("(same as above)") and other.folds.endswith("(differs from the folds above)")
     assert summary_frame([same])["samples"].iloc[0] == N and same.mean_score == pytest.approx(result.fold_scores.mean())
