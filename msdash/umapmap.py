@@ -198,6 +198,7 @@ def umap_embedding(X, *, n_neighbors=15, min_dist=0.1, metric="euclidean", rando
 
     import umap  # heavy (numba): only when a map is asked for
 
+    _thread_lock_for_tqdm()
     options = {}
     if callback is not None:
         options["tqdm_kwds"] = {"file": _EpochFile(callback, 0.5, 1.0), "bar_format": "{n}/{total}",
@@ -227,6 +228,20 @@ def _reduce(X, valid, standardize, metric, progress):
         standardize, metric = False, "euclidean"
     result = pca_map(rows, n_components=REDUCED_DIMS, standardize=standardize, callback=progress)
     return result.coords, metric, float(result.explained_variance_ratio.sum())
+
+
+def _thread_lock_for_tqdm():
+    # tqdm's default lock holds a multiprocessing semaphore that forked children share: a child killed while
+    # holding it (a DataLoader or pool worker) blocks every later bar of this process for good, UMAP's epoch bar
+    # included (seen as a hang in the full test run). msdash's bars live in threads of one process: a thread lock
+    # serialises them as well and cannot be taken by another process.
+    import threading
+
+    from tqdm import tqdm
+
+    if not getattr(tqdm, "_msdash_thread_lock", False):
+        tqdm.set_lock(threading.RLock())
+        tqdm._msdash_thread_lock = True
 
 
 class _EpochFile:

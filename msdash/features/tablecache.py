@@ -8,7 +8,7 @@ The store's earlier blocks whose rows the table block holds are then removed (:f
 store answers for those images from the table block, so the workspace keeps one copy of the values, not two
 (the table cache used to repeat them in a ``values.npy``: 1.90× the source images + values for 50,000
 64×64 images with two-point at 4,225 features, now 1.01×; ``bench/feature_store.py --workspace 50000`` and
-``tests/test_workspace_size.py`` measure it). Data sets with the same images (a property table edited gives
+``tests/data/test_workspace_size.py`` measure it). Data sets with the same images (a property table edited gives
 a new content hash) share one table block.
 
 Layout: ``<workspace>/features/tables/<dataset hash>-<extractor key>/meta.json`` (written last, atomically;

@@ -223,7 +223,7 @@ def main(argv=None):
     """Write the demo set (``python -m msdash.synthetic.demo [--out DIR] [--n N] [--size PX] [--seed S]``).
 
     The output is fully determined by the arguments; by default it replaces the package's own files
-    (``msdash/data/demo``), which ``tests/test_demo.py`` compares with a fresh generation.
+    (``msdash/data/demo``), which ``tests/synthetic/test_demo.py`` compares with a fresh generation.
     """
     import argparse
     import importlib.resources
