@@ -109,3 +109,50 @@ def started_jobs(prefix):
 
     found = [job for job in list(jobs._JOBS.values()) if job.job_id.startswith(prefix)]
     return sorted(found, key=lambda job: job.started, reverse=True)
+
+
+#: Fast-map payload dtypes (fastmap.js's typed arrays).
+FASTMAP_DTYPES = {"f4": "<f4", "i4": "<i4", "u1": "u1"}
+
+
+def unpack(payload):
+    """Decode a fast-map payload the way fastmap.js does: header length, JSON header, arrays after the header."""
+    import json
+    import struct
+
+    (length,) = struct.unpack("<I", payload[:4])
+    header = json.loads(payload[4:4 + length].decode())
+    start = 4 + length
+    assert start % 4 == 0
+    arrays = {}
+    for name, (offset, count, kind) in header["arrays"].items():
+        assert (start + offset) % 4 == 0  # typed arrays need aligned offsets
+        arrays[name] = np.frombuffer(payload, FASTMAP_DTYPES[kind], count, start + offset)
+    return header, arrays
+
+
+#: Two long property names that differ only at the end (a legend or header that cuts them shows them alike).
+LONG_A = "Vickers hardness (HV), as measured in the source paper"
+LONG_B = "Vickers hardness (HV), converted from GPa in the source paper"
+
+
+def papers_dataset(name="papers", n=38, seed=0, papers=19):
+    """``n`` random phase maps named ``P<paper>_<k>`` from ``papers`` papers, with its two-point features stored."""
+    import pandas as pd
+
+    from msdash.data.dataset import Dataset
+    from msdash.data.datastore import save_dataset
+    from msdash.features import extract
+    from msdash.features.store import save_table_meta
+
+    rng = np.random.default_rng(seed)
+    names = [f"P{i % papers:02d}_{i // papers:02d}" for i in range(n)]
+    images = {m: (rng.random((12, 12)) < 0.2 + 0.6 * i / n).astype(np.float32) for i, m in enumerate(names)}
+    hardness = 300 + 10 * np.arange(n, dtype=float)
+    hardness[::4] = np.nan
+    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1,
+                          "paper": [f"paper {i % papers:02d}" for i in range(n)]}, index=names)
+    dataset = Dataset(name, images, table)
+    dataset_id = save_dataset(dataset)
+    save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=2))
+    return dataset_id, names

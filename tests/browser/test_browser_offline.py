@@ -26,11 +26,9 @@ def _local(url):
 
 
 def test_every_page_loads_with_the_network_blocked(workspace):
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests"))
     from playwright.sync_api import sync_playwright
-    from test_app_browse import papers_dataset
+
+    from conftest import papers_dataset
 
     dataset_id, names = papers_dataset("19 papers")  # with features: the Map page draws its charts
     blocked, failed = [], []

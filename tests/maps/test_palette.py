@@ -6,7 +6,7 @@ import pytest
 
 from msdash.app.fastmap import pack_map
 from msdash.plots import CLEARLY_APART, category_colours, correlation_figure, map_figure, palette_note
-from test_fastmap import unpack
+from conftest import unpack
 
 
 def _rgb(colour):

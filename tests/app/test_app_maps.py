@@ -155,7 +155,7 @@ def fast_maps(at):
     """Headers of the fast canvas maps on the page (AppTest cannot render components; their payload is there).
 
     The page's other component, the hover images (an atlas and plotly hover helpers), is left out."""
-    from test_fastmap import unpack
+    from conftest import unpack
 
     from msdash.app.fastmap import COMPONENT_NAME
 

@@ -1,30 +1,13 @@
 """The fast canvas map's payload (what fastmap.js reads) and its selection events."""
 
-import json
-import struct
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import unpack
 from msdash.app.fastmap import pack_map, selection_ids, selection_names
 from msdash.errors import InputError
-
-DTYPES = {"f4": "<f4", "i4": "<i4", "u1": "u1"}
-
-
-def unpack(payload):
-    """Decode a payload the way fastmap.js does: header length, JSON header, arrays after the header."""
-    (length,) = struct.unpack("<I", payload[:4])
-    header = json.loads(payload[4:4 + length].decode())
-    start = 4 + length
-    assert start % 4 == 0
-    arrays = {}
-    for name, (offset, count, kind) in header["arrays"].items():
-        assert (start + offset) % 4 == 0  # typed arrays need aligned offsets
-        arrays[name] = np.frombuffer(payload, DTYPES[kind], count, start + offset)
-    return header, arrays
-
 
 @pytest.fixture
 def sample():

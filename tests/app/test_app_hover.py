@@ -8,7 +8,7 @@ import pytest
 from msdash.app.fastmap import COMPONENT_NAME, HOVER_COMPONENT_NAME
 from msdash.atlas import atlas_cell, dataset_atlas, read_atlas
 from test_app_maps import page, two_sets  # noqa: F401 — the fixture: two feature sets of the demo
-from test_fastmap import unpack
+from conftest import unpack
 
 
 def _components(at, name):

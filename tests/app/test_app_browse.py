@@ -8,33 +8,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import LONG_A, LONG_B, ROOT, papers_dataset
 
 APP = str(ROOT / "app.py")
-LONG_A = "Vickers hardness (HV), as measured in the source paper"
-LONG_B = "Vickers hardness (HV), converted from GPa in the source paper"
-
-
-def papers_dataset(name="papers", n=38, seed=0, papers=19):
-    """``n`` random phase maps named ``P<paper>_<k>`` from ``papers`` papers, with its two-point features stored."""
-    from msdash.data.dataset import Dataset
-    from msdash.data.datastore import save_dataset
-    from msdash.features import extract
-    from msdash.features.store import save_table_meta
-
-    rng = np.random.default_rng(seed)
-    names = [f"P{i % papers:02d}_{i // papers:02d}" for i in range(n)]
-    images = {m: (rng.random((12, 12)) < 0.2 + 0.6 * i / n).astype(np.float32) for i, m in enumerate(names)}
-    hardness = 300 + 10 * np.arange(n, dtype=float)
-    hardness[::4] = np.nan
-    table = pd.DataFrame({LONG_A: hardness, LONG_B: hardness + 1,
-                          "paper": [f"paper {i % papers:02d}" for i in range(n)]}, index=names)
-    dataset = Dataset(name, images, table)
-    dataset_id = save_dataset(dataset)
-    save_table_meta(dataset_id, extract(dataset, "two_point", cutoff=2))
-    return dataset_id, names
-
-
 def open_page(dataset_id, path):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ds"] = dataset_id

@@ -100,7 +100,7 @@ def test_a_plotly_lasso_stays_selected_through_recolouring_and_a_visit_elsewhere
     """The selection is ringed on the map it was lassoed on; recolouring (a new plotly figure, so a fresh widget
     with an empty selection) and a visit to the Gallery keep the selection, the colour and the feature set."""
     from playwright.sync_api import sync_playwright
-    from test_app_browse import papers_dataset
+    from conftest import papers_dataset
 
     dataset_id, _ = papers_dataset("19 papers", n=76)
     with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
@@ -148,7 +148,7 @@ def test_canvas_map_tooltip_shows_long_property_names_whole(workspace):
     import itertools
 
     from playwright.sync_api import sync_playwright
-    from test_app_browse import LONG_A, LONG_B, papers_dataset
+    from conftest import LONG_A, LONG_B, papers_dataset
 
     dataset_id, _ = papers_dataset("19 papers", n=300)
     with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
