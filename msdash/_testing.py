@@ -9,6 +9,26 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 CHROMIUM = "/usr/bin/chromium"
 
 
+def canvas_map(page):
+    """Switch an open Map page (Playwright ``page``) to the fast canvas map and wait until it is drawn.
+
+    Returns
+    -------
+    at : callable(fx, fy) -> (x, y)
+        Page coordinates (CSS px) of the point at fractions ``fx``, ``fy`` of the plot area (0–1, from the top left).
+    tip : playwright Locator
+        The map's tooltip.
+    """
+    page.get_by_text("Fast canvas map", exact=True).click()
+    fast_map = page.locator('.msdash-fastmap[data-drawn="1"]').first
+    fast_map.wait_for()
+    fast_map.scroll_into_view_if_needed()
+    left, top, width, height = (float(v) for v in fast_map.get_attribute("data-plot").split(","))
+    canvas = page.locator(".msdash-fastmap canvas.over").first.bounding_box()
+    return (lambda fx, fy: (canvas["x"] + left + fx * width, canvas["y"] + top + fy * height),
+            page.locator(".msdash-fastmap .tip").first)
+
+
 def saved_random_maps(n=50_000, size=8, seed=0, cutoff=1):
     """Save ``n`` random ``size × size`` phase maps and their two-point features in the workspace.
 

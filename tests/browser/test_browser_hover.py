@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, require_chromium
-from msdash._testing import CHROMIUM, CHROMIUM_ARGS
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS, canvas_map
 from msdash.launcher import Server
 
 pytestmark = pytest.mark.browser
@@ -60,18 +60,12 @@ def test_canvas_map_hover_shows_the_samples_micrograph_with_a_scale_bar(workspac
     bar, width = _expected_bar()
     with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
         browser, page = _open(playwright, server, dataset_id)
-        page.get_by_text("Fast canvas map", exact=True).click()
-        fast_map = page.locator('.msdash-fastmap[data-drawn="1"]').first
-        fast_map.wait_for()
-        fast_map.scroll_into_view_if_needed()
-        left, top, w, h = (float(v) for v in fast_map.get_attribute("data-plot").split(","))
-        canvas = page.locator(".msdash-fastmap canvas.over").first.bounding_box()
-        tip = page.locator(".msdash-fastmap .tip").first
+        at, tip = canvas_map(page)
         seen = {}
         # The two clusters lie on the PC1 strip: sweep across it and look at what the tooltip shows.
         for fx in np.linspace(0.02, 0.98, 97):
             for fy in (0.5, 0.45, 0.55):
-                page.mouse.move(canvas["x"] + left + fx * w, canvas["y"] + top + fy * h)
+                page.mouse.move(*at(fx, fy))
                 if tip.is_visible() and tip.locator("canvas.thumb").count():
                     name = tip.locator("b").first.inner_text()
                     kind = name.split("_")[0]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, require_chromium
-from msdash._testing import CHROMIUM, CHROMIUM_ARGS, saved_random_maps
+from msdash._testing import CHROMIUM, CHROMIUM_ARGS, canvas_map, saved_random_maps
 from msdash.launcher import Server
 
 pytestmark = pytest.mark.browser
@@ -153,15 +153,9 @@ def test_canvas_map_tooltip_shows_long_property_names_whole(workspace):
     dataset_id, _ = papers_dataset("19 papers", n=300)
     with sync_playwright() as playwright, Server(ROOT / "app.py", workspace) as server:
         browser, page = _open_map(playwright, server, dataset_id)
-        page.get_by_text("Fast canvas map", exact=True).click()
-        fast_map = page.locator('.msdash-fastmap[data-drawn="1"]').first
-        fast_map.wait_for()
-        fast_map.scroll_into_view_if_needed()
-        left, top, width, height = (float(v) for v in fast_map.get_attribute("data-plot").split(","))
-        canvas = page.locator(".msdash-fastmap canvas.over").first.bounding_box()
-        tip = page.locator(".msdash-fastmap .tip").first
+        at, tip = canvas_map(page)
         for fx, fy in itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], repeat=2):
-            page.mouse.move(canvas["x"] + left + fx * width, canvas["y"] + top + fy * height)
+            page.mouse.move(*at(fx, fy))
             page.wait_for_timeout(100)
             if tip.is_visible():
                 break
